@@ -1,0 +1,156 @@
+package bus
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wagate/wagate/pkg/event"
+	"github.com/wagate/wagate/pkg/names"
+)
+
+// ErrServerTooOld is returned when the NATS server predates 2.10.
+var ErrServerTooOld = errors.New("bus: NATS server too old")
+
+// Bus is a NATS connection with its JetStream context and the fleet's names.
+type Bus struct {
+	Conn  *nats.Conn
+	JS    jetstream.JetStream
+	Names names.NATS
+}
+
+// Connect dials url (or uses an in-process connection option from the
+// embedded server), checks the server version, and returns the bus.
+func Connect(ctx context.Context, url string, n names.NATS, opts ...nats.Option) (*Bus, error) {
+	opts = append([]nats.Option{
+		nats.Name("wagate"),
+		nats.MaxReconnects(-1),
+		nats.ReconnectWait(500 * time.Millisecond),
+	}, opts...)
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("bus: connect to NATS at %s: %w (is the server running with JetStream enabled?)", url, err)
+	}
+	if err := CheckVersion(nc.ConnectedServerVersion()); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("bus: jetstream: %w", err)
+	}
+	return &Bus{Conn: nc, JS: js, Names: n}, nil
+}
+
+// Close drains nothing and closes the connection.
+func (b *Bus) Close() { b.Conn.Close() }
+
+// CheckVersion refuses servers older than 2.10.
+func CheckVersion(v string) error {
+	parts := strings.SplitN(strings.TrimPrefix(v, "v"), ".", 3)
+	if len(parts) < 2 {
+		return fmt.Errorf("%w: cannot read server version %q", ErrServerTooOld, v)
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(parts[1])
+	if err1 != nil || err2 != nil {
+		return fmt.Errorf("%w: cannot read server version %q", ErrServerTooOld, v)
+	}
+	if major < 2 || (major == 2 && minor < 10) {
+		return fmt.Errorf("%w: server is %s, wagate needs ≥ 2.10 for stream subject transforms; upgrade NATS or leave WAGATE_NATS_URL empty to use the gateway's embedded server", ErrServerTooOld, v)
+	}
+	return nil
+}
+
+// StreamOptions size the streams.
+type StreamOptions struct {
+	Shards      int
+	EventMaxAge time.Duration
+	// Replicas for clustered servers (default 1).
+	Replicas int
+}
+
+// EnsureStreams creates or updates WA_CMD, WA_EVT and WA_WEBHOOK.
+func (b *Bus) EnsureStreams(ctx context.Context, o StreamOptions) error {
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	if o.EventMaxAge <= 0 {
+		o.EventMaxAge = 72 * time.Hour
+	}
+	n := b.Names
+	cfgs := []jetstream.StreamConfig{{
+		Name:        n.CmdStream(),
+		Description: "wagate commands, partitioned by shard",
+		Subjects:    []string{n.CmdIn()},
+		SubjectTransform: &jetstream.SubjectTransformConfig{
+			Source:      n.CmdIn(),
+			Destination: n.CmdTransformDest(o.Shards),
+		},
+		Retention:  jetstream.WorkQueuePolicy,
+		Storage:    jetstream.FileStorage,
+		Duplicates: 24 * time.Hour,
+		MaxAge:     7 * 24 * time.Hour,
+		Replicas:   o.Replicas,
+	}, {
+		Name:        n.EvtStream(),
+		Description: "wagate events",
+		Subjects:    []string{n.EvtAll()},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Duplicates:  10 * time.Minute,
+		MaxAge:      o.EventMaxAge,
+		Replicas:    o.Replicas,
+	}, {
+		Name:        n.WebhookStream(),
+		Description: "wagate webhook deliveries, one message per event and endpoint",
+		Subjects:    []string{n.WebhookAll()},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Duplicates:  time.Hour,
+		Replicas:    o.Replicas,
+	}}
+	for _, cfg := range cfgs {
+		if _, err := b.JS.CreateOrUpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("bus: create or update stream %s: %w", cfg.Name, err)
+		}
+	}
+	return nil
+}
+
+// PublishEvent stores ev in WA_EVT, de-duplicated by its id.
+func (b *Bus) PublishEvent(ctx context.Context, ev event.Envelope) (*jetstream.PubAck, error) {
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return nil, fmt.Errorf("bus: encode event: %w", err)
+	}
+	msg := &nats.Msg{Subject: b.Names.Evt(ev.ChannelID, ev.Type), Data: data, Header: nats.Header{}}
+	msg.Header.Set(names.HeaderMsgID, ev.ID)
+	msg.Header.Set(names.HeaderEpoch, strconv.FormatInt(ev.Epoch, 10))
+	ack, err := b.JS.PublishMsg(ctx, msg)
+	if err != nil {
+		return nil, fmt.Errorf("bus: publish %s: %w", ev.Type, err)
+	}
+	return ack, nil
+}
+
+// PublishCommand stores a command for channel in WA_CMD. msgID, when not
+// empty, de-duplicates it (the idempotency key).
+func (b *Bus) PublishCommand(ctx context.Context, channel, verb, msgID string, body []byte) error {
+	msg := &nats.Msg{Subject: b.Names.Cmd(channel, verb), Data: body, Header: nats.Header{}}
+	if msgID != "" {
+		msg.Header.Set(names.HeaderMsgID, msgID)
+	}
+	if _, err := b.JS.PublishMsg(ctx, msg); err != nil {
+		return fmt.Errorf("bus: publish command %s: %w", verb, err)
+	}
+	return nil
+}

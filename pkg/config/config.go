@@ -1,0 +1,320 @@
+// Package config reads wagate's settings from the environment. It is the
+// only package that does: every other part receives a Config (or the fields
+// it needs). Every setting has a default that works on one machine, and an
+// invalid value fails at start with an error naming the variable and what
+// is expected.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Role says which binary is loading the configuration; it picks the
+// default listen address and which settings are required.
+type Role string
+
+// Roles of the binaries.
+const (
+	RoleAPI        Role = "api"
+	RoleWorker     Role = "worker"
+	RoleDispatcher Role = "dispatcher"
+	RoleGateway    Role = "gateway"
+)
+
+// Drivers of WhatsApp sessions.
+const (
+	DriverWhatsmeow = "whatsmeow"
+	DriverSim       = "sim"
+)
+
+// Rate is an outbound message limit: N messages per Per. N = 0 means unlimited.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// Unlimited reports whether the rate imposes no limit.
+func (r Rate) Unlimited() bool { return r.N == 0 }
+
+// String formats the rate the way it is configured, e.g. "60/m".
+func (r Rate) String() string {
+	if r.N == 0 {
+		return "0"
+	}
+	unit := map[time.Duration]string{time.Second: "s", time.Minute: "m", time.Hour: "h", 24 * time.Hour: "d"}[r.Per]
+	return fmt.Sprintf("%d/%s", r.N, unit)
+}
+
+// ParseRate parses "60/m", "1/s", "1000/h", "5000/d" or "0".
+func ParseRate(s string) (Rate, error) {
+	s = strings.TrimSpace(s)
+	if s == "0" {
+		return Rate{}, nil
+	}
+	n, unit, ok := strings.Cut(s, "/")
+	if !ok {
+		return Rate{}, errors.New(`expected "<count>/<s|m|h|d>" such as "60/m", or "0" for unlimited`)
+	}
+	count, err := strconv.Atoi(n)
+	if err != nil || count < 0 {
+		return Rate{}, fmt.Errorf("count %q is not a non-negative integer", n)
+	}
+	per, ok := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}[unit]
+	if !ok {
+		return Rate{}, fmt.Errorf("unit %q is not one of s, m, h, d", unit)
+	}
+	return Rate{N: count, Per: per}, nil
+}
+
+// Config holds every setting of every binary. Durations are Go durations
+// ("15s", "72h").
+type Config struct {
+	Role Role
+
+	// HTTPAddr is the listen address: API and gateway :8080, dispatcher
+	// :8081, worker :8082 (health and metrics only).
+	HTTPAddr string
+	// DatabaseURL is the Postgres DSN; the database is created if missing.
+	DatabaseURL string
+	// RedisURL is the Redis URL (redis://host:port/db).
+	RedisURL string
+	// RedisPrefix starts every Redis key, so fleets and tests share a Redis.
+	RedisPrefix string
+	// NATSURL is the NATS server; empty makes the gateway embed one.
+	NATSURL string
+	// NATSListen is the client address of the gateway's embedded NATS; empty
+	// keeps it in-process.
+	NATSListen string
+	// NATSPrefix isolates fleets sharing a NATS: stream names get it as a
+	// prefix and subjects as their first token.
+	NATSPrefix string
+	// DataDir holds the embedded NATS storage and the generated admin token.
+	DataDir string
+	// AdminToken reaches every channel; empty in the gateway means generate.
+	AdminToken string
+	// Driver is the default session driver: whatsmeow or sim.
+	Driver string
+	// SimTimeScale multiplies every delay of the simulator.
+	SimTimeScale float64
+	// Shards is the fixed shard count, stored once in Postgres.
+	Shards int
+	// LeaseTTL is the time-to-live of a shard lease in Redis.
+	LeaseTTL time.Duration
+	// SendRate is the default outbound limit per channel.
+	SendRate Rate
+	// WarmupDays is how long a newly paired number ramps up to SendRate.
+	WarmupDays int
+	// WebhookAllowPrivate lets webhooks reach private and loopback addresses.
+	WebhookAllowPrivate bool
+	// WebhookSchedule is the long retry schedule of webhook deliveries.
+	WebhookSchedule []time.Duration
+	// EventMaxAge is how long WA_EVT keeps events.
+	EventMaxAge time.Duration
+	// WorkerID names this worker in leases and logs (default: host name).
+	WorkerID string
+	// LogLevel is debug, info, warn or error; LogFormat is json or text.
+	LogLevel  string
+	LogFormat string
+}
+
+// Var describes one environment variable: its name, default and meaning.
+type Var struct {
+	Name, Default, Help string
+}
+
+// Vars lists every variable wagate reads, in the order of the README's
+// configuration table.
+var Vars = []Var{
+	{"WAGATE_HTTP_ADDR", ":8080", "listen address (api, gateway; dispatcher :8081, worker :8082 for health and metrics)"},
+	{"WAGATE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wagate?sslmode=disable", "Postgres; the database is created if missing"},
+	{"WAGATE_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis"},
+	{"WAGATE_REDIS_PREFIX", "wagate:", "prefix of every Redis key"},
+	{"WAGATE_NATS_URL", "", "NATS server (≥ 2.10); empty: the gateway embeds one, the split binaries require it"},
+	{"WAGATE_NATS_LISTEN", "127.0.0.1:4223", "client address of the gateway's embedded NATS (empty: in-process only)"},
+	{"WAGATE_NATS_PREFIX", "", "stream-name prefix and first subject token, to share a NATS"},
+	{"WAGATE_DATA_DIR", "./data", "embedded NATS storage and the generated admin token"},
+	{"WAGATE_ADMIN_TOKEN", "", "admin token; empty: the gateway generates one, stores it and prints it"},
+	{"WAGATE_DRIVER", "whatsmeow", "default session driver: whatsmeow or sim"},
+	{"WAGATE_SIM_TIME_SCALE", "1", "multiplies the simulator's delays (tests use 0.02)"},
+	{"WAGATE_SHARDS", "64", "shard count, fixed once stored in Postgres"},
+	{"WAGATE_LEASE_TTL", "15s", "shard lease time-to-live"},
+	{"WAGATE_SEND_RATE", "60/m", "default outbound limit per channel, with jitter (0 = unlimited)"},
+	{"WAGATE_WARMUP_DAYS", "7", "days a newly paired number ramps up to the full limit (0 = none)"},
+	{"WAGATE_WEBHOOK_ALLOW_PRIVATE", "false", "let webhooks reach private and loopback addresses (development)"},
+	{"WAGATE_WEBHOOK_SCHEDULE", "5s,5m,30m,2h,5h,10h,24h", "long retry schedule of webhook deliveries"},
+	{"WAGATE_EVENT_MAX_AGE", "72h", "how long WA_EVT keeps events (replay and browser resume window)"},
+	{"WAGATE_WORKER_ID", "host name", "name of this worker in leases and logs"},
+	{"WAGATE_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"WAGATE_LOG_FORMAT", "json", "json or text"},
+}
+
+var prefixRE = regexp.MustCompile(`^[A-Za-z0-9_-]*$`)
+
+// FromEnv loads the configuration of role from the process environment.
+func FromEnv(role Role) (Config, error) { return Load(role, os.LookupEnv) }
+
+// Load reads the configuration of role through lookupEnv (os.LookupEnv in
+// production, a map in tests). All invalid settings are reported together.
+func Load(role Role, lookupEnv func(string) (string, bool)) (Config, error) {
+	var errs []error
+	getenv := func(name string) string { v, _ := lookupEnv(name); return v }
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	bad := func(name, value, want string) {
+		errs = append(errs, fmt.Errorf("%s=%q: %s", name, value, want))
+	}
+	dur := func(name, def string) time.Duration {
+		v := get(name, def)
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			bad(name, v, `expected a positive duration such as "15s" or "72h"`)
+		}
+		return d
+	}
+
+	c := Config{Role: role}
+	defAddr := map[Role]string{RoleDispatcher: ":8081", RoleWorker: ":8082"}[role]
+	if defAddr == "" {
+		defAddr = ":8080"
+	}
+	c.HTTPAddr = get("WAGATE_HTTP_ADDR", defAddr)
+	c.DatabaseURL = get("WAGATE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wagate?sslmode=disable")
+	if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		bad("WAGATE_DATABASE_URL", c.DatabaseURL, "expected a postgres:// URL")
+	}
+	c.RedisURL = get("WAGATE_REDIS_URL", "redis://127.0.0.1:6379/0")
+	if !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") {
+		bad("WAGATE_REDIS_URL", c.RedisURL, "expected a redis:// or rediss:// URL")
+	}
+	c.RedisPrefix = getenv("WAGATE_REDIS_PREFIX")
+	if c.RedisPrefix == "" {
+		c.RedisPrefix = "wagate:"
+	}
+	c.NATSURL = get("WAGATE_NATS_URL", "")
+	if c.NATSURL == "" && role != RoleGateway {
+		bad("WAGATE_NATS_URL", "", "required by the "+string(role)+" binary: the URL of a NATS server ≥ 2.10 with JetStream, e.g. nats://127.0.0.1:4222")
+	}
+	c.NATSListen = "127.0.0.1:4223"
+	if v, ok := lookupEnv("WAGATE_NATS_LISTEN"); ok {
+		c.NATSListen = strings.TrimSpace(v) // set but empty: in-process only
+	}
+	c.NATSPrefix = get("WAGATE_NATS_PREFIX", "")
+	if !prefixRE.MatchString(c.NATSPrefix) {
+		bad("WAGATE_NATS_PREFIX", c.NATSPrefix, "expected letters, digits, '-' or '_' only")
+	}
+	c.DataDir = get("WAGATE_DATA_DIR", "./data")
+	c.AdminToken = get("WAGATE_ADMIN_TOKEN", "")
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		bad("WAGATE_ADMIN_TOKEN", "…", "expected at least 16 characters")
+	}
+	if c.AdminToken == "" && role == RoleAPI {
+		bad("WAGATE_ADMIN_TOKEN", "", "required by the api binary (at least 16 characters); only cmd/gateway generates one")
+	}
+	c.Driver = get("WAGATE_DRIVER", DriverWhatsmeow)
+	if c.Driver != DriverWhatsmeow && c.Driver != DriverSim {
+		bad("WAGATE_DRIVER", c.Driver, "expected whatsmeow or sim")
+	}
+	if v := get("WAGATE_SIM_TIME_SCALE", "1"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+			bad("WAGATE_SIM_TIME_SCALE", v, "expected a positive number such as 1 or 0.02")
+		}
+		c.SimTimeScale = f
+	}
+	if v := get("WAGATE_SHARDS", "64"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 4096 {
+			bad("WAGATE_SHARDS", v, "expected an integer from 1 to 4096")
+		}
+		c.Shards = n
+	}
+	c.LeaseTTL = dur("WAGATE_LEASE_TTL", "15s")
+	if c.LeaseTTL > 0 && c.LeaseTTL < 300*time.Millisecond {
+		bad("WAGATE_LEASE_TTL", c.LeaseTTL.String(), "expected at least 300ms")
+	}
+	if v := get("WAGATE_SEND_RATE", "60/m"); v != "" {
+		r, err := ParseRate(v)
+		if err != nil {
+			bad("WAGATE_SEND_RATE", v, err.Error())
+		}
+		c.SendRate = r
+	}
+	if v := get("WAGATE_WARMUP_DAYS", "7"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 365 {
+			bad("WAGATE_WARMUP_DAYS", v, "expected an integer from 0 to 365")
+		}
+		c.WarmupDays = n
+	}
+	if v := get("WAGATE_WEBHOOK_ALLOW_PRIVATE", "false"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("WAGATE_WEBHOOK_ALLOW_PRIVATE", v, "expected true or false")
+		}
+		c.WebhookAllowPrivate = b
+	}
+	if v := get("WAGATE_WEBHOOK_SCHEDULE", "5s,5m,30m,2h,5h,10h,24h"); v != "" {
+		s, err := ParseSchedule(v)
+		if err != nil {
+			bad("WAGATE_WEBHOOK_SCHEDULE", v, err.Error())
+		}
+		c.WebhookSchedule = s
+	}
+	c.EventMaxAge = dur("WAGATE_EVENT_MAX_AGE", "72h")
+	c.WorkerID = get("WAGATE_WORKER_ID", "")
+	if c.WorkerID == "" {
+		h, _ := os.Hostname()
+		c.WorkerID = h
+	}
+	if strings.ContainsAny(c.WorkerID, ": \t") {
+		bad("WAGATE_WORKER_ID", c.WorkerID, "expected a name without spaces or ':'")
+	}
+	c.LogLevel = get("WAGATE_LOG_LEVEL", "info")
+	if _, ok := map[string]bool{"debug": true, "info": true, "warn": true, "error": true}[c.LogLevel]; !ok {
+		bad("WAGATE_LOG_LEVEL", c.LogLevel, "expected debug, info, warn or error")
+	}
+	c.LogFormat = get("WAGATE_LOG_FORMAT", "json")
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		bad("WAGATE_LOG_FORMAT", c.LogFormat, "expected json or text")
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
+	}
+	return c, nil
+}
+
+// ParseSchedule parses a comma-separated list of positive durations.
+func ParseSchedule(s string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, part := range strings.Split(s, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(part))
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf(`expected comma-separated positive durations such as "5s,5m,30m"; %q is not one`, part)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+type lines []error
+
+func (l lines) Error() string {
+	s := make([]string, len(l))
+	for i, e := range l {
+		s[i] = e.Error()
+	}
+	return strings.Join(s, "\n  ")
+}
+
+func joinLines(errs []error) error { return lines(errs) }

@@ -1,0 +1,142 @@
+package names
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Message headers.
+const (
+	// HeaderMsgID is JetStream's de-duplication header; wagate sets it to the
+	// command's idempotency key or the event id.
+	HeaderMsgID = "Nats-Msg-Id"
+	// HeaderEpoch carries the fencing epoch of the worker that published an event.
+	HeaderEpoch = "Wagate-Epoch"
+	// HeaderError is set on replies to request/reply commands that failed.
+	HeaderError = "Wagate-Error"
+)
+
+// ErrBadSubject is returned by the parsers for a subject of the wrong shape.
+var ErrBadSubject = errors.New("names: malformed subject")
+
+// NATS builds subjects and stream names for one fleet.
+type NATS struct {
+	prefix string // "" or "p."
+	stream string // "" or "p_"
+}
+
+// NewNATS returns the names of the fleet isolated by prefix (may be empty).
+func NewNATS(prefix string) NATS {
+	if prefix == "" {
+		return NATS{}
+	}
+	return NATS{prefix: prefix + ".", stream: prefix + "_"}
+}
+
+// CmdStream is the work-queue stream of commands.
+func (n NATS) CmdStream() string { return n.stream + "WA_CMD" }
+
+// EvtStream is the stream of events.
+func (n NATS) EvtStream() string { return n.stream + "WA_EVT" }
+
+// WebhookStream is the work-queue stream of webhook deliveries.
+func (n NATS) WebhookStream() string { return n.stream + "WA_WEBHOOK" }
+
+// Cmd is the subject a command for channel is published on.
+func (n NATS) Cmd(channel, verb string) string {
+	return n.prefix + "wa.cmd." + channel + "." + verb
+}
+
+// CmdIn is the subject filter of every command as published.
+func (n NATS) CmdIn() string { return n.prefix + "wa.cmd.*.*" }
+
+// CmdStored is the subject of a command as stored, after the transform.
+func (n NATS) CmdStored(shard int, channel, verb string) string {
+	return n.prefix + "wa.cmdp." + strconv.Itoa(shard) + "." + channel + "." + verb
+}
+
+// CmdTransformDest is the destination of the WA_CMD subject transform for
+// shards partitions: it hashes the channel token exactly like shard.Of.
+func (n NATS) CmdTransformDest(shards int) string {
+	return fmt.Sprintf("%swa.cmdp.{{partition(%d,1)}}.{{wildcard(1)}}.{{wildcard(2)}}", n.prefix, shards)
+}
+
+// CmdShardFilter is the filter of the consumer of one shard.
+func (n NATS) CmdShardFilter(shard int) string {
+	return n.prefix + "wa.cmdp." + strconv.Itoa(shard) + ".>"
+}
+
+// CmdConsumer is the durable consumer name of one shard.
+func (n NATS) CmdConsumer(shard int) string { return "cmd-" + strconv.Itoa(shard) }
+
+// ParseCmdStored splits a stored command subject.
+func (n NATS) ParseCmdStored(subject string) (shard int, channel, verb string, err error) {
+	rest, ok := strings.CutPrefix(subject, n.prefix+"wa.cmdp.")
+	if !ok {
+		return 0, "", "", fmt.Errorf("%w: %q", ErrBadSubject, subject)
+	}
+	parts := strings.Split(rest, ".")
+	if len(parts) != 3 {
+		return 0, "", "", fmt.Errorf("%w: %q", ErrBadSubject, subject)
+	}
+	shard, err = strconv.Atoi(parts[0])
+	if err != nil {
+		return 0, "", "", fmt.Errorf("%w: %q", ErrBadSubject, subject)
+	}
+	return shard, parts[1], parts[2], nil
+}
+
+// Evt is the subject of an event of type typ (e.g. "message.received").
+func (n NATS) Evt(channel, typ string) string {
+	return n.prefix + "wa.evt." + channel + "." + typ
+}
+
+// EvtAll is the filter of every event.
+func (n NATS) EvtAll() string { return n.prefix + "wa.evt.>" }
+
+// EvtChannel is the filter of every event of one channel.
+func (n NATS) EvtChannel(channel string) string { return n.prefix + "wa.evt." + channel + ".>" }
+
+// ParseEvt splits an event subject into channel and event type.
+func (n NATS) ParseEvt(subject string) (channel, typ string, err error) {
+	rest, ok := strings.CutPrefix(subject, n.prefix+"wa.evt.")
+	if !ok {
+		return "", "", fmt.Errorf("%w: %q", ErrBadSubject, subject)
+	}
+	channel, typ, ok = strings.Cut(rest, ".")
+	if !ok || channel == "" || typ == "" {
+		return "", "", fmt.Errorf("%w: %q", ErrBadSubject, subject)
+	}
+	return channel, typ, nil
+}
+
+// Webhook is the subject of deliveries to one endpoint.
+func (n NATS) Webhook(endpoint string) string { return n.prefix + "wa.whk." + endpoint }
+
+// WebhookAll is the filter of every webhook delivery.
+func (n NATS) WebhookAll() string { return n.prefix + "wa.whk.>" }
+
+// ParseWebhook returns the endpoint of a delivery subject.
+func (n NATS) ParseWebhook(subject string) (endpoint string, err error) {
+	rest, ok := strings.CutPrefix(subject, n.prefix+"wa.whk.")
+	if !ok || rest == "" || strings.Contains(rest, ".") {
+		return "", fmt.Errorf("%w: %q", ErrBadSubject, subject)
+	}
+	return rest, nil
+}
+
+// ValidToken reports whether s can be one NATS subject token (a channel id
+// or a verb): non-empty, no dots, wildcards or whitespace.
+func ValidToken(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		if r == '.' || r == '*' || r == '>' || r <= ' ' || r == 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,39 @@
+package names
+
+import "strconv"
+
+// Redis builds Redis keys under one prefix (WAGATE_REDIS_PREFIX).
+type Redis struct{ prefix string }
+
+// NewRedis returns the key builder for prefix.
+func NewRedis(prefix string) Redis { return Redis{prefix: prefix} }
+
+// Prefix returns the prefix every key starts with.
+func (r Redis) Prefix() string { return r.prefix }
+
+// ShardLease is the lease key of shard k; its value is "<worker>:<nonce>".
+func (r Redis) ShardLease(k int) string { return r.prefix + "shard:" + strconv.Itoa(k) }
+
+// Workers is the sorted set of live workers scored by heartbeat time (ms).
+func (r Redis) Workers() string { return r.prefix + "workers" }
+
+// QR holds the current QR code of a channel until it expires.
+func (r Redis) QR(channel string) string { return r.prefix + "qr:" + channel }
+
+// PairingCode holds the current phone pairing code of a channel.
+func (r Redis) PairingCode(channel string) string { return r.prefix + "paircode:" + channel }
+
+// SimConn marks the live simulated connection of a device (value: connection id).
+func (r Redis) SimConn(jid string) string { return r.prefix + "sim:conn:" + jid }
+
+// SimDoubleConnections counts simultaneous connections of one simulated device.
+func (r Redis) SimDoubleConnections() string { return r.prefix + "sim:double_connections" }
+
+// SimDeliveries counts deliveries of each message id on the simulated phone.
+func (r Redis) SimDeliveries() string { return r.prefix + "sim:deliveries" }
+
+// SendRate is the per-channel rate-limit state of outbound messages.
+func (r Redis) SendRate(channel string) string { return r.prefix + "rate:" + channel }
+
+// Sequence is the per-channel event sequence counter.
+func (r Redis) Sequence(channel string) string { return r.prefix + "seq:" + channel }
