@@ -62,6 +62,8 @@ type StatusChanged struct {
 	To     string    `json:"to"`
 	Reason string    `json:"reason"`
 	At     time.Time `json:"at"`
+	// ExpiresAt is set when the state ends by itself (a temporary ban).
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
 // QR is the data of connection.qr.
