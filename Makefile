@@ -1,0 +1,50 @@
+# wagate — see README.md. `make run` starts the gateway; `make test` runs every test.
+SHELL := /bin/bash
+GO ?= go
+GOFLAGS ?=
+BIN := bin
+export CGO_ENABLED ?= 1
+
+.PHONY: run test test-go test-k8s bench lint build image services browser clean
+
+## run: start the whole gateway (API, worker, dispatcher, embedded NATS) on :8080
+run: services
+	$(GO) run ./cmd/gateway
+
+## test: install what the tests need, start services, run every test with the race detector
+test: services browser test-go test-k8s
+
+test-go:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+## test-k8s: render the kustomize overlays and check their invariants
+test-k8s:
+	cd deploy/k8s && $(GO) test -count=1 ./...
+
+## bench: benchmarks against raw baselines measured in the same run (writes results/ and docs/benchmarks.md)
+bench: services
+	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+
+## lint: go vet and staticcheck
+lint:
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+## build: static binaries into bin/
+build:
+	@mkdir -p $(BIN)
+	for b in api worker dispatcher gateway; do CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/$$b ./cmd/$$b || exit 1; done
+
+## image: one container image with every binary (needs a container engine)
+image:
+	docker build -t wagate:dev .
+
+services:
+	@./scripts/services.sh
+
+browser:
+	@./scripts/chromium.sh
+
+clean:
+	rm -rf $(BIN) results testout

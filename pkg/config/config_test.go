@@ -1,0 +1,94 @@
+package config_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wagate/wagate/pkg/config"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestDefaultsWorkOnOneMachine(t *testing.T) {
+	c, err := config.Load(config.RoleGateway, env(nil))
+	require.NoError(t, err)
+	require.Equal(t, ":8080", c.HTTPAddr)
+	require.Equal(t, 64, c.Shards)
+	require.Equal(t, 15*time.Second, c.LeaseTTL)
+	require.Equal(t, config.Rate{N: 60, Per: time.Minute}, c.SendRate)
+	require.Equal(t, "127.0.0.1:4223", c.NATSListen)
+	require.Equal(t, "wagate:", c.RedisPrefix)
+	require.Len(t, c.WebhookSchedule, 7)
+
+	w, err := config.Load(config.RoleWorker, env(map[string]string{"WAGATE_NATS_URL": "nats://127.0.0.1:4222"}))
+	require.NoError(t, err)
+	require.Equal(t, ":8082", w.HTTPAddr)
+}
+
+func TestEmptyNATSListenMeansInProcess(t *testing.T) {
+	c, err := config.Load(config.RoleGateway, env(map[string]string{"WAGATE_NATS_LISTEN": ""}))
+	require.NoError(t, err)
+	require.Equal(t, "", c.NATSListen)
+}
+
+func TestInvalidSettingsNameTheVariable(t *testing.T) {
+	for name, value := range map[string]string{
+		"WAGATE_SHARDS":                "0",
+		"WAGATE_LEASE_TTL":             "soon",
+		"WAGATE_SEND_RATE":             "60 per minute",
+		"WAGATE_DRIVER":                "baileys",
+		"WAGATE_SIM_TIME_SCALE":        "-1",
+		"WAGATE_WEBHOOK_ALLOW_PRIVATE": "maybe",
+		"WAGATE_NATS_PREFIX":           "a.b",
+		"WAGATE_DATABASE_URL":          "mysql://x",
+		"WAGATE_WEBHOOK_SCHEDULE":      "5s,never",
+		"WAGATE_LOG_LEVEL":             "loud",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := config.Load(config.RoleGateway, env(map[string]string{name: value}))
+			require.Error(t, err)
+			require.Contains(t, err.Error(), name)
+			require.Contains(t, err.Error(), "expected")
+		})
+	}
+}
+
+func TestSplitBinariesRequireNATS(t *testing.T) {
+	_, err := config.Load(config.RoleWorker, env(nil))
+	require.ErrorContains(t, err, "WAGATE_NATS_URL")
+	_, err = config.Load(config.RoleAPI, env(map[string]string{"WAGATE_NATS_URL": "nats://x"}))
+	require.ErrorContains(t, err, "WAGATE_ADMIN_TOKEN")
+}
+
+func TestParseRate(t *testing.T) {
+	r, err := config.ParseRate("30/s")
+	require.NoError(t, err)
+	require.Equal(t, "30/s", r.String())
+	r, err = config.ParseRate("0")
+	require.NoError(t, err)
+	require.True(t, r.Unlimited())
+}
+
+// The README's configuration table is the documentation of record: it must
+// list exactly the variables wagate reads.
+func TestREADMEListsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	var documented []string
+	for _, line := range strings.Split(string(readme), "\n") {
+		if strings.HasPrefix(line, "| `WAGATE_") {
+			documented = append(documented, strings.Trim(strings.Split(line, "|")[1], " `"))
+		}
+	}
+	var read []string
+	for _, v := range config.Vars {
+		read = append(read, v.Name)
+	}
+	require.ElementsMatch(t, read, documented)
+}
