@@ -26,6 +26,8 @@ const (
 	RoleWorker     Role = "worker"
 	RoleDispatcher Role = "dispatcher"
 	RoleGateway    Role = "gateway"
+	// RoleMigrate is `api migrate`: migrations and streams, then exit.
+	RoleMigrate Role = "migrate"
 )
 
 // Drivers of WhatsApp sessions.

@@ -16,9 +16,9 @@
 // TTL after the old holder's last successful renewal was sent; the margin
 // covers clock-rate drift between the two machines.
 //
-//	          acquire/renew sent          trust ends            key expires
-//	 old  ───────────●───────────────────────┤ (TTL−margin)         │
-//	 new                                                            ├── SET NX succeeds
+//	         acquire/renew sent          trust ends            key expires
+//	old  ───────────●───────────────────────┤ (TTL−margin)         │
+//	new                                                            ├── SET NX succeeds
 //
 // Live workers heartbeat into a sorted set scored by time; a worker that has
 // not beaten for a TTL is considered dead and is pruned.

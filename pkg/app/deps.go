@@ -1,0 +1,185 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wagate/wagate/pkg/bus"
+	"github.com/wagate/wagate/pkg/config"
+	"github.com/wagate/wagate/pkg/names"
+	"github.com/wagate/wagate/pkg/ops"
+	"github.com/wagate/wagate/pkg/session"
+	"github.com/wagate/wagate/pkg/session/sim"
+	"github.com/wagate/wagate/pkg/store"
+	"github.com/wagate/wagate/pkg/worker"
+)
+
+// Deps are the connections every binary shares.
+type Deps struct {
+	Cfg      config.Config
+	Log      *slog.Logger
+	Store    *store.Store
+	Redis    *redis.Client
+	Keys     names.Redis
+	Bus      *bus.Bus
+	Embedded *bus.Embedded // nil unless the gateway embeds NATS
+}
+
+// Open connects to Postgres (creating and migrating the database), Redis
+// and NATS, starting an embedded NATS server when cfg.NATSURL is empty,
+// and makes sure the shard count and the streams are in place.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Deps, error) {
+	d := &Deps{Cfg: cfg, Log: log, Keys: names.NewRedis(cfg.RedisPrefix)}
+	ok := false
+	defer func() {
+		if !ok {
+			d.Close()
+		}
+	}()
+	var err error
+	log.Info("connecting to Postgres and applying migrations")
+	if d.Store, err = store.Open(ctx, cfg.DatabaseURL); err != nil {
+		return nil, err
+	}
+	if err := d.Store.EnsureShards(ctx, cfg.Shards); err != nil {
+		return nil, err
+	}
+	ropt, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("WAGATE_REDIS_URL: %w", err)
+	}
+	d.Redis = redis.NewClient(ropt)
+	if err := d.Redis.Ping(ctx).Err(); err != nil {
+		return nil, fmt.Errorf("connect to Redis at %s: %w (is Redis running?)", ropt.Addr, err)
+	}
+	url := cfg.NATSURL
+	var natsOpts []natsOption
+	if url == "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("WAGATE_DATA_DIR=%q: %w", cfg.DataDir, err)
+		}
+		log.Info("starting embedded NATS", "data_dir", cfg.DataDir, "listen", cfg.NATSListen)
+		if d.Embedded, err = bus.StartEmbedded(cfg.DataDir, cfg.NATSListen); err != nil {
+			return nil, err
+		}
+		natsOpts = append(natsOpts, d.Embedded.InProcess())
+		url = d.Embedded.ClientURL()
+	}
+	if d.Bus, err = bus.Connect(ctx, url, names.NewNATS(cfg.NATSPrefix), natsOpts...); err != nil {
+		return nil, err
+	}
+	if err := d.Bus.EnsureStreams(ctx, bus.StreamOptions{Shards: cfg.Shards, EventMaxAge: cfg.EventMaxAge}); err != nil {
+		return nil, err
+	}
+	ok = true
+	return d, nil
+}
+
+// Close closes every connection.
+func (d *Deps) Close() {
+	if d.Bus != nil {
+		d.Bus.Close()
+	}
+	if d.Embedded != nil {
+		d.Embedded.Shutdown()
+	}
+	if d.Redis != nil {
+		_ = d.Redis.Close()
+	}
+	if d.Store != nil {
+		d.Store.Close()
+	}
+}
+
+// Checks are the readiness checks of the shared dependencies.
+func (d *Deps) Checks() []ops.Check {
+	return []ops.Check{
+		{Name: "postgres", Fn: func(ctx context.Context) error { return d.Store.Pool.Ping(ctx) }},
+		{Name: "redis", Fn: func(ctx context.Context) error { return d.Redis.Ping(ctx).Err() }},
+		{Name: "nats", Fn: func(context.Context) error {
+			if !d.Bus.Conn.IsConnected() {
+				return errors.New("not connected")
+			}
+			return nil
+		}},
+	}
+}
+
+// Drivers builds the session drivers a worker offers: the simulator always
+// (channels choose it explicitly, or by WAGATE_DRIVER=sim) and whatsmeow.
+func (d *Deps) Drivers() (map[string]session.Driver, error) {
+	simd, err := sim.New(sim.Config{
+		Store:       d.Store,
+		Redis:       d.Redis,
+		Keys:        d.Keys,
+		TimeScale:   d.Cfg.SimTimeScale,
+		PresenceTTL: min(sim.DefaultPresenceTTL, d.Cfg.LeaseTTL/3),
+		Logger:      d.Log,
+	})
+	if err != nil {
+		return nil, err
+	}
+	drivers := map[string]session.Driver{simd.Name(): simd}
+	if err := addWhatsmeow(d, drivers); err != nil {
+		return nil, err
+	}
+	return drivers, nil
+}
+
+// Worker builds the worker of this process.
+func (d *Deps) Worker(tune func(*worker.Config)) (*worker.Worker, error) {
+	drivers, err := d.Drivers()
+	if err != nil {
+		return nil, err
+	}
+	wc := worker.Config{
+		ID:       d.Cfg.WorkerID,
+		Shards:   d.Cfg.Shards,
+		Store:    d.Store,
+		Bus:      d.Bus,
+		Redis:    d.Redis,
+		Keys:     d.Keys,
+		Drivers:  drivers,
+		LeaseTTL: d.Cfg.LeaseTTL,
+		Logger:   d.Log,
+	}
+	if tune != nil {
+		tune(&wc)
+	}
+	return worker.New(wc), nil
+}
+
+// AdminToken returns the configured admin token or, when empty, the one
+// stored in the data folder, generating and storing it on first use.
+func AdminToken(cfg config.Config) (token string, generated bool, err error) {
+	if cfg.AdminToken != "" {
+		return cfg.AdminToken, false, nil
+	}
+	path := filepath.Join(cfg.DataDir, "admin-token")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) >= 16 {
+		return strings.TrimSpace(string(b)), false, nil
+	}
+	var raw [24]byte
+	_, _ = rand.Read(raw[:])
+	token = "wga_" + base64.RawURLEncoding.EncodeToString(raw[:])
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return "", false, fmt.Errorf("WAGATE_DATA_DIR=%q: %w", cfg.DataDir, err)
+	}
+	if err := os.WriteFile(path, []byte(token+"\n"), 0o600); err != nil {
+		return "", false, fmt.Errorf("store the generated admin token: %w", err)
+	}
+	return token, true, nil
+}
+
+// shutdownTimeout bounds graceful shutdown.
+const shutdownTimeout = 20 * time.Second

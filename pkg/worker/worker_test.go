@@ -1,0 +1,164 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wagate/wagate/pkg/command"
+	"github.com/wagate/wagate/pkg/event"
+	"github.com/wagate/wagate/pkg/session/sim"
+	"github.com/wagate/wagate/pkg/state"
+	"github.com/wagate/wagate/pkg/store"
+	"github.com/wagate/wagate/pkg/testenv"
+)
+
+func TestPairingLifecycle(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 4, time.Second)
+	f.startWorker("w1")
+	ch := f.createChannel("sales")
+
+	f.command(ch, command.Start, command.Envelope{})
+	f.waitState(ch, state.QRPending, 10*time.Second)
+	// QR codes rotate on their own (time scale 0.01: 600 ms, then 200 ms each).
+	testenv.Eventually(t, 10*time.Second, func() bool { return countType(f.events(ch), event.ConnectionQR) >= 2 }, "a second QR code")
+
+	f.sim(ch, sim.ActionScan, map[string]string{"phone": "15551230001"})
+	f.waitState(ch, state.Active, 10*time.Second)
+	c, err := f.store.Channel(context.Background(), ch)
+	require.NoError(t, err)
+	require.Contains(t, c.JID, "15551230001")
+	require.Equal(t, "15551230001", c.Phone)
+
+	var path []string
+	for _, e := range f.events(ch) {
+		if e.Type == event.ConnectionStatusChanged {
+			var sc event.StatusChanged
+			require.NoError(t, json.Unmarshal(e.Data, &sc))
+			path = append(path, sc.To)
+		}
+	}
+	require.Equal(t, []string{state.Initializing, state.QRPending, state.Authenticating, state.Active}, path)
+
+	hist, err := f.store.History(context.Background(), ch, 0, 100)
+	require.NoError(t, err)
+	require.Len(t, hist, 4, "every transition is stored")
+	require.Equal(t, state.ReasonConnected, hist[0].Reason)
+
+	// Stop, then logout: the device is unlinked and a new QR is needed.
+	f.command(ch, command.Stop, command.Envelope{})
+	f.waitState(ch, state.Inactive, 5*time.Second)
+	f.command(ch, command.Logout, command.Envelope{})
+	f.waitState(ch, state.LoggedOut, 5*time.Second)
+	c, err = f.store.Channel(context.Background(), ch)
+	require.NoError(t, err)
+	require.Empty(t, c.JID)
+	require.Equal(t, store.DesiredStopped, c.DesiredState)
+}
+
+func TestQRAttemptsRunOutToATerminalState(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 2, time.Second)
+	f.startWorker("w1")
+	ch := f.createChannel("nobody-scans")
+	f.command(ch, command.Start, command.Envelope{})
+	// 60 s + 5×20 s at scale 0.01 = 1.6 s.
+	f.waitState(ch, state.Error, 15*time.Second)
+	c, err := f.store.Channel(context.Background(), ch)
+	require.NoError(t, err)
+	require.Equal(t, state.ReasonQRTimeout, c.StateReason)
+	require.Equal(t, store.DesiredStopped, c.DesiredState, "no loop: the channel is not restarted")
+	require.Equal(t, 6, countType(f.events(ch), event.ConnectionQR))
+	time.Sleep(300 * time.Millisecond) // nothing more may happen
+	require.Equal(t, 6, countType(f.events(ch), event.ConnectionQR))
+}
+
+func TestPairingCodeStartsASessionAndIsPublished(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 2, time.Second)
+	f.startWorker("w1")
+	ch := f.createChannel("phone")
+	f.command(ch, command.PairPhone, command.Envelope{Phone: "15551230002"})
+	testenv.Eventually(t, 10*time.Second, func() bool { return countType(f.events(ch), event.ConnectionPairingCode) == 1 }, "a pairing code")
+	raw, err := f.rdb.Get(context.Background(), f.keys.PairingCode(ch)).Result()
+	require.NoError(t, err)
+	var pc event.PairingCode
+	require.NoError(t, json.Unmarshal([]byte(raw), &pc))
+	require.Regexp(t, `^[A-Z0-9]{4}-[A-Z0-9]{4}$`, pc.Code)
+	f.sim(ch, sim.ActionScan, map[string]string{})
+	f.waitState(ch, state.Active, 10*time.Second)
+	c, err := f.store.Channel(context.Background(), ch)
+	require.NoError(t, err)
+	require.Equal(t, "15551230002", c.Phone)
+}
+
+func TestRemoteDisconnectReconnectsWithBackoff(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 2, time.Second)
+	f.startWorker("w1")
+	ch := f.pairedChannel("reconnects")
+	f.sim(ch, sim.ActionDisconnect, map[string]string{})
+	f.waitState(ch, state.Disconnected, 5*time.Second)
+	f.waitState(ch, state.Active, 10*time.Second)
+}
+
+func TestBanAndPhoneLogout(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 2, time.Second)
+	f.startWorker("w1")
+	ch := f.pairedChannel("banned")
+	f.sim(ch, sim.ActionBan, map[string]any{"seconds": 1})
+	f.waitState(ch, state.Banned, 5*time.Second)
+	// The ban expires: the worker reconnects on its own.
+	f.waitState(ch, state.Active, 10*time.Second)
+
+	f.sim(ch, sim.ActionLogout, map[string]string{})
+	f.waitState(ch, state.LoggedOut, 5*time.Second)
+	c, err := f.store.Channel(context.Background(), ch)
+	require.NoError(t, err)
+	require.Empty(t, c.JID)
+}
+
+func TestDeleteRemovesTheChannel(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 2, time.Second)
+	f.startWorker("w1")
+	ch := f.pairedChannel("deleted")
+	f.command(ch, command.Delete, command.Envelope{})
+	f.waitState(ch, "gone", 5*time.Second)
+}
+
+func TestStaleEpochWriteIsRefused(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 2, time.Second)
+	ch := f.createChannel("fenced")
+	c, err := f.store.Channel(context.Background(), ch)
+	require.NoError(t, err)
+	ctx := context.Background()
+	old, err := f.store.TakeEpoch(ctx, c.Shard, "old")
+	require.NoError(t, err)
+	newer, err := f.store.TakeEpoch(ctx, c.Shard, "new")
+	require.NoError(t, err)
+	tr := store.Transition{From: state.Inactive, To: state.Active, Reason: "test", At: time.Now()}
+	err = f.store.SetState(ctx, store.Fence{Shard: c.Shard, Epoch: old, Worker: "old"}, ch, tr)
+	require.True(t, errors.Is(err, store.ErrStaleEpoch), "got %v", err)
+	require.Equal(t, state.Inactive, f.state(ch), "nothing written")
+	require.NoError(t, f.store.SetState(ctx, store.Fence{Shard: c.Shard, Epoch: newer, Worker: "new"}, ch, tr))
+	require.Equal(t, state.Active, f.state(ch))
+}
+
+// pairedChannel creates a channel, pairs it through a scan and waits until active.
+func (f *fleet) pairedChannel(name string) string {
+	f.t.Helper()
+	ch := f.createChannel(name)
+	f.command(ch, command.Start, command.Envelope{})
+	f.waitState(ch, state.QRPending, 10*time.Second)
+	f.sim(ch, sim.ActionScan, map[string]string{})
+	f.waitState(ch, state.Active, 10*time.Second)
+	return ch
+}
