@@ -75,7 +75,7 @@ func (a *Authenticator) Middleware() gin.HandlerFunc {
 		id := c.Param("id")
 		if id == "" {
 			// Only the admin token reaches routes without a channel.
-			Abort(c, ErrUnauthorized)
+			Abort(c, ErrAdminRequired)
 			return
 		}
 		stored, ok, err := a.hashes.ChannelTokenHash(c.Request.Context(), id)

@@ -36,9 +36,13 @@ func (e *Error) WithDetails(d any) *Error {
 // Common errors.
 var (
 	ErrUnauthorized = &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "missing or invalid bearer token: send Authorization: Bearer <admin or channel token>"}
-	ErrForbidden    = &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "this token does not grant access to this resource"}
-	ErrNotFound     = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such resource"}
-	ErrChannelNF    = &Error{Status: http.StatusNotFound, Code: "channel_not_found", Message: "no channel with this id"}
+	// ErrAdminRequired answers a channel-less route called without the
+	// admin token. Same status and code as ErrUnauthorized: only the
+	// message is more helpful, and it reveals nothing about channels.
+	ErrAdminRequired = &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "this route needs the admin token; a channel token reaches only the /v1/channels/{id}/… routes of its own channel"}
+	ErrForbidden     = &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "this token does not grant access to this resource"}
+	ErrNotFound      = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such resource"}
+	ErrChannelNF     = &Error{Status: http.StatusNotFound, Code: "channel_not_found", Message: "no channel with this id"}
 )
 
 // Abort writes err as the response and stops the handler chain. Errors

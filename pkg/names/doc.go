@@ -9,6 +9,7 @@
 //	wa.cmdp.<shard>.<channel>.<verb>    commands as stored in WA_CMD (subject transform)
 //	wa.evt.<channel>.<event.type>       events in WA_EVT
 //	wa.whk.<endpoint>                   webhook deliveries in WA_WEBHOOK
+//	wa.ctl.webhooks                     core NATS: webhook endpoints changed (not stored)
 //
 // Channel ids and verbs are single NATS tokens: no dots, spaces or wildcards.
 package names

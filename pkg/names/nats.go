@@ -16,6 +16,15 @@ const (
 	HeaderEpoch = "Wagate-Epoch"
 	// HeaderError is set on replies to request/reply commands that failed.
 	HeaderError = "Wagate-Error"
+
+	// HeaderEventID, HeaderEventType, HeaderChannel and HeaderEventSeq
+	// describe the event a webhook delivery message (wa.whk.<endpoint>)
+	// carries, so the delivery side need not decode its body.
+	HeaderEventID   = "Wagate-Event-Id"
+	HeaderEventType = "Wagate-Event-Type"
+	HeaderChannel   = "Wagate-Channel"
+	// HeaderEventSeq is the event's sequence in WA_EVT.
+	HeaderEventSeq = "Wagate-Event-Seq"
 )
 
 // ErrBadSubject is returned by the parsers for a subject of the wrong shape.
@@ -34,6 +43,10 @@ func NewNATS(prefix string) NATS {
 	}
 	return NATS{prefix: prefix + ".", stream: prefix + "_"}
 }
+
+// Prefix returns the fleet prefix NewNATS was given ("" when none), for
+// handing it to another process as WAGATE_NATS_PREFIX.
+func (n NATS) Prefix() string { return strings.TrimSuffix(n.prefix, ".") }
 
 // CmdStream is the work-queue stream of commands.
 func (n NATS) CmdStream() string { return n.stream + "WA_CMD" }
@@ -117,6 +130,25 @@ func (n NATS) Webhook(endpoint string) string { return n.prefix + "wa.whk." + en
 
 // WebhookAll is the filter of every webhook delivery.
 func (n NATS) WebhookAll() string { return n.prefix + "wa.whk.>" }
+
+// WebhookDeliveryID is the Nats-Msg-Id of the delivery of event to
+// endpoint: WA_WEBHOOK stores it once however often the event is fanned out.
+func (n NATS) WebhookDeliveryID(eventID, endpointID string) string {
+	return eventID + ":" + endpointID
+}
+
+// WebhooksChanged is the core NATS subject (not stored in a stream) on
+// which a change of webhook endpoints is announced, so dispatchers reload
+// their endpoint cache at once instead of at the next refresh.
+func (n NATS) WebhooksChanged() string { return n.prefix + "wa.ctl.webhooks" }
+
+// WebhookFanoutConsumer is the durable consumer of WA_EVT, shared by every
+// dispatcher, that turns events into webhook deliveries.
+func (n NATS) WebhookFanoutConsumer() string { return "webhook-fanout" }
+
+// WebhookDeliverConsumer is the durable consumer of WA_WEBHOOK, shared by
+// every dispatcher, that delivers to endpoints.
+func (n NATS) WebhookDeliverConsumer() string { return "webhook-deliver" }
 
 // ParseWebhook returns the endpoint of a delivery subject.
 func (n NATS) ParseWebhook(subject string) (endpoint string, err error) {

@@ -1,0 +1,116 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"maps"
+	"net/http"
+	"slices"
+
+	"github.com/wagate/wagate/pkg/config"
+	"github.com/wagate/wagate/pkg/httpapi"
+)
+
+// Keys of a channel's settings. Each overrides a fleet-wide default; a key
+// absent from the settings means "use the default".
+const (
+	// SettingSendRate is the outbound limit, e.g. "60/m" (WAGATE_SEND_RATE).
+	SettingSendRate = "send_rate"
+	// SettingWarmupDays is the warm-up period in days, 0–365 (WAGATE_WARMUP_DAYS).
+	SettingWarmupDays = "warmup_days"
+	// SettingTypingMS is how long to show "typing…" before a send, 0–30000 ms.
+	SettingTypingMS = "typing_ms"
+)
+
+// settingsPatch is a validated change of settings: keys to set (normalized
+// JSON values) and keys to remove (sent as null).
+type settingsPatch struct {
+	set    map[string]json.RawMessage
+	remove []string
+}
+
+// json returns the keys to set as one JSON object.
+func (p settingsPatch) json() json.RawMessage {
+	if len(p.set) == 0 {
+		return json.RawMessage(`{}`)
+	}
+	b, _ := json.Marshal(p.set) // map of valid RawMessages: cannot fail
+	return b
+}
+
+// parseSettings validates the settings member of a request. raw is nil
+// when the member was absent. A null member, in PATCH, removes every
+// override (removeAll).
+func parseSettings(raw json.RawMessage) (p settingsPatch, removeAll bool, err *httpapi.Error) {
+	p.set = map[string]json.RawMessage{}
+	if raw == nil {
+		return p, false, nil
+	}
+	if isNull(raw) {
+		return p, true, nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return p, false, fieldType("settings", "an object")
+	}
+	for _, key := range slices.Sorted(maps.Keys(m)) {
+		field := "settings." + key
+		v := m[key]
+		if isNull(v) && validSetting(key) {
+			p.remove = append(p.remove, key)
+			continue
+		}
+		switch key {
+		case SettingSendRate:
+			var s string
+			if json.Unmarshal(v, &s) != nil {
+				return p, false, fieldType(field, "a string")
+			}
+			r, perr := config.ParseRate(s)
+			if perr != nil {
+				return p, false, httpapi.Validation(field, "%v", perr)
+			}
+			p.set[key], _ = json.Marshal(r.String())
+		case SettingWarmupDays:
+			n, e := intSetting(field, v, 0, 365)
+			if e != nil {
+				return p, false, e
+			}
+			p.set[key] = n
+		case SettingTypingMS:
+			n, e := intSetting(field, v, 0, 30000)
+			if e != nil {
+				return p, false, e
+			}
+			p.set[key] = n
+		default:
+			return p, false, httpapi.Errorf(http.StatusBadRequest, "unknown_field",
+				"unknown field %q; settings has send_rate, warmup_days and typing_ms", field).
+				WithDetails(map[string]string{"field": field})
+		}
+	}
+	return p, false, nil
+}
+
+func validSetting(key string) bool {
+	return key == SettingSendRate || key == SettingWarmupDays || key == SettingTypingMS
+}
+
+func intSetting(field string, v json.RawMessage, lo, hi int) (json.RawMessage, *httpapi.Error) {
+	var n int
+	if json.Unmarshal(v, &n) != nil {
+		return nil, fieldType(field, "an integer")
+	}
+	if n < lo || n > hi {
+		return nil, httpapi.Validation(field, "must be between %d and %d, not %d", lo, hi, n)
+	}
+	b, _ := json.Marshal(n)
+	return b, nil
+}
+
+func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
+
+func fieldType(field, want string) *httpapi.Error {
+	return httpapi.Errorf(http.StatusBadRequest, "invalid_field_type", "field %q must be %s", field, want).
+		WithDetails(map[string]string{"field": field})
+}

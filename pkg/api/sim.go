@@ -1,0 +1,69 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/wagate/wagate/pkg/config"
+	"github.com/wagate/wagate/pkg/httpapi"
+	"github.com/wagate/wagate/pkg/store"
+)
+
+// SimActions are the simulator controls of POST /v1/sim/channels/{id}/{action}.
+var SimActions = []string{"scan", "inbound", "disconnect", "logout", "ban", "stream_replaced", "connect_failure", "call"}
+
+type simAccepted struct {
+	ID        string          `json:"id"`
+	Action    string          `json:"action"`
+	Args      json.RawMessage `json:"args"`
+	RequestID string          `json:"request_id"`
+}
+
+// sim publishes a simulator control. The body is the action's arguments,
+// a JSON object (empty: no arguments); the simulator validates them.
+func (s *Server) sim(c *gin.Context) {
+	ch := channelOf(c)
+	act := c.Param("action")
+	if !slices.Contains(SimActions, act) {
+		abort(c, httpapi.Errorf(http.StatusBadRequest, "unknown_action", "unknown simulator action %q; one of %s", act, strings.Join(SimActions, ", ")).
+			WithDetails(map[string]any{"allowed": SimActions}))
+		return
+	}
+	if ch.Driver != config.DriverSim {
+		abort(c, httpapi.Errorf(http.StatusConflict, "not_simulated",
+			"channel %s uses the %s driver; simulator controls work only on channels created with driver sim", ch.ID, ch.Driver))
+		return
+	}
+	var args map[string]json.RawMessage
+	if err := httpapi.Bind(c, &args, s.cfg.MaxBody, true); err != nil {
+		abort(c, err)
+		return
+	}
+	if args == nil {
+		// The body was JSON null.
+		args = map[string]json.RawMessage{}
+	}
+	key, verr := idempotencyKey(c)
+	if verr != nil {
+		abort(c, verr)
+		return
+	}
+	env := s.envelope(c)
+	env.Action = act
+	env.Args, _ = json.Marshal(args) // a map of valid RawMessages: cannot fail
+	err := s.command(c.Request.Context(), ch.ID, simulate, env, msgID(env.RequestID, key, ch.ID, simulate.verb+"."+act, false))
+	if errors.Is(err, store.ErrNotFound) {
+		abort(c, httpapi.ErrChannelNF)
+		return
+	}
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, simAccepted{ID: ch.ID, Action: act, Args: env.Args, RequestID: env.RequestID})
+}

@@ -1,0 +1,105 @@
+package sim
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wagate/wagate/pkg/event"
+	"github.com/wagate/wagate/pkg/session"
+)
+
+// Data of the session.Inbound events the simulator emits (the "data" of
+// the wagate event the worker publishes).
+type (
+	// MessageData is the data of message.received.
+	MessageData struct {
+		ID        string    `json:"id"`
+		Chat      string    `json:"chat"`
+		From      string    `json:"from"`
+		FromMe    bool      `json:"from_me"`
+		Type      string    `json:"type"`
+		Text      string    `json:"text"`
+		PushName  string    `json:"push_name"`
+		Timestamp time.Time `json:"timestamp"`
+	}
+	// ReceiptData is the data of message.delivered, message.read and
+	// message.played.
+	ReceiptData struct {
+		IDs       []string  `json:"ids"`
+		Chat      string    `json:"chat"`
+		From      string    `json:"from,omitempty"`
+		Status    string    `json:"status"`
+		Timestamp time.Time `json:"timestamp"`
+	}
+	// ReactionData is the data of message.reaction; an empty Emoji removes
+	// the reaction.
+	ReactionData struct {
+		ID        string    `json:"id"`
+		MessageID string    `json:"message_id"`
+		Chat      string    `json:"chat"`
+		From      string    `json:"from"`
+		Emoji     string    `json:"emoji"`
+		Timestamp time.Time `json:"timestamp"`
+	}
+	// PresenceData is the data of presence.updated.
+	PresenceData struct {
+		From      string    `json:"from"`
+		State     string    `json:"state"`
+		Timestamp time.Time `json:"timestamp"`
+	}
+	// CallData is the data of call.received.
+	CallData struct {
+		ID        string    `json:"id"`
+		From      string    `json:"from"`
+		Video     bool      `json:"video"`
+		Timestamp time.Time `json:"timestamp"`
+	}
+	// GroupData is the data of group.created, group.member_added,
+	// group.member_removed and group.updated.
+	GroupData struct {
+		Group        string    `json:"group"`
+		Name         string    `json:"name,omitempty"`
+		Topic        string    `json:"topic,omitempty"`
+		Participants []string  `json:"participants,omitempty"`
+		By           string    `json:"by,omitempty"`
+		Timestamp    time.Time `json:"timestamp"`
+	}
+)
+
+// inbound wraps data into a session.Inbound of type typ.
+func inbound(typ string, at time.Time, data any) session.Inbound {
+	raw, _ := json.Marshal(data) // the data types above always encode
+	return session.Inbound{Type: typ, Data: raw, At: at}
+}
+
+// receiptEvent reports status (delivered, read, played) of message id.
+func receiptEvent(id, chat, from, status string, at time.Time) session.Inbound {
+	ev := inbound(receiptTypes[status], at, ReceiptData{IDs: []string{id}, Chat: chat, From: from, Status: status, Timestamp: at})
+	ev.MessageIDs, ev.Status = []string{id}, status
+	return ev
+}
+
+// Wagate event types of the receipts a phone sends.
+var receiptTypes = map[string]string{
+	"delivered": event.MessageDelivered,
+	"read":      event.MessageRead,
+	"played":    event.MessagePlayed,
+}
+
+// toJID accepts a JID or a phone number and returns a JID.
+func toJID(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", fmt.Errorf("%w: a JID or phone number is required", session.ErrInvalid)
+	}
+	if strings.Contains(v, "@") {
+		return v, nil
+	}
+	digits, err := validatePhone(v)
+	if err != nil {
+		return "", err
+	}
+	return digits + "@" + UserServer, nil
+}

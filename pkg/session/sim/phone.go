@@ -1,0 +1,301 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wagate/wagate/pkg/event"
+	"github.com/wagate/wagate/pkg/session"
+	"github.com/wagate/wagate/pkg/state"
+)
+
+// This file holds the control actions other than scan: what a phone, its
+// contacts and the WhatsApp server do to a session.
+
+// IDResult is what actions that create a message, call or group return.
+type IDResult struct {
+	ID string `json:"id"`
+}
+
+// emitConnected posts ev if the session is connected.
+func (s *Session) emitConnected(ev session.Event) error {
+	s.mu.Lock()
+	if s.phase != connected {
+		s.mu.Unlock()
+		return session.ErrNotConnected
+	}
+	start := s.post(ev)
+	s.mu.Unlock()
+	s.kick(start)
+	return nil
+}
+
+// drop closes a live or pairing connection as the server does, reporting ev.
+func (s *Session) drop(ctx context.Context, ev session.Event) error {
+	s.mu.Lock()
+	if s.phase == offline {
+		s.mu.Unlock()
+		return session.ErrNotConnected
+	}
+	m := s.closeLocked()
+	start := s.post(ev)
+	s.mu.Unlock()
+	s.kick(start)
+	s.d.release(ctx, m)
+	return nil
+}
+
+func (s *Session) inboundMessage(_ context.Context, args json.RawMessage) (any, error) {
+	var a struct {
+		ID       string `json:"id"`
+		From     string `json:"from"`
+		Chat     string `json:"chat"`
+		Type     string `json:"type"`
+		Text     string `json:"text"`
+		PushName string `json:"push_name"`
+	}
+	if err := decode(args, &a); err != nil {
+		return nil, err
+	}
+	from, chat, err := fromAndChat(a.From, a.Chat)
+	if err != nil {
+		return nil, err
+	}
+	d := MessageData{ID: a.ID, Chat: chat, From: from, Type: a.Type, Text: a.Text, PushName: a.PushName, Timestamp: s.d.cfg.Now()}
+	if d.ID == "" {
+		d.ID = randomMessageID()
+	}
+	if d.Type == "" {
+		d.Type = "text"
+	}
+	return IDResult{ID: d.ID}, s.emitConnected(inbound(event.MessageReceived, d.Timestamp, d))
+}
+
+func (s *Session) receiptControl(_ context.Context, args json.RawMessage) (any, error) {
+	a := struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+		From   string `json:"from"`
+		Chat   string `json:"chat"`
+	}{Status: "read"}
+	if err := decode(args, &a); err != nil {
+		return nil, err
+	}
+	if a.ID == "" {
+		return nil, fmt.Errorf("%w: id is required", session.ErrInvalid)
+	}
+	if _, ok := receiptTypes[a.Status]; !ok {
+		return nil, fmt.Errorf("%w: status %q is not delivered, read or played", session.ErrInvalid, a.Status)
+	}
+	var from, chat string
+	if a.From != "" || a.Chat != "" {
+		var err error
+		if from, chat, err = fromAndChat(a.From, a.Chat); err != nil {
+			return nil, err
+		}
+	}
+	return nil, s.emitConnected(receiptEvent(a.ID, chat, from, a.Status, s.d.cfg.Now()))
+}
+
+func (s *Session) reaction(_ context.Context, args json.RawMessage) (any, error) {
+	var a struct {
+		From  string `json:"from"`
+		Chat  string `json:"chat"`
+		ID    string `json:"id"`
+		Emoji string `json:"emoji"`
+	}
+	if err := decode(args, &a); err != nil {
+		return nil, err
+	}
+	if a.ID == "" {
+		return nil, fmt.Errorf("%w: id of the message reacted to is required", session.ErrInvalid)
+	}
+	from, chat, err := fromAndChat(a.From, a.Chat)
+	if err != nil {
+		return nil, err
+	}
+	d := ReactionData{ID: randomMessageID(), MessageID: a.ID, Chat: chat, From: from, Emoji: a.Emoji, Timestamp: s.d.cfg.Now()}
+	return IDResult{ID: d.ID}, s.emitConnected(inbound(event.MessageReaction, d.Timestamp, d))
+}
+
+var presenceStates = []string{"available", "unavailable", "composing", "recording", "paused"}
+
+func (s *Session) presence(_ context.Context, args json.RawMessage) (any, error) {
+	a := struct {
+		From  string `json:"from"`
+		State string `json:"state"`
+	}{State: "available"}
+	if err := decode(args, &a); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(presenceStates, a.State) {
+		return nil, fmt.Errorf("%w: state %q is not one of %s", session.ErrInvalid, a.State, strings.Join(presenceStates, ", "))
+	}
+	from, err := toJID(a.From)
+	if err != nil {
+		return nil, err
+	}
+	d := PresenceData{From: from, State: a.State, Timestamp: s.d.cfg.Now()}
+	return nil, s.emitConnected(inbound(event.PresenceUpdated, d.Timestamp, d))
+}
+
+func (s *Session) call(_ context.Context, args json.RawMessage) (any, error) {
+	var a struct {
+		ID    string `json:"id"`
+		From  string `json:"from"`
+		Video bool   `json:"video"`
+	}
+	if err := decode(args, &a); err != nil {
+		return nil, err
+	}
+	from, err := toJID(a.From)
+	if err != nil {
+		return nil, err
+	}
+	d := CallData{ID: a.ID, From: from, Video: a.Video, Timestamp: s.d.cfg.Now()}
+	if d.ID == "" {
+		d.ID = strings.ToUpper(newConnID() + newConnID())
+	}
+	return IDResult{ID: d.ID}, s.emitConnected(inbound(event.CallReceived, d.Timestamp, d))
+}
+
+var groupEvents = map[string]string{
+	"created":        event.GroupCreated,
+	"member_added":   event.GroupMemberAdded,
+	"member_removed": event.GroupMemberRemoved,
+	"updated":        event.GroupUpdated,
+}
+
+func (s *Session) group(_ context.Context, args json.RawMessage) (any, error) {
+	var a struct {
+		Event        string   `json:"event"`
+		Group        string   `json:"group"`
+		Name         string   `json:"name"`
+		Topic        string   `json:"topic"`
+		Participants []string `json:"participants"`
+		By           string   `json:"by"`
+	}
+	if err := decode(args, &a); err != nil {
+		return nil, err
+	}
+	typ, ok := groupEvents[a.Event]
+	if !ok {
+		return nil, fmt.Errorf("%w: event %q is not created, member_added, member_removed or updated", session.ErrInvalid, a.Event)
+	}
+	d := GroupData{Group: a.Group, Name: a.Name, Topic: a.Topic, Timestamp: s.d.cfg.Now()}
+	if d.Group == "" {
+		d.Group = fmt.Sprintf("120363%012d@g.us", randomInt(1e12))
+	} else if !strings.HasSuffix(d.Group, "@g.us") {
+		return nil, fmt.Errorf("%w: group %q is not a group JID (…@g.us)", session.ErrInvalid, d.Group)
+	}
+	for _, p := range a.Participants {
+		jid, err := toJID(p)
+		if err != nil {
+			return nil, err
+		}
+		d.Participants = append(d.Participants, jid)
+	}
+	if a.By != "" {
+		var err error
+		if d.By, err = toJID(a.By); err != nil {
+			return nil, err
+		}
+	}
+	return IDResult{ID: d.Group}, s.emitConnected(inbound(typ, d.Timestamp, d))
+}
+
+func (s *Session) remoteDisconnect(ctx context.Context, args json.RawMessage) (any, error) {
+	if err := decode(args, &struct{}{}); err != nil {
+		return nil, err
+	}
+	return nil, s.drop(ctx, session.Disconnected{Reason: state.ReasonRemoteClosed})
+}
+
+// phoneLogout unlinks the device from the phone. Offline, the device is
+// deleted silently and the next Connect reports it missing, as WhatsApp
+// does on the next connection.
+func (s *Session) phoneLogout(ctx context.Context, args json.RawMessage) (any, error) {
+	if err := decode(args, &struct{}{}); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	jid := s.jid
+	s.mu.Unlock()
+	if jid == "" {
+		return nil, session.ErrNotPaired
+	}
+	if _, err := s.d.cfg.Store.DeleteSimDevice(ctx, jid); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	var m marker
+	var start bool
+	if s.phase != offline {
+		m = s.closeLocked()
+		start = s.post(session.LoggedOut{Reason: state.ReasonLoggedOut})
+	}
+	s.jid, s.phone = "", ""
+	s.mu.Unlock()
+	s.kick(start)
+	s.d.release(ctx, m)
+	return nil, nil
+}
+
+func (s *Session) ban(ctx context.Context, args json.RawMessage) (any, error) {
+	a := struct {
+		Seconds int64  `json:"seconds"`
+		Code    string `json:"code"`
+	}{Seconds: 3600, Code: "101"}
+	if err := decode(args, &a); err != nil {
+		return nil, err
+	}
+	if a.Seconds <= 0 {
+		return nil, fmt.Errorf("%w: seconds must be positive", session.ErrInvalid)
+	}
+	until := s.d.cfg.Now().Add(time.Duration(a.Seconds) * time.Second)
+	return nil, s.drop(ctx, session.TemporaryBan{Code: a.Code, Until: until})
+}
+
+func (s *Session) streamReplaced(ctx context.Context, args json.RawMessage) (any, error) {
+	if err := decode(args, &struct{}{}); err != nil {
+		return nil, err
+	}
+	return nil, s.drop(ctx, session.StreamReplaced{})
+}
+
+func (s *Session) connectFailure(ctx context.Context, args json.RawMessage) (any, error) {
+	a := struct {
+		Reason    string `json:"reason"`
+		Message   string `json:"message"`
+		Retryable bool   `json:"retryable"`
+	}{Reason: "503", Message: "service unavailable"}
+	if err := decode(args, &a); err != nil {
+		return nil, err
+	}
+	return nil, s.drop(ctx, session.ConnectFailure{Reason: a.Reason, Message: a.Message, Retryable: a.Retryable})
+}
+
+func (s *Session) clientOutdated(ctx context.Context, args json.RawMessage) (any, error) {
+	if err := decode(args, &struct{}{}); err != nil {
+		return nil, err
+	}
+	return nil, s.drop(ctx, session.ClientOutdated{})
+}
+
+// fromAndChat normalises a sender and its chat; the chat defaults to the
+// sender's own.
+func fromAndChat(from, chat string) (string, string, error) {
+	f, err := toJID(from)
+	if err != nil {
+		return "", "", err
+	}
+	if chat == "" {
+		return f, f, nil
+	}
+	c, err := toJID(chat)
+	return f, c, err
+}
