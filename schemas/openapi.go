@@ -38,6 +38,28 @@ func Operations() ([]Operation, error) {
 	return operations(doc), nil
 }
 
+// ServedBy lists the operations that part serves (sorted like Operations).
+// An operation names its part in "x-wagate-served-by" (webhook, relay,
+// dashboard, …: packages that mount routes on the API's engine); without
+// it, the part is "api".
+func ServedBy(part string) ([]Operation, error) {
+	doc, err := openAPIDoc()
+	if err != nil {
+		return nil, err
+	}
+	var out []Operation
+	for _, op := range operations(doc) {
+		by, _ := lookup(doc, "paths", op.Path, strings.ToLower(op.Method), "x-wagate-served-by").(string)
+		if by == "" {
+			by = "api"
+		}
+		if by == part {
+			out = append(out, op)
+		}
+	}
+	return out, nil
+}
+
 func openAPIDoc() (map[string]any, error) {
 	var y any
 	if err := yaml.Unmarshal(OpenAPI(), &y); err != nil {

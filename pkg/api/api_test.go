@@ -243,6 +243,17 @@ func (b *bundle) snapshot() string {
 	return s
 }
 
+// desiredStates lists each channel's desired state and whether it is
+// deleted (what a failed command must leave as it was).
+func (b *bundle) desiredStates() string {
+	b.t.Helper()
+	var s string
+	err := b.store.Pool.QueryRow(context.Background(),
+		`SELECT coalesce(string_agg(id || ' ' || desired_state || ' ' || (deleted_at IS NULL)::text, E'\n' ORDER BY id), '') FROM channels`).Scan(&s)
+	require.NoError(b.t, err)
+	return s
+}
+
 func (b *bundle) desired(id string) string {
 	b.t.Helper()
 	var d string

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -159,12 +160,6 @@ func TestBadInput(t *testing.T) {
 
 func sortedAllow(h string) string {
 	parts := strings.Split(h, ", ")
-	for i := range parts {
-		for j := i + 1; j < len(parts); j++ {
-			if parts[j] < parts[i] {
-				parts[i], parts[j] = parts[j], parts[i]
-			}
-		}
-	}
+	slices.Sort(parts)
 	return strings.Join(parts, ", ")
 }

@@ -20,8 +20,10 @@
 //     command (or resumes the shard later) acts on it; when the publish
 //     fails, the change is undone if nobody changed it since, and the client
 //     gets 503 bus_unavailable and retries.
-//   - Commands carry request_id and requested_at. Nats-Msg-Id is the
-//     Idempotency-Key header scoped to channel and verb, so a retried
-//     request is stored once and one tenant's keys cannot suppress
-//     another's commands; without a key it is the request id.
+//   - Commands carry request_id (the X-Request-Id of the answer, always
+//     generated here) and requested_at. Nats-Msg-Id is the Idempotency-Key
+//     header scoped to channel and verb ("idem:<channel>:<verb>:<key>"), so
+//     a retried request is stored once and one channel's keys cannot
+//     suppress another's commands; without a key it is the request id
+//     ("<request id>:<channel>" in a bulk request).
 package api

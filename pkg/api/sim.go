@@ -14,8 +14,12 @@ import (
 	"github.com/wagate/wagate/pkg/store"
 )
 
-// SimActions are the simulator controls of POST /v1/sim/channels/{id}/{action}.
-var SimActions = []string{"scan", "inbound", "disconnect", "logout", "ban", "stream_replaced", "connect_failure", "call"}
+// SimActions are the simulator controls of POST /v1/sim/channels/{id}/{action},
+// sorted: the actions of the simulator driver (pkg/session/sim), which
+// validates their arguments. A test keeps this list, the driver and the
+// schemas in step.
+var SimActions = []string{"ban", "call", "client_outdated", "connect_failure", "disconnect", "group",
+	"inbound", "logout", "presence", "reaction", "receipt", "scan", "stream_replaced"}
 
 type simAccepted struct {
 	ID        string          `json:"id"`

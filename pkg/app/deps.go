@@ -143,15 +143,17 @@ func (d *Deps) Worker(tune func(*worker.Config)) (*worker.Worker, error) {
 		return nil, err
 	}
 	wc := worker.Config{
-		ID:       d.Cfg.WorkerID,
-		Shards:   d.Cfg.Shards,
-		Store:    d.Store,
-		Bus:      d.Bus,
-		Redis:    d.Redis,
-		Keys:     d.Keys,
-		Drivers:  drivers,
-		LeaseTTL: d.Cfg.LeaseTTL,
-		Logger:   d.Log,
+		ID:         d.Cfg.WorkerID,
+		Shards:     d.Cfg.Shards,
+		Store:      d.Store,
+		Bus:        d.Bus,
+		Redis:      d.Redis,
+		Keys:       d.Keys,
+		Drivers:    drivers,
+		LeaseTTL:   d.Cfg.LeaseTTL,
+		SendRate:   d.Cfg.SendRate,
+		WarmupDays: d.Cfg.WarmupDays,
+		Logger:     d.Log,
 	}
 	if tune != nil {
 		tune(&wc)

@@ -36,6 +36,17 @@ type Envelope struct {
 	RequestedAt time.Time `json:"requested_at,omitzero"`
 	// Phone is the number to link for pair_phone.
 	Phone string `json:"phone,omitempty"`
+	// MessageID names the stored message a `send` from the API wakes the
+	// channel for. A `send` published straight to NATS has no MessageID:
+	// its body is the send request itself (messaging.Request).
+	MessageID string `json:"message_id,omitempty"`
+	// Chat and MessageIDs are the messages to mark read for `read`; State
+	// is the presence for `presence` (available, unavailable, composing,
+	// recording, paused), in Chat for chat states.
+	Chat       string   `json:"chat,omitempty"`
+	MessageIDs []string `json:"message_ids,omitempty"`
+	Sender     string   `json:"sender,omitempty"`
+	State      string   `json:"state,omitempty"`
 	// Action and Args are the simulator control for sim.
 	Action string          `json:"action,omitempty"`
 	Args   json.RawMessage `json:"args,omitempty"`

@@ -34,11 +34,12 @@ type channelRun struct {
 	id  string
 	log *slog.Logger
 
-	mu       sync.Mutex
-	queue    []job
-	running  bool
-	commands int
-	timer    *time.Timer // the one pending internal job (resume, reconnect)
+	mu        sync.Mutex
+	queue     []job
+	running   bool
+	commands  int
+	timer     *time.Timer // the one pending internal job (resume, reconnect)
+	pumpTimer *time.Timer // the next turn of the outbound queue
 
 	row          *store.Channel
 	state        string
@@ -46,7 +47,8 @@ type channelRun struct {
 	sessCancel   context.CancelFunc
 	gen          uint64
 	pendingPhone string
-	attempts     int // failed connection attempts in a row
+	typedFor     string // message whose typing indicator was shown
+	attempts     int    // failed connection attempts in a row
 	closed       bool
 }
 
@@ -98,6 +100,12 @@ func (c *channelRun) handle(j job) {
 		c.handleEvent(ctx, j.ev)
 	case j.internal == jobResume:
 		c.start(ctx, state.ReasonResumed, false)
+	case j.internal == jobPump:
+		if err := c.pump(ctx); errors.Is(err, store.ErrStaleEpoch) {
+			c.sr.lost("state write refused: stale epoch")
+		} else if err != nil {
+			c.log.Warn("outbound queue", "err", err)
+		}
 	case j.internal == jobReconnect:
 		if c.sess == nil && c.row != nil && c.row.DesiredState == store.DesiredRunning {
 			c.start(ctx, state.ReasonReconnecting, true)
@@ -115,7 +123,12 @@ func (c *channelRun) handleCommand(ctx context.Context, j job) {
 			return
 		}
 	}
-	err := c.command(ctx, j.verb, env)
+	var err error
+	if j.verb == command.Send {
+		err = c.acceptSendLoaded(ctx, j, env)
+	} else {
+		err = c.command(ctx, j.verb, env)
+	}
 	switch {
 	case err == nil:
 		metricCommands.WithLabelValues(j.verb, "ok").Inc()
@@ -197,6 +210,10 @@ func (c *channelRun) command(ctx context.Context, verb string, env command.Envel
 		return nil
 	case command.PairPhone:
 		return c.pairPhone(ctx, env.Phone)
+	case command.Read:
+		return c.markRead(ctx, env)
+	case command.Presence:
+		return c.presence(ctx, env)
 	case command.Sim:
 		ctl, ok := c.sess.(controller)
 		if !ok {
@@ -356,6 +373,7 @@ func (c *channelRun) handleEvent(ctx context.Context, ev session.Event) {
 	case session.Connected:
 		c.attempts = 0
 		err = c.transition(ctx, state.Active, state.ReasonConnected, nil)
+		c.pumpSoon()
 	case session.Disconnected:
 		c.closeSession()
 		err = c.retryLater(ctx, state.Disconnected, orDefault(e.Reason, state.ReasonRemoteClosed))
@@ -388,7 +406,7 @@ func (c *channelRun) handleEvent(ctx context.Context, ev session.Event) {
 			c.log.Warn("keep-alive failing", "errors", e.ErrorCount)
 		}
 	case session.Inbound:
-		c.publish(ctx, e.Type, e.Data)
+		c.onInbound(ctx, e)
 	}
 	if errors.Is(err, store.ErrStaleEpoch) {
 		c.sr.lost("state write refused: stale epoch")

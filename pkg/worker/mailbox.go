@@ -11,6 +11,7 @@ const (
 	jobResume    = "resume"
 	jobReconnect = "reconnect"
 	jobShutdown  = "shutdown"
+	jobPump      = "pump"
 )
 
 // job is one unit of a channel's mailbox: a command, a session event, or

@@ -13,8 +13,10 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wagate/wagate/pkg/bus"
+	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/lease"
 	"github.com/wagate/wagate/pkg/names"
+	"github.com/wagate/wagate/pkg/ratelimit"
 	"github.com/wagate/wagate/pkg/session"
 	"github.com/wagate/wagate/pkg/store"
 )
@@ -68,7 +70,12 @@ type Config struct {
 	// it is retried again after ErrorRetry (defaults 8 and 5 min).
 	ReconnectAttempts int
 	ErrorRetry        time.Duration
-	Logger            *slog.Logger
+	// SendRate is the default outbound limit per channel (a channel's
+	// settings may override it); WarmupDays is how long a newly paired
+	// number ramps up to it.
+	SendRate   config.Rate
+	WarmupDays int
+	Logger     *slog.Logger
 }
 
 // WithDefaults fills zero fields.
@@ -105,9 +112,10 @@ func (c Config) WithDefaults() Config {
 
 // Worker owns shards and runs their sessions.
 type Worker struct {
-	cfg    Config
-	leases *lease.Manager
-	log    *slog.Logger
+	cfg     Config
+	leases  *lease.Manager
+	limiter *ratelimit.Limiter
+	log     *slog.Logger
 
 	mu     sync.Mutex
 	shards map[int]*shardRun
@@ -118,10 +126,11 @@ type Worker struct {
 func New(cfg Config) *Worker {
 	cfg = cfg.WithDefaults()
 	return &Worker{
-		cfg:    cfg,
-		leases: lease.New(lease.Config{Redis: cfg.Redis, Keys: cfg.Keys, Worker: cfg.ID, TTL: cfg.LeaseTTL}),
-		log:    cfg.Logger.With("worker", cfg.ID),
-		shards: map[int]*shardRun{},
+		cfg:     cfg,
+		leases:  lease.New(lease.Config{Redis: cfg.Redis, Keys: cfg.Keys, Worker: cfg.ID, TTL: cfg.LeaseTTL}),
+		limiter: ratelimit.New(cfg.Redis, cfg.Keys),
+		log:     cfg.Logger.With("worker", cfg.ID),
+		shards:  map[int]*shardRun{},
 	}
 }
 

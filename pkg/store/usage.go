@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Usage counters of one day.
+type Usage struct {
+	Day         string `json:"day"`
+	Sent        int    `json:"sent"`
+	Delivered   int    `json:"delivered"`
+	Read        int    `json:"read"`
+	Failed      int    `json:"failed"`
+	Received    int    `json:"received"`
+	Disconnects int    `json:"disconnects"`
+}
+
+var usageColumns = map[string]bool{"sent": true, "delivered": true, "read": true, "failed": true, "received": true, "disconnects": true}
+
+// CountUsage adds n to one counter of a channel's day (UTC).
+func (s *Store) CountUsage(ctx context.Context, channelID, counter string, n int, at time.Time) error {
+	if !usageColumns[counter] {
+		return fmt.Errorf("store: unknown usage counter %q", counter)
+	}
+	_, err := s.Pool.Exec(ctx, `INSERT INTO usage_daily (channel_id, day, `+counter+`) VALUES ($1, $2, $3)
+		ON CONFLICT (channel_id, day) DO UPDATE SET `+counter+` = usage_daily.`+counter+` + $3`,
+		channelID, at.UTC().Format(time.DateOnly), n)
+	if err != nil {
+		return fmt.Errorf("store: count usage: %w", err)
+	}
+	return nil
+}
+
+// UsageDays returns the last days of usage, oldest first, with zero days filled in.
+func (s *Store) UsageDays(ctx context.Context, channelID string, days int, now time.Time) ([]Usage, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT d::date::text, coalesce(u.sent, 0), coalesce(u.delivered, 0), coalesce(u.read, 0),
+			coalesce(u.failed, 0), coalesce(u.received, 0), coalesce(u.disconnects, 0)
+		FROM generate_series($2::date - ($3 - 1), $2::date, interval '1 day') d
+		LEFT JOIN usage_daily u ON u.channel_id = $1 AND u.day = d::date
+		ORDER BY d`, channelID, now.UTC().Format(time.DateOnly), days)
+	if err != nil {
+		return nil, fmt.Errorf("store: usage: %w", err)
+	}
+	defer rows.Close()
+	var out []Usage
+	for rows.Next() {
+		var u Usage
+		if err := rows.Scan(&u.Day, &u.Sent, &u.Delivered, &u.Read, &u.Failed, &u.Received, &u.Disconnects); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// ActiveShare returns the share of the window [now-window, now] the
+// channel spent active, from its connection history, and how many times it
+// left active.
+func (s *Store) ActiveShare(ctx context.Context, channelID string, window time.Duration, now time.Time) (share float64, drops int, err error) {
+	from := now.Add(-window)
+	rows, err := s.Pool.Query(ctx, `SELECT to_state, at FROM connection_history
+		WHERE channel_id = $1 AND at >= $2 ORDER BY id`, channelID, from)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer rows.Close()
+	var prevState string
+	if err := s.Pool.QueryRow(ctx, `SELECT coalesce((SELECT to_state FROM connection_history WHERE channel_id = $1 AND at < $2 ORDER BY id DESC LIMIT 1), '')`,
+		channelID, from).Scan(&prevState); err != nil {
+		return 0, 0, err
+	}
+	var active time.Duration
+	cursor := from
+	for rows.Next() {
+		var to string
+		var at time.Time
+		if err := rows.Scan(&to, &at); err != nil {
+			return 0, 0, err
+		}
+		if prevState == "active" {
+			active += at.Sub(cursor)
+			if to != "active" {
+				drops++
+			}
+		}
+		prevState, cursor = to, at
+	}
+	if prevState == "active" {
+		active += now.Sub(cursor)
+	}
+	return float64(active) / float64(window), drops, rows.Err()
+}
+
+// SetHealthBand records a channel's health band and reports whether it changed.
+func (s *Store) SetHealthBand(ctx context.Context, channelID, band string) (bool, error) {
+	tag, err := s.Pool.Exec(ctx, `UPDATE channels SET health_band = $2 WHERE id = $1 AND health_band <> $2`, channelID, band)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// BannedSince reports whether the channel was banned since t.
+func (s *Store) BannedSince(ctx context.Context, channelID string, t time.Time) (bool, error) {
+	var b bool
+	err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM connection_history WHERE channel_id = $1 AND to_state = 'banned' AND at >= $2)`,
+		channelID, t).Scan(&b)
+	return b, err
+}
