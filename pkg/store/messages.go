@@ -234,3 +234,8 @@ func nullTime(t time.Time) any {
 	}
 	return t
 }
+
+// MessageByKey returns the message a channel stored under an idempotency key.
+func (s *Store) MessageByKey(ctx context.Context, channelID, key string) (*Message, error) {
+	return scanMessage(s.Pool.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE channel_id = $1 AND idempotency_key = $2`, channelID, key))
+}

@@ -366,7 +366,8 @@ func (c *channelRun) handleEvent(ctx context.Context, ev session.Event) {
 		c.publish(ctx, event.ConnectionPairingCode, pc)
 	case session.PairSuccess:
 		c.clearPairing(ctx)
-		c.row.JID = e.JID
+		now := time.Now()
+		c.row.JID, c.row.Phone, c.row.PairedAt = e.JID, e.Phone, &now
 		err = c.transition(ctx, state.Authenticating, state.ReasonPaired, nil, store.WithDevice(e.JID, e.Phone, e.PushName))
 	case session.Connecting:
 		err = c.transition(ctx, state.Connecting, state.ReasonReconnecting, nil)

@@ -66,19 +66,26 @@ func newFleet(t *testing.T, shards int, ttl time.Duration) *fleet {
 }
 
 // startWorker runs a worker with the simulator driver at a fast time scale.
-func (f *fleet) startWorker(id string) *runningWorker {
+func (f *fleet) startWorker(id string) *runningWorker { return f.startWorkerWith(id, nil) }
+
+// startWorkerWith runs a worker whose configuration tune adjusts.
+func (f *fleet) startWorkerWith(id string, tune func(*worker.Config)) *runningWorker {
 	f.t.Helper()
 	d, err := sim.New(sim.Config{
 		Store: f.store, Redis: f.rdb, Keys: f.keys, TimeScale: 0.01,
 		PresenceTTL: f.ttl / 3, Logger: f.log,
 	})
 	require.NoError(f.t, err)
-	w := worker.New(worker.Config{
+	wc := worker.Config{
 		ID: id, Shards: f.shards, Store: f.store, Bus: f.bus, Redis: f.rdb, Keys: f.keys,
 		Drivers: map[string]session.Driver{"sim": d}, LeaseTTL: f.ttl, AckWait: 2 * time.Second,
 		ResumeSpread: 50 * time.Millisecond, ReconnectBase: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
 		Logger: f.log.With("worker", id),
-	})
+	}
+	if tune != nil {
+		tune(&wc)
+	}
+	w := worker.New(wc)
 	ctx, cancel := context.WithCancel(context.Background())
 	rw := &runningWorker{w: w, cancel: cancel, done: make(chan struct{})}
 	go func() {

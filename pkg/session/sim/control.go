@@ -196,7 +196,7 @@ func (s *Session) scan(ctx context.Context, args json.RawMessage) (any, error) {
 	s.gen++
 	gen = s.gen
 	s.pair = nil
-	s.jid, s.phone, s.conn, s.phase = dev.JID, dev.Phone, conn, connecting
+	s.jid, s.conn, s.phase = dev.JID, conn, connecting
 	s.d.register(s, dev.JID, conn)
 	s.timer = time.AfterFunc(s.d.cfg.scale(s.d.cfg.ConnectDelay), func() { s.online(gen) })
 	start := s.post(session.PairSuccess{JID: dev.JID, Phone: dev.Phone, PushName: dev.PushName,

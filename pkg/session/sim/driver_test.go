@@ -145,3 +145,22 @@ func channelOf(t *testing.T, f *fleet, jid string) string {
 	require.NoError(t, err)
 	return dev.ChannelID
 }
+
+func TestReconnectRightAfterCancel(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t)
+	ch := channel()
+	jid := f.device(t, ch)
+	s, rec := open(t, f.driver(t), ch, jid)
+	for range 5 {
+		cancel := connect(t, s)
+		sessiontest.Expect[session.Connected](t, rec, wait)
+		cancel()
+	}
+	connect(t, s)
+	sessiontest.Expect[session.Connected](t, rec, wait)
+	n, err := sim.DoubleConnections(context.Background(), f.rdb, f.keys)
+	require.NoError(t, err)
+	require.Zero(t, n, "a cancelled connection is closed before the next one")
+	require.NotEmpty(t, f.marker(t, jid))
+}

@@ -236,9 +236,9 @@ func (s *Session) phoneLogout(ctx context.Context, args json.RawMessage) (any, e
 	var start bool
 	if s.phase != offline {
 		m = s.closeLocked()
+		s.jid = ""
 		start = s.post(session.LoggedOut{Reason: state.ReasonLoggedOut})
 	}
-	s.jid, s.phone = "", ""
 	s.mu.Unlock()
 	s.kick(start)
 	s.d.release(ctx, m)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/wagate/wagate/pkg/session"
 	"github.com/wagate/wagate/pkg/state"
 	"github.com/wagate/wagate/pkg/store"
@@ -40,16 +42,18 @@ type Session struct {
 
 	mu    sync.Mutex
 	jid   string // the linked device, "" when not paired
-	phone string // the device's number, once known
 	phase phase
 	// gen changes with every change of the connection; a timer whose gen
 	// is no longer current does nothing.
 	gen uint64
 	// connects counts Connect calls, so that the cancellation of an older
 	// Connect's ctx cannot close a newer connection.
-	connects  uint64
-	conn      string      // id of the connection holding the marker, "" when none
-	stopWatch func() bool // stops watching the ctx given to Connect
+	connects uint64
+	conn     string // id of the connection holding the marker, "" when none
+	// bound is the ctx given to Connect, which bounds the connection;
+	// stopWatch stops watching it.
+	bound     context.Context
+	stopWatch func() bool
 	timer     *time.Timer // the QR rotation or the ConnectDelay
 	pair      *pairing
 	receipts  map[*receipt]struct{}
@@ -77,6 +81,14 @@ func (s *Session) Connect(ctx context.Context) error {
 		return err
 	}
 	s.mu.Lock()
+	if s.phase != offline && s.bound != nil && s.bound.Err() != nil {
+		// The previous connection's ctx ended but its watch has not run
+		// yet: close it now rather than refuse.
+		m := s.closeLocked()
+		s.mu.Unlock()
+		s.d.releaseDetached(m)
+		s.mu.Lock()
+	}
 	if s.phase != offline {
 		s.mu.Unlock()
 		return fmt.Errorf("sim: connect %s: %w", s.channelID, ErrAlreadyConnected)
@@ -84,6 +96,7 @@ func (s *Session) Connect(ctx context.Context) error {
 	s.gen++
 	s.connects++
 	gen, n := s.gen, s.connects
+	s.bound = ctx
 	s.stopWatch = context.AfterFunc(ctx, func() { s.cancelled(n) })
 	if s.jid == "" {
 		s.phase = showingQR
@@ -105,7 +118,7 @@ func (s *Session) Connect(ctx context.Context) error {
 		var start bool
 		if s.gen == gen {
 			s.closeLocked()
-			s.jid, s.phone = "", ""
+			s.jid = ""
 			start = s.post(session.LoggedOut{Reason: state.ReasonDeviceMissing})
 		}
 		s.mu.Unlock()
@@ -136,7 +149,6 @@ func (s *Session) Connect(ctx context.Context) error {
 		}
 		return fmt.Errorf("sim: connect %s: %w", s.channelID, err)
 	}
-	s.phone = dev.Phone
 	s.d.register(s, jid, conn)
 	s.timer = time.AfterFunc(s.d.cfg.scale(s.d.cfg.ConnectDelay), func() { s.online(gen) })
 	s.mu.Unlock()
@@ -223,7 +235,7 @@ func (s *Session) closeLocked() marker {
 	s.gen++
 	if s.stopWatch != nil {
 		s.stopWatch()
-		s.stopWatch = nil
+		s.stopWatch, s.bound = nil, nil
 	}
 	if s.timer != nil {
 		s.timer.Stop()
@@ -304,9 +316,10 @@ func (s *Session) PairPhone(_ context.Context, phone string) (string, error) {
 
 // Send delivers m to the simulated phone. It needs a connected session
 // (session.ErrNotConnected otherwise), counts the delivery under m.ID
-// (Deliveries), and schedules the receipts: message.delivered after
-// DeliveredAfter, message.read after ReadAfter, and message.played right
-// after it for voice notes (type "audio" with body {"voice": true}).
+// (Deliveries; the counts are kept for a day after the last send), and
+// schedules the receipts: message.delivered after DeliveredAfter,
+// message.read after ReadAfter, and message.played right after it for
+// voice notes (type "audio" with body {"voice": true}).
 func (s *Session) Send(ctx context.Context, m session.Outbound) (session.SendResult, error) {
 	if m.ID == "" {
 		return session.SendResult{}, fmt.Errorf("sim: send: %w: message id is required", session.ErrInvalid)
@@ -323,7 +336,12 @@ func (s *Session) Send(ctx context.Context, m session.Outbound) (session.SendRes
 	gen := s.gen
 	s.mu.Unlock()
 
-	if err := s.d.cfg.Redis.HIncrBy(ctx, s.d.cfg.Keys.SimDeliveries(), m.ID, 1).Err(); err != nil {
+	_, err = s.d.cfg.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.HIncrBy(ctx, s.d.cfg.Keys.SimDeliveries(), m.ID, 1)
+		p.Expire(ctx, s.d.cfg.Keys.SimDeliveries(), deliveriesTTL)
+		return nil
+	})
+	if err != nil {
 		return session.SendResult{}, fmt.Errorf("sim: send %s: %w", m.ID, err)
 	}
 	res := session.SendResult{WAID: WAID(m.ID), Timestamp: s.d.cfg.Now()}
@@ -342,6 +360,10 @@ func (s *Session) Send(ctx context.Context, m session.Outbound) (session.SendRes
 	s.mu.Unlock()
 	return res, nil
 }
+
+// deliveriesTTL bounds the life of the delivery counts after the last send,
+// so that a simulator left running does not fill Redis.
+const deliveriesTTL = 24 * time.Hour
 
 // receipt is the pending receipts of one sent message.
 type receipt struct {
@@ -425,7 +447,7 @@ func (s *Session) Logout(ctx context.Context) error {
 	if s.phase != offline {
 		m = s.closeLocked()
 	}
-	s.jid, s.phone = "", ""
+	s.jid = ""
 	s.mu.Unlock()
 	s.d.release(ctx, m)
 	return nil

@@ -37,7 +37,7 @@ type fleet struct {
 	keys names.Redis
 }
 
-func newFleet(t *testing.T) *fleet {
+func newFleet(t testing.TB) *fleet {
 	t.Helper()
 	st, _ := testenv.Store(t, 4)
 	rdb, prefix := testenv.Redis(t)
@@ -56,7 +56,7 @@ func (f *fleet) config() sim.Config {
 }
 
 // driver returns a new driver of the fleet; edit adjusts its config.
-func (f *fleet) driver(t *testing.T, edit ...func(*sim.Config)) *sim.Driver {
+func (f *fleet) driver(t testing.TB, edit ...func(*sim.Config)) *sim.Driver {
 	t.Helper()
 	cfg := f.config()
 	for _, e := range edit {
@@ -84,7 +84,7 @@ func (f *fleet) PairDevice(t *testing.T, d session.Driver, channelID string) str
 }
 
 // device stores a linked device of channelID directly, as a scan would.
-func (f *fleet) device(t *testing.T, channelID string) string {
+func (f *fleet) device(t testing.TB, channelID string) string {
 	t.Helper()
 	phone := fmt.Sprintf("1555%07d", deviceSeq.Add(1))
 	d := &store.SimDevice{JID: phone + ":7@s.whatsapp.net", ChannelID: channelID, Phone: phone,
@@ -99,7 +99,7 @@ func TestContract(t *testing.T) {
 	sessiontest.Run(t, newFleet(t))
 }
 
-func open(t *testing.T, d session.Driver, channelID, jid string) (session.Session, *sessiontest.Recorder) {
+func open(t testing.TB, d session.Driver, channelID, jid string) (session.Session, *sessiontest.Recorder) {
 	t.Helper()
 	rec := sessiontest.NewRecorder()
 	s, err := d.Open(context.Background(), session.Options{ChannelID: channelID, JID: jid, Sink: rec})
@@ -108,7 +108,7 @@ func open(t *testing.T, d session.Driver, channelID, jid string) (session.Sessio
 	return s, rec
 }
 
-func connect(t *testing.T, s session.Session) context.CancelFunc {
+func connect(t testing.TB, s session.Session) context.CancelFunc {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -117,7 +117,7 @@ func connect(t *testing.T, s session.Session) context.CancelFunc {
 }
 
 // online opens a session of a stored device and waits until it is connected.
-func online(t *testing.T, f *fleet, d session.Driver) (session.Session, *sessiontest.Recorder, string) {
+func online(t testing.TB, f *fleet, d session.Driver) (session.Session, *sessiontest.Recorder, string) {
 	t.Helper()
 	ch := channel()
 	jid := f.device(t, ch)
@@ -147,7 +147,7 @@ var channelSeq atomic.Int64
 func channel() string { return fmt.Sprintf("ch_sim%d_%d", time.Now().UnixNano(), channelSeq.Add(1)) }
 
 // marker returns the live-connection marker of jid ("" when none).
-func (f *fleet) marker(t *testing.T, jid string) string {
+func (f *fleet) marker(t testing.TB, jid string) string {
 	t.Helper()
 	v, err := f.rdb.Get(context.Background(), f.keys.SimConn(jid)).Result()
 	if err == redis.Nil {
