@@ -48,6 +48,7 @@ type channelRun struct {
 	gen          uint64
 	pendingPhone string
 	typedFor     string // message whose typing indicator was shown
+	claimed      string // message this owner claimed and is about to send
 	attempts     int    // failed connection attempts in a row
 	closed       bool
 }

@@ -126,6 +126,18 @@ func (c *channelRun) pump(ctx context.Context) error {
 			return nil
 		}
 	}
+	// Claim first, then take the rate slot right before sending, so the
+	// spacing WhatsApp sees is the limiter's, not the database's.
+	previous, err := st.ClaimSend(ctx, c.sr.fence(), m.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		c.pumpSoon() // sent or failed meanwhile
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ours := c.claimed == m.ID
+	c.claimed = m.ID
 	wait, err := c.sr.w.limiter.Reserve(ctx, c.id, c.plan(time.Now()))
 	if err != nil {
 		c.afterPump(time.Second)
@@ -135,15 +147,7 @@ func (c *channelRun) pump(ctx context.Context) error {
 		c.afterPump(wait)
 		return nil
 	}
-	previous, err := st.ClaimSend(ctx, c.sr.fence(), m.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		c.pumpSoon() // sent or failed meanwhile
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if previous == store.StatusSending {
+	if previous == store.StatusSending && !ours {
 		// A previous owner crashed between sending and recording it. The
 		// same message id goes to WhatsApp again, which recipients
 		// de-duplicate by id.
