@@ -20,6 +20,9 @@ const (
 	SettingWarmupDays = "warmup_days"
 	// SettingTypingMS is how long to show "typing…" before a send, 0–30000 ms.
 	SettingTypingMS = "typing_ms"
+	// SettingMaxQueue bounds the channel's messages waiting to be sent;
+	// beyond it a send answers 429 (1–100000, default 1000).
+	SettingMaxQueue = "max_queue"
 )
 
 // settingsPatch is a validated change of settings: keys to set (normalized
@@ -83,9 +86,15 @@ func parseSettings(raw json.RawMessage) (p settingsPatch, removeAll bool, err *h
 				return p, false, e
 			}
 			p.set[key] = n
+		case SettingMaxQueue:
+			n, e := intSetting(field, v, 1, 100000)
+			if e != nil {
+				return p, false, e
+			}
+			p.set[key] = n
 		default:
 			return p, false, httpapi.Errorf(http.StatusBadRequest, "unknown_field",
-				"unknown field %q; settings has send_rate, warmup_days and typing_ms", field).
+				"unknown field %q; settings has send_rate, warmup_days, typing_ms and max_queue", field).
 				WithDetails(map[string]string{"field": field})
 		}
 	}
@@ -93,7 +102,7 @@ func parseSettings(raw json.RawMessage) (p settingsPatch, removeAll bool, err *h
 }
 
 func validSetting(key string) bool {
-	return key == SettingSendRate || key == SettingWarmupDays || key == SettingTypingMS
+	return key == SettingSendRate || key == SettingWarmupDays || key == SettingTypingMS || key == SettingMaxQueue
 }
 
 func intSetting(field string, v json.RawMessage, lo, hi int) (json.RawMessage, *httpapi.Error) {

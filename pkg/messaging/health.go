@@ -37,13 +37,25 @@ type Health struct {
 // signals (15). A banned channel scores at most 10.
 func ComputeHealth(ctx context.Context, st *store.Store, ch *store.Channel, now time.Time) (Health, error) {
 	var h Health
+	// Uptime counts from the first time the channel was active (pairing
+	// takes as long as the user needs), over at most a day.
 	window := 24 * time.Hour
-	if age := now.Sub(ch.CreatedAt); age < window && age > time.Minute {
-		window = age
-	}
-	share, drops, err := st.ActiveShare(ctx, ch.ID, window, now)
+	first, err := st.FirstActive(ctx, ch.ID)
 	if err != nil {
 		return h, fmt.Errorf("messaging: health: %w", err)
+	}
+	var share float64
+	var drops int
+	if first != nil {
+		if age := now.Sub(*first); age < window {
+			window = age
+		}
+		share = 1
+		if window > time.Millisecond {
+			if share, drops, err = st.ActiveShare(ctx, ch.ID, window, now); err != nil {
+				return h, fmt.Errorf("messaging: health: %w", err)
+			}
+		}
 	}
 	days, err := st.UsageDays(ctx, ch.ID, 1, now)
 	if err != nil {
@@ -68,11 +80,13 @@ func ComputeHealth(ctx context.Context, st *store.Store, ch *store.Channel, now 
 	if !banned {
 		score += 15
 	}
-	if share < 0.95 {
-		h.Reasons = append(h.Reasons, fmt.Sprintf("active %.0f%% of the last %s", share*100, window.Round(time.Minute)))
+	if first == nil {
+		h.Reasons = append(h.Reasons, "never connected yet")
+	} else if share < 0.95 {
+		h.Reasons = append(h.Reasons, fmt.Sprintf("active %.0f%% of the last %s", share*100, human(window)))
 	}
 	if drops > 0 {
-		h.Reasons = append(h.Reasons, fmt.Sprintf("%d disconnects in the last %s", drops, window.Round(time.Minute)))
+		h.Reasons = append(h.Reasons, fmt.Sprintf("%d disconnects in the last %s", drops, human(window)))
 	}
 	if m.FailureRate > 0 {
 		h.Reasons = append(h.Reasons, fmt.Sprintf("%.0f%% of today's sends failed", m.FailureRate*100))
@@ -96,4 +110,15 @@ func ComputeHealth(ctx context.Context, st *store.Store, ch *store.Channel, now 
 		h.Reasons = []string{}
 	}
 	return h, nil
+}
+
+func human(d time.Duration) string {
+	switch {
+	case d >= time.Hour:
+		return fmt.Sprintf("%.0f h", d.Hours())
+	case d >= time.Minute:
+		return fmt.Sprintf("%.0f min", d.Minutes())
+	default:
+		return fmt.Sprintf("%.0f s", d.Seconds())
+	}
 }

@@ -125,12 +125,12 @@ func (h *Handlers) send(c *gin.Context) {
 		httpapi.Abort(c, err)
 		return
 	}
-	if depth >= h.cfg.MaxQueue {
-		retry := h.retryAfter(ch, depth)
+	if limit := h.maxQueue(ch); depth >= limit {
+		retry := h.retryAfter(ch, depth-limit+1)
 		c.Header("Retry-After", strconv.Itoa(retry))
 		httpapi.Abort(c, httpapi.Errorf(http.StatusTooManyRequests, "queue_full",
-			"channel %s has %d messages waiting (limit %d); retry after %d s", ch.ID, depth, h.cfg.MaxQueue, retry).
-			WithDetails(map[string]int{"queued": depth, "limit": h.cfg.MaxQueue, "retry_after_seconds": retry}))
+			"channel %s has %d messages waiting (limit %d); retry after %d s", ch.ID, depth, limit, retry).
+			WithDetails(map[string]int{"queued": depth, "limit": limit, "retry_after_seconds": retry}))
 		return
 	}
 	stored, created, err := h.cfg.Store.EnqueueMessage(ctx, m)
@@ -178,13 +178,22 @@ func (h *Handlers) wake(ctx context.Context, m *store.Message) error {
 	return h.cfg.Bus.PublishCommand(ctx, m.ChannelID, command.Send, m.ID, body)
 }
 
-// retryAfter estimates, in seconds, when the queue has room again.
-func (h *Handlers) retryAfter(ch *store.Channel, depth int) int {
-	plan := ratelimit.PlanFor(h.rate(ch), h.cfg.WarmupDays, ch.PairedAt, time.Now())
+func (h *Handlers) maxQueue(ch *store.Channel) int {
+	var s struct {
+		MaxQueue *int `json:"max_queue"`
+	}
+	if json.Unmarshal(ch.Settings, &s) == nil && s.MaxQueue != nil && *s.MaxQueue > 0 {
+		return *s.MaxQueue
+	}
+	return h.cfg.MaxQueue
+}
+
+// retryAfter estimates, in seconds, when over messages have been sent.
+func (h *Handlers) retryAfter(ch *store.Channel, over int) int {
+	plan := ratelimit.PlanFor(h.rate(ch), h.warmup(ch), ch.PairedAt, time.Now())
 	if plan.Rate.Unlimited() {
 		return 1
 	}
-	over := depth - h.cfg.MaxQueue + 1
 	secs := float64(over) * plan.Rate.Per.Seconds() / float64(plan.Rate.N)
 	return int(math.Min(3600, math.Max(1, math.Ceil(secs))))
 }

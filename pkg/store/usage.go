@@ -109,3 +109,10 @@ func (s *Store) BannedSince(ctx context.Context, channelID string, t time.Time) 
 		channelID, t).Scan(&b)
 	return b, err
 }
+
+// FirstActive returns when the channel first became active (nil: never).
+func (s *Store) FirstActive(ctx context.Context, channelID string) (*time.Time, error) {
+	var t *time.Time
+	err := s.Pool.QueryRow(ctx, `SELECT min(at) FROM connection_history WHERE channel_id = $1 AND to_state = 'active'`, channelID).Scan(&t)
+	return t, err
+}

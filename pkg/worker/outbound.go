@@ -118,6 +118,9 @@ func (c *channelRun) pump(ctx context.Context) error {
 	if err := json.Unmarshal(m.Body, &req); err != nil {
 		return c.fail(ctx, m, "stored request is unreadable", "invalid_request")
 	}
+	if req.TypingMS == 0 {
+		req.TypingMS = c.settings().TypingMS
+	}
 	if req.TypingMS > 0 && c.typedFor != m.ID {
 		if p, ok := c.sess.(presencer); ok {
 			_ = p.SendPresence(ctx, "composing", m.Chat)
@@ -243,19 +246,14 @@ func (c *channelRun) count(ctx context.Context, counter string) {
 func (c *channelRun) plan(now time.Time) ratelimit.Plan {
 	cfg := c.sr.w.cfg
 	rate, warmup := cfg.SendRate, cfg.WarmupDays
-	var s struct {
-		SendRate   *string `json:"send_rate"`
-		WarmupDays *int    `json:"warmup_days"`
+	s := c.settings()
+	if s.SendRate != nil {
+		if r, err := config.ParseRate(*s.SendRate); err == nil {
+			rate = r
+		}
 	}
-	if c.row != nil && json.Unmarshal(c.row.Settings, &s) == nil {
-		if s.SendRate != nil {
-			if r, err := config.ParseRate(*s.SendRate); err == nil {
-				rate = r
-			}
-		}
-		if s.WarmupDays != nil {
-			warmup = *s.WarmupDays
-		}
+	if s.WarmupDays != nil {
+		warmup = *s.WarmupDays
 	}
 	var paired *time.Time
 	if c.row != nil {
@@ -338,4 +336,19 @@ func (c *channelRun) acceptSendLoaded(ctx context.Context, j job, env command.En
 		}
 	}
 	return c.acceptSend(ctx, j, env)
+}
+
+// channelSettings are the per-channel overrides the worker reads.
+type channelSettings struct {
+	SendRate   *string `json:"send_rate"`
+	WarmupDays *int    `json:"warmup_days"`
+	TypingMS   int     `json:"typing_ms"`
+}
+
+func (c *channelRun) settings() channelSettings {
+	var s channelSettings
+	if c.row != nil {
+		_ = json.Unmarshal(c.row.Settings, &s)
+	}
+	return s
 }
