@@ -31,7 +31,7 @@ func main() {
 		os.Exit(1)
 	}
 	defer deps.Close()
-	w, err := deps.Worker(nil)
+	w, err := deps.Worker(ctx, nil)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "wagate worker:", err)
 		os.Exit(1)

@@ -33,6 +33,7 @@ type Deps struct {
 	Keys     names.Redis
 	Bus      *bus.Bus
 	Embedded *bus.Embedded // nil unless the gateway embeds NATS
+	closers  []func()
 }
 
 // Open connects to Postgres (creating and migrating the database), Redis
@@ -87,6 +88,9 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Deps, erro
 
 // Close closes every connection.
 func (d *Deps) Close() {
+	for _, c := range d.closers {
+		c()
+	}
 	if d.Bus != nil {
 		d.Bus.Close()
 	}
@@ -117,7 +121,7 @@ func (d *Deps) Checks() []ops.Check {
 
 // Drivers builds the session drivers a worker offers: the simulator always
 // (channels choose it explicitly, or by WAGATE_DRIVER=sim) and whatsmeow.
-func (d *Deps) Drivers() (map[string]session.Driver, error) {
+func (d *Deps) Drivers(ctx context.Context) (map[string]session.Driver, error) {
 	simd, err := sim.New(sim.Config{
 		Store:       d.Store,
 		Redis:       d.Redis,
@@ -130,15 +134,15 @@ func (d *Deps) Drivers() (map[string]session.Driver, error) {
 		return nil, err
 	}
 	drivers := map[string]session.Driver{simd.Name(): simd}
-	if err := addWhatsmeow(d, drivers); err != nil {
+	if err := addWhatsmeow(ctx, d, drivers); err != nil {
 		return nil, err
 	}
 	return drivers, nil
 }
 
 // Worker builds the worker of this process.
-func (d *Deps) Worker(tune func(*worker.Config)) (*worker.Worker, error) {
-	drivers, err := d.Drivers()
+func (d *Deps) Worker(ctx context.Context, tune func(*worker.Config)) (*worker.Worker, error) {
+	drivers, err := d.Drivers(ctx)
 	if err != nil {
 		return nil, err
 	}

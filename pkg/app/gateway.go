@@ -51,7 +51,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) 
 	if generated {
 		log.Info("generated an admin token and stored it in the data folder", "path", cfg.DataDir+"/admin-token")
 	}
-	if g.Worker, err = deps.Worker(o.Worker); err != nil {
+	if g.Worker, err = deps.Worker(ctx, o.Worker); err != nil {
 		deps.Close()
 		return nil, err
 	}

@@ -1,0 +1,107 @@
+// Package whatsmeow is the production session driver: real WhatsApp
+// connections through go.mau.fi/whatsmeow (imported here as wa), behind
+// the narrow interface of package session. See
+// shared/notes/whatsmeow.md for the library facts it relies on.
+//
+// # Store
+//
+// One Driver per process holds the one sqlstore container, on wagate's
+// own Postgres pool (pgx's database/sql adapter, tables whatsmeow_*). New
+// upgrades whatsmeow's schema under a Postgres advisory lock, so workers
+// starting together upgrade it once. A channel's device is found by its
+// JID (the AD-JID stored with the channel, "15551234567:12@s.whatsapp.net");
+// a channel without one pairs a new device, which whatsmeow saves when the
+// phone links it. Many processes share the store for different devices;
+// one device never runs in two processes (leases see to it).
+//
+// # Connections
+//
+// Invariants, each for a bug or an outage it prevents:
+//
+//   - A fresh client per connection, and so per pairing attempt: Connect
+//     makes a new whatsmeow Client on a device loaded anew from the store
+//     (never a *store.Device kept from before: another worker may have
+//     used the keys since). An old client's QR goroutine cannot disconnect
+//     a newer connection (whatsmeow #856).
+//   - Lease-scoped context: the ctx given to Connect is the parent of the
+//     socket, of the QR channel and of every goroutine of the connection;
+//     when the worker cancels it (lease lost, shard stopped), the client
+//     disconnects. Disconnect cancels it too, and no event reaches the
+//     sink after Disconnect returns.
+//   - Hand-off: the old owner disconnects before its lease lapses; the new
+//     owner opens and connects anew. StreamReplaced is reported, not acted
+//     upon: the worker checks its lease and drops the session if it lost
+//     it; reconnecting at once would ping-pong with the other connection.
+//   - No reconnection here: whatsmeow's auto-reconnect is off
+//     (EnableAutoReconnect, InitialAutoReconnect). Every loss is an event
+//     (Disconnected, ConnectFailure, LoggedOut, TemporaryBan,
+//     ClientOutdated, StreamReplaced) and the worker decides when to try
+//     again, with backoff, jitter and a cap. The one reconnection the
+//     driver makes is part of pairing: WhatsApp restarts the stream (515)
+//     after a phone links the device, and the new device logs in on a new
+//     socket; a failure there is a ConnectFailure too. Keep-alives failing
+//     for longer than whatsmeow's KeepAliveMaxFailTime (3 min) end the
+//     connection with Disconnected{Reason: "keepalive_timeout"}, which
+//     whatsmeow itself does only when it reconnects on its own.
+//   - An event that ends the connection (Disconnected, ConnectFailure,
+//     LoggedOut, StreamReplaced, TemporaryBan, ClientOutdated, QRTimeout,
+//     PairError) is its last: the client is released, and Connect may be
+//     called again. While a connection is up or underway, Connect fails.
+//   - Bounded dialling: opening the websocket (DNS, TCP, TLS, upgrade) is
+//     bounded by Config.DialTimeout and the Noise handshake by whatsmeow's
+//     20 s. When WhatsApp cannot be reached, Connect's attempt ends in a
+//     retryable ConnectFailure{Reason: "whatsapp_unreachable"}: the worker
+//     shows the channel in error and retries later.
+//
+// Connect returns at once; the attempt runs in the background:
+//
+//	no device:  QR{attempt 1 of 6, expires in 60 s} … QR{6 of 6, 20 s} → QRTimeout
+//	            scan or pairing code → PairSuccess → (stream restart) → Connected
+//	device:     Connected | LoggedOut (device gone from phone or store) |
+//	            TemporaryBan | ClientOutdated | ConnectFailure
+//	connected:  Inbound… | KeepAlive | Disconnected | StreamReplaced | LoggedOut
+//
+// Every code of WhatsApp's QR event is a session.QR with its real expiry
+// and its attempt number of the codes WhatsApp sent. PairPhone asks for a
+// pairing code on the same client, while the codes are shown, in the
+// "Chrome (Linux)" form WhatsApp requires.
+//
+// # Events
+//
+// whatsmeow's events become the session's connection events or a
+// session.Inbound with a wagate event type (pkg/event) and the JSON of one
+// of the data types of events.go: messages (text, image, video, audio,
+// document, sticker, location, contact, poll, and undecryptable ones) are
+// message.received; reactions, edits and revokes, which WhatsApp sends as
+// messages, are message.reaction, message.edited and message.deleted;
+// receipts of what we sent are message.delivered, message.read and
+// message.played with their ids and status; presence and typing are
+// presence.updated; group changes are group.member_added,
+// group.member_removed and group.updated, a group joined is group.created;
+// calls are call.received with their status. whatsmeow dispatches some
+// events on goroutines of their own, so their order relative to messages
+// is not guaranteed.
+//
+// # Sending
+//
+// Outbound.Body is a SendBody. The message goes out under MessageID(ID),
+// derived from wagate's id, so a retried command reuses the id and is not
+// shown twice. Media comes from a URL (downloaded through a client that
+// reaches public addresses only, with a size limit and a timeout, its type
+// sniffed when not declared) or from base64, and is uploaded to WhatsApp
+// first. Bodies that cannot be sent as they are fail with
+// session.ErrInvalid; other errors are worth a retry.
+//
+// Optional capabilities, detected by type assertion: Reader (mark read)
+// and Presencer (online status, typing).
+//
+// # Resources and logs
+//
+// Per connected client whatsmeow runs a few goroutines and a handler
+// queue; the HTTP clients (websocket, media, media URLs) are shared by
+// the process. History sync is bounded (Config.HistorySyncDays and
+// HistorySyncMaxMB, or off): wagate does not import history, and whatsmeow
+// would hold it in memory. whatsmeow logs through slog; its protocol dumps,
+// which contain payloads, are dropped unless Config.LogProtocol, and the
+// driver logs neither message contents nor pairing codes.
+package whatsmeow

@@ -1,0 +1,489 @@
+package whatsmeow
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"math"
+	"strconv"
+	"time"
+
+	wa "go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	"github.com/wagate/wagate/pkg/event"
+	"github.com/wagate/wagate/pkg/session"
+	"github.com/wagate/wagate/pkg/state"
+)
+
+// Reasons this driver reports beyond those of pkg/state.
+const (
+	// ReasonPrimaryDeviceGone: the phone was logged out or replaced, which
+	// unlinks its companions (connect failure 403).
+	ReasonPrimaryDeviceGone = "primary_device_logged_out"
+	// ReasonLoggedOutByWhatsApp: WhatsApp unlinked the device without a
+	// stated reason (connect failure 406, "banned" in WhatsApp Web).
+	ReasonLoggedOutByWhatsApp = "logged_out_by_whatsapp"
+	// ReasonStreamError: WhatsApp closed the stream with an unknown error.
+	ReasonStreamError = "stream_error"
+	// ReasonKeepAliveTimeout: keep-alives failed for longer than
+	// whatsmeow's KeepAliveMaxFailTime; the connection is presumed dead.
+	ReasonKeepAliveTimeout = "keepalive_timeout"
+	// ReasonStoreUnavailable: the device could not be read from Postgres.
+	ReasonStoreUnavailable = "device_store_unavailable"
+)
+
+// unknownBanDuration is how long a temporary ban without a stated expiry
+// is assumed to last, so that the worker retries later and not at once.
+const unknownBanDuration = time.Hour
+
+// translate turns one whatsmeow event into the session events it means;
+// nil for events wagate does not report (history sync, app state, keys)
+// and for those the session handles itself (QR, ManualLoginReconnect).
+// It is pure, so every case is tested by building the event structs.
+func translate(evt any, now time.Time) []session.Event {
+	switch e := evt.(type) {
+	case *events.PairSuccess:
+		return one(session.PairSuccess{JID: e.ID.String(), Phone: e.ID.User, BusinessName: e.BusinessName, Platform: e.Platform})
+	case *events.PairError:
+		reason := "pairing failed"
+		if e.Error != nil {
+			reason = e.Error.Error()
+		}
+		return one(session.PairError{Reason: reason})
+	case *events.Connected:
+		return one(session.Connected{})
+	case *events.Disconnected:
+		return one(session.Disconnected{Reason: state.ReasonRemoteClosed})
+	case *events.LoggedOut:
+		return one(session.LoggedOut{Reason: loggedOutReason(e)})
+	case *events.StreamReplaced:
+		return one(session.StreamReplaced{})
+	case *events.TemporaryBan:
+		d := e.Expire
+		if d <= 0 {
+			d = unknownBanDuration
+		}
+		return one(session.TemporaryBan{Code: strconv.Itoa(int(e.Code)), Until: now.Add(d)})
+	case *events.ConnectFailure:
+		msg := e.Reason.String()
+		if e.Message != "" {
+			msg += ": " + e.Message
+		}
+		return one(session.ConnectFailure{
+			Reason:    "connect_failure_" + e.Reason.NumberString(),
+			Message:   msg,
+			Retryable: e.Reason >= 500,
+		})
+	case *events.ClientOutdated:
+		return one(session.ClientOutdated{})
+	case *events.StreamError:
+		return one(session.Disconnected{Reason: ReasonStreamError})
+	case *events.KeepAliveTimeout:
+		ka := session.KeepAlive{OK: false, ErrorCount: e.ErrorCount, LastSuccess: e.LastSuccess}
+		if now.Sub(e.LastSuccess) > wa.KeepAliveMaxFailTime {
+			// whatsmeow gives up on such a connection only when it
+			// reconnects by itself; ours is dropped so the worker reconnects.
+			return []session.Event{ka, session.Disconnected{Reason: ReasonKeepAliveTimeout}}
+		}
+		return one(ka)
+	case *events.KeepAliveRestored:
+		return one(session.KeepAlive{OK: true, LastSuccess: now})
+	case *events.Message:
+		return messageEvents(e, now)
+	case *events.UndecryptableMessage:
+		d := baseMessage(&e.Info, now)
+		d.Type = "undecryptable"
+		d.Unavailable = e.IsUnavailable
+		return one(inbound(event.MessageReceived, d.Timestamp, d))
+	case *events.Receipt:
+		return receiptEvents(e, now)
+	case *events.Presence:
+		d := PresenceData{From: jidString(e.From), State: string(types.PresenceAvailable), Timestamp: now}
+		if e.Unavailable {
+			d.State = string(types.PresenceUnavailable)
+		}
+		if !e.LastSeen.IsZero() {
+			ls := e.LastSeen.UTC()
+			d.LastSeen = &ls
+		}
+		return one(inbound(event.PresenceUpdated, now, d))
+	case *events.ChatPresence:
+		st := string(e.State)
+		if e.State == types.ChatPresenceComposing && e.Media == types.ChatPresenceMediaAudio {
+			st = "recording"
+		}
+		d := PresenceData{From: jidString(e.Sender), Chat: jidString(e.Chat), State: st, Timestamp: now}
+		return one(inbound(event.PresenceUpdated, now, d))
+	case *events.GroupInfo:
+		return groupEvents(e, now)
+	case *events.JoinedGroup:
+		return one(joinedGroup(e, now))
+	case *events.CallOffer:
+		video := false
+		if e.Data != nil {
+			_, video = e.Data.GetOptionalChildByTag("video")
+		}
+		return one(callEvent(e.BasicCallMeta, "offer", video, "", now))
+	case *events.CallOfferNotice:
+		return one(callEvent(e.BasicCallMeta, "offer_notice", e.Media == "video", "", now))
+	case *events.CallAccept:
+		return one(callEvent(e.BasicCallMeta, "accept", false, "", now))
+	case *events.CallReject:
+		return one(callEvent(e.BasicCallMeta, "reject", false, "", now))
+	case *events.CallTerminate:
+		return one(callEvent(e.BasicCallMeta, "terminate", false, e.Reason, now))
+	}
+	return nil
+}
+
+func one(ev session.Event) []session.Event { return []session.Event{ev} }
+
+// inbound wraps data into a session.Inbound of type typ.
+func inbound(typ string, at time.Time, data any) session.Inbound {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		// The data types of events.go encode unless a sender put NaN in a
+		// float, which finite() prevents; never drop the event for it.
+		raw = []byte(`{}`)
+	}
+	return session.Inbound{Type: typ, Data: raw, At: at.UTC()}
+}
+
+func loggedOutReason(e *events.LoggedOut) string {
+	switch {
+	case !e.OnConnect, e.Reason == events.ConnectFailureLoggedOut:
+		return state.ReasonLoggedOut
+	case e.Reason == events.ConnectFailureMainDeviceGone:
+		return ReasonPrimaryDeviceGone
+	case e.Reason == events.ConnectFailureUnknownLogout:
+		return ReasonLoggedOutByWhatsApp
+	default:
+		return "logged_out_" + e.Reason.NumberString()
+	}
+}
+
+// jidString is a JID without its device part, "" when empty.
+func jidString(j types.JID) string {
+	if j.IsEmpty() {
+		return ""
+	}
+	return j.ToNonAD().String()
+}
+
+func jidPtrString(j *types.JID) string {
+	if j == nil {
+		return ""
+	}
+	return jidString(*j)
+}
+
+func jidStrings(js []types.JID) []string {
+	if len(js) == 0 {
+		return nil
+	}
+	out := make([]string, len(js))
+	for i, j := range js {
+		out[i] = jidString(j)
+	}
+	return out
+}
+
+// orNow is t in UTC, or now when t is unknown.
+func orNow(t, now time.Time) time.Time {
+	if t.IsZero() {
+		return now.UTC()
+	}
+	return t.UTC()
+}
+
+func baseMessage(info *types.MessageInfo, now time.Time) MessageData {
+	return MessageData{
+		ID:        info.ID,
+		Chat:      jidString(info.Chat),
+		From:      jidString(info.Sender),
+		FromMe:    info.IsFromMe,
+		IsGroup:   info.IsGroup,
+		PushName:  info.PushName,
+		Timestamp: orNow(info.Timestamp, now),
+	}
+}
+
+// messageEvents translates a decrypted message: reactions, edits and
+// revokes become their own events, content becomes message.received.
+// Protocol traffic (history sync notices, key shares, poll votes, which
+// are encrypted to the poll's creator) is not reported.
+func messageEvents(e *events.Message, now time.Time) []session.Event {
+	msg := e.Message
+	if msg == nil {
+		return nil
+	}
+	base := baseMessage(&e.Info, now)
+	if r := msg.GetReactionMessage(); r != nil {
+		d := ReactionData{ID: base.ID, MessageID: r.GetKey().GetID(), Chat: base.Chat, From: base.From, FromMe: base.FromMe, Emoji: r.GetText(), Timestamp: base.Timestamp}
+		return one(inbound(event.MessageReaction, d.Timestamp, d))
+	}
+	if p := msg.GetProtocolMessage(); p != nil {
+		switch p.GetType() {
+		case waE2E.ProtocolMessage_REVOKE:
+			d := DeleteData{ID: base.ID, MessageID: p.GetKey().GetID(), Chat: base.Chat, From: base.From, FromMe: base.FromMe, Timestamp: base.Timestamp}
+			return one(inbound(event.MessageDeleted, d.Timestamp, d))
+		case waE2E.ProtocolMessage_MESSAGE_EDIT:
+			d := EditData{ID: base.ID, MessageID: p.GetKey().GetID(), Chat: base.Chat, From: base.From, FromMe: base.FromMe, Text: textOf(p.GetEditedMessage()), Timestamp: base.Timestamp}
+			return one(inbound(event.MessageEdited, d.Timestamp, d))
+		}
+		return nil
+	}
+	if msg.GetPollUpdateMessage() != nil || msg.GetEncReactionMessage() != nil || onlyProtocolParts(msg) {
+		return nil
+	}
+	d := base
+	d.ViewOnce, d.Ephemeral = e.IsViewOnce, e.IsEphemeral
+	describe(msg, &d)
+	if ci := contextInfo(msg); ci != nil {
+		d.ReplyTo = ci.GetStanzaID()
+		d.Forwarded = ci.GetIsForwarded()
+	}
+	return one(inbound(event.MessageReceived, d.Timestamp, d))
+}
+
+// describe sets the type and content of a message.
+func describe(msg *waE2E.Message, d *MessageData) {
+	switch {
+	case msg.Conversation != nil || msg.ExtendedTextMessage != nil:
+		d.Type, d.Text = "text", textOf(msg)
+	case msg.ImageMessage != nil:
+		m := msg.ImageMessage
+		d.Type = "image"
+		d.Media = &MediaData{MIME: m.GetMimetype(), Size: m.GetFileLength(), SHA256: hexOrEmpty(m.GetFileSHA256()), Caption: m.GetCaption(), Width: m.GetWidth(), Height: m.GetHeight()}
+	case msg.VideoMessage != nil || msg.PtvMessage != nil:
+		m := msg.VideoMessage
+		if m == nil {
+			m = msg.PtvMessage
+		}
+		d.Type = "video"
+		d.Media = &MediaData{MIME: m.GetMimetype(), Size: m.GetFileLength(), SHA256: hexOrEmpty(m.GetFileSHA256()), Caption: m.GetCaption(), Seconds: m.GetSeconds(), Width: m.GetWidth(), Height: m.GetHeight(), Animated: m.GetGifPlayback()}
+	case msg.AudioMessage != nil:
+		m := msg.AudioMessage
+		d.Type = "audio"
+		d.Media = &MediaData{MIME: m.GetMimetype(), Size: m.GetFileLength(), SHA256: hexOrEmpty(m.GetFileSHA256()), Seconds: m.GetSeconds(), Voice: m.GetPTT()}
+	case msg.DocumentMessage != nil:
+		m := msg.DocumentMessage
+		d.Type = "document"
+		d.Media = &MediaData{MIME: m.GetMimetype(), Size: m.GetFileLength(), SHA256: hexOrEmpty(m.GetFileSHA256()), Filename: m.GetFileName(), Caption: m.GetCaption(), Pages: m.GetPageCount()}
+	case msg.StickerMessage != nil:
+		m := msg.StickerMessage
+		d.Type = "sticker"
+		d.Media = &MediaData{MIME: m.GetMimetype(), Size: m.GetFileLength(), SHA256: hexOrEmpty(m.GetFileSHA256()), Width: m.GetWidth(), Height: m.GetHeight(), Animated: m.GetIsAnimated()}
+	case msg.LocationMessage != nil:
+		m := msg.LocationMessage
+		d.Type = "location"
+		d.Location = &LocationData{Latitude: finite(m.GetDegreesLatitude()), Longitude: finite(m.GetDegreesLongitude()), Name: m.GetName(), Address: m.GetAddress(), URL: m.GetURL(), Live: m.GetIsLive()}
+	case msg.LiveLocationMessage != nil:
+		m := msg.LiveLocationMessage
+		d.Type, d.Text = "location", m.GetCaption()
+		d.Location = &LocationData{Latitude: finite(m.GetDegreesLatitude()), Longitude: finite(m.GetDegreesLongitude()), Live: true}
+	case msg.ContactMessage != nil:
+		d.Type = "contact"
+		d.Contacts = []ContactData{{Name: msg.ContactMessage.GetDisplayName(), VCard: msg.ContactMessage.GetVcard()}}
+	case msg.ContactsArrayMessage != nil:
+		d.Type = "contact"
+		for _, c := range msg.ContactsArrayMessage.GetContacts() {
+			d.Contacts = append(d.Contacts, ContactData{Name: c.GetDisplayName(), VCard: c.GetVcard()})
+		}
+	case pollOf(msg) != nil:
+		p := pollOf(msg)
+		d.Type = "poll"
+		d.Poll = &PollData{Name: p.GetName(), Selectable: int(p.GetSelectableOptionsCount()), Options: []string{}}
+		for _, o := range p.GetOptions() {
+			d.Poll.Options = append(d.Poll.Options, o.GetOptionName())
+		}
+	default:
+		d.Type = "unsupported"
+	}
+}
+
+func pollOf(msg *waE2E.Message) *waE2E.PollCreationMessage {
+	for _, p := range []*waE2E.PollCreationMessage{msg.PollCreationMessage, msg.PollCreationMessageV2, msg.PollCreationMessageV3, msg.PollCreationMessageV5} {
+		if p != nil {
+			return p
+		}
+	}
+	return nil
+}
+
+// textOf is the text of a text message.
+func textOf(msg *waE2E.Message) string {
+	if msg.GetConversation() != "" {
+		return msg.GetConversation()
+	}
+	return msg.GetExtendedTextMessage().GetText()
+}
+
+// contextInfo is the context (quote, forward) of whichever content msg has.
+func contextInfo(msg *waE2E.Message) *waE2E.ContextInfo {
+	for _, ci := range []*waE2E.ContextInfo{
+		msg.GetExtendedTextMessage().GetContextInfo(),
+		msg.GetImageMessage().GetContextInfo(),
+		msg.GetVideoMessage().GetContextInfo(),
+		msg.GetPtvMessage().GetContextInfo(),
+		msg.GetAudioMessage().GetContextInfo(),
+		msg.GetDocumentMessage().GetContextInfo(),
+		msg.GetStickerMessage().GetContextInfo(),
+		msg.GetLocationMessage().GetContextInfo(),
+		msg.GetLiveLocationMessage().GetContextInfo(),
+		msg.GetContactMessage().GetContextInfo(),
+		msg.GetContactsArrayMessage().GetContextInfo(),
+		pollOf(msg).GetContextInfo(),
+	} {
+		if ci != nil {
+			return ci
+		}
+	}
+	return nil
+}
+
+// onlyProtocolParts reports whether msg carries nothing but encryption
+// plumbing (sender keys, message secrets).
+func onlyProtocolParts(msg *waE2E.Message) bool {
+	only := true
+	msg.ProtoReflect().Range(func(fd protoreflect.FieldDescriptor, _ protoreflect.Value) bool {
+		switch fd.Name() {
+		case "senderKeyDistributionMessage", "fastRatchetKeySenderKeyDistributionMessage", "messageContextInfo":
+			return true
+		}
+		only = false
+		return false
+	})
+	return only
+}
+
+// finite replaces NaN and infinities, which JSON cannot carry, with 0.
+func finite(f float64) float64 {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0
+	}
+	return f
+}
+
+func hexOrEmpty(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return hex.EncodeToString(b)
+}
+
+// receiptStatus maps the receipts about messages we sent to their status
+// and event; the others (our own devices' reads, retries, sender and
+// server receipts) are whatsmeow's business.
+var receiptStatus = map[types.ReceiptType]struct{ status, typ string }{
+	types.ReceiptTypeDelivered: {"delivered", event.MessageDelivered},
+	types.ReceiptTypeRead:      {"read", event.MessageRead},
+	types.ReceiptTypePlayed:    {"played", event.MessagePlayed},
+}
+
+func receiptEvents(e *events.Receipt, now time.Time) []session.Event {
+	rs, ok := receiptStatus[e.Type]
+	if !ok || e.IsFromMe || len(e.MessageIDs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(e.MessageIDs))
+	copy(ids, e.MessageIDs)
+	d := ReceiptData{IDs: ids, Chat: jidString(e.Chat), From: jidString(e.Sender), Status: rs.status, Timestamp: orNow(e.Timestamp, now)}
+	ev := inbound(rs.typ, d.Timestamp, d)
+	ev.MessageIDs, ev.Status = ids, rs.status
+	return one(ev)
+}
+
+// groupEvents splits one group change into member events and an update.
+func groupEvents(e *events.GroupInfo, now time.Time) []session.Event {
+	base := GroupData{Group: jidString(e.JID), By: jidPtrString(e.Sender), Timestamp: orNow(e.Timestamp, now)}
+	var out []session.Event
+	if len(e.Join) > 0 {
+		d := base
+		d.Participants, d.Reason = jidStrings(e.Join), e.JoinReason
+		out = append(out, inbound(event.GroupMemberAdded, d.Timestamp, d))
+	}
+	if len(e.Leave) > 0 {
+		d := base
+		d.Participants = jidStrings(e.Leave)
+		out = append(out, inbound(event.GroupMemberRemoved, d.Timestamp, d))
+	}
+	d, changed := base, false
+	if e.Name != nil {
+		d.Name, changed = e.Name.Name, true
+	}
+	if e.Topic != nil {
+		d.Topic, d.TopicDeleted, changed = e.Topic.Topic, e.Topic.TopicDeleted, true
+	}
+	if e.Locked != nil {
+		d.Locked, changed = &e.Locked.IsLocked, true
+	}
+	if e.Announce != nil {
+		d.Announce, changed = &e.Announce.IsAnnounce, true
+	}
+	if e.Ephemeral != nil {
+		secs := uint32(0)
+		if e.Ephemeral.IsEphemeral {
+			secs = e.Ephemeral.DisappearingTimer
+		}
+		d.Ephemeral, changed = &secs, true
+	}
+	if e.MembershipApprovalMode != nil {
+		d.JoinApproval, changed = &e.MembershipApprovalMode.IsJoinApprovalRequired, true
+	}
+	if e.Delete != nil {
+		d.Deleted, changed = e.Delete.Deleted, true
+	}
+	if e.NewInviteLink != nil {
+		d.InviteLink, changed = *e.NewInviteLink, true
+	}
+	if len(e.Promote) > 0 {
+		d.Promoted, changed = jidStrings(e.Promote), true
+	}
+	if len(e.Demote) > 0 {
+		d.Demoted, changed = jidStrings(e.Demote), true
+	}
+	if changed {
+		out = append(out, inbound(event.GroupUpdated, d.Timestamp, d))
+	}
+	return out
+}
+
+// joinedGroup reports a group this account was added to or created as
+// group.created with what is known of it.
+func joinedGroup(e *events.JoinedGroup, now time.Time) session.Inbound {
+	d := GroupData{
+		Group:     jidString(e.JID),
+		Name:      e.Name,
+		Topic:     e.Topic,
+		Owner:     jidString(e.OwnerJID),
+		By:        jidPtrString(e.Sender),
+		Timestamp: orNow(e.GroupCreated, now),
+		Reason:    e.Reason,
+	}
+	if d.Reason == "" {
+		d.Reason = "added"
+		if e.Type == "new" {
+			d.Reason = "created"
+		}
+	}
+	for _, p := range e.Participants {
+		d.Participants = append(d.Participants, jidString(p.JID))
+		if p.IsAdmin || p.IsSuperAdmin {
+			d.Admins = append(d.Admins, jidString(p.JID))
+		}
+	}
+	return inbound(event.GroupCreated, d.Timestamp, d)
+}
+
+func callEvent(m types.BasicCallMeta, status string, video bool, reason string, now time.Time) session.Inbound {
+	from := m.CallCreator
+	if from.IsEmpty() {
+		from = m.From
+	}
+	d := CallData{ID: m.CallID, From: jidString(from), Group: jidString(m.GroupJID), Video: video, Status: status, Reason: reason, Timestamp: orNow(m.Timestamp, now)}
+	return inbound(event.CallReceived, d.Timestamp, d)
+}
