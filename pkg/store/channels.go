@@ -34,19 +34,20 @@ type Channel struct {
 	PushName       string          `json:"push_name,omitempty"`
 	PairedAt       *time.Time      `json:"paired_at,omitempty"`
 	Settings       json.RawMessage `json:"settings"`
+	HealthBand     string          `json:"health_band,omitempty"`
 	CreatedAt      time.Time       `json:"created_at"`
 	UpdatedAt      time.Time       `json:"updated_at"`
 }
 
 const channelCols = `id, name, token_hash, shard, driver, desired_state, state, state_reason,
 	state_changed_at, state_epoch, coalesce(jid, ''), coalesce(phone, ''), coalesce(push_name, ''),
-	paired_at, settings, created_at, updated_at`
+	paired_at, settings, health_band, created_at, updated_at`
 
 func scanChannel(row pgx.Row) (*Channel, error) {
 	var c Channel
 	err := row.Scan(&c.ID, &c.Name, &c.TokenHash, &c.Shard, &c.Driver, &c.DesiredState, &c.State,
 		&c.StateReason, &c.StateChangedAt, &c.StateEpoch, &c.JID, &c.Phone, &c.PushName, &c.PairedAt,
-		&c.Settings, &c.CreatedAt, &c.UpdatedAt)
+		&c.Settings, &c.HealthBand, &c.CreatedAt, &c.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}

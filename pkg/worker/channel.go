@@ -508,6 +508,10 @@ func (c *channelRun) transition(ctx context.Context, to, reason string, until *t
 	c.log.Info("state changed", "from", from, "to", to, "reason", reason)
 	if from != to {
 		c.publish(ctx, event.ConnectionStatusChanged, event.StatusChanged{From: from, To: to, Reason: reason, At: at, ExpiresAt: until})
+		if to == state.Disconnected {
+			c.count(ctx, "disconnects")
+		}
+		c.checkHealth(ctx)
 	}
 	return nil
 }

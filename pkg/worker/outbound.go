@@ -211,7 +211,39 @@ func (c *channelRun) fail(ctx context.Context, m *store.Message, reason, code st
 		c.publish(ctx, event.MessageFailed, MessageStatus{MessageID: m.ID, Chat: m.Chat, Type: m.Type, Status: m.Status, Reason: reason, Code: code, At: time.Now().UTC()})
 		c.count(ctx, "failed")
 	}
+	c.checkHealth(ctx)
 	return nil
+}
+
+// HealthChanged is the data of channel.health.
+type HealthChanged struct {
+	Score        int       `json:"score"`
+	Band         string    `json:"band"`
+	PreviousBand string    `json:"previous_band"`
+	Reasons      []string  `json:"reasons"`
+	At           time.Time `json:"at"`
+}
+
+// checkHealth recomputes the channel's health and publishes channel.health
+// when its band changed.
+func (c *channelRun) checkHealth(ctx context.Context) {
+	if c.row == nil {
+		return
+	}
+	row := *c.row
+	row.State = c.state
+	h, err := messaging.ComputeHealth(ctx, c.sr.w.cfg.Store, &row, time.Now())
+	if err != nil {
+		c.log.Warn("cannot compute health", "err", err)
+		return
+	}
+	previous := c.row.HealthBand
+	changed, err := c.sr.w.cfg.Store.SetHealthBand(ctx, c.id, h.Band)
+	if err != nil || !changed {
+		return
+	}
+	c.row.HealthBand = h.Band
+	c.publish(ctx, event.ChannelHealth, HealthChanged{Score: h.Score, Band: h.Band, PreviousBand: previous, Reasons: h.Reasons, At: time.Now().UTC()})
 }
 
 // advance records a status change and publishes one event per message
