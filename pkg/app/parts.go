@@ -5,23 +5,36 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/wagate/wagate/pkg/dashboard"
 	"github.com/wagate/wagate/pkg/messaging"
+	"github.com/wagate/wagate/pkg/relay"
+	"github.com/wagate/wagate/pkg/webhook"
 )
 
 // Mount adds routes to an engine; auth is the bearer-token middleware.
 type Mount = func(r *gin.Engine, auth gin.HandlerFunc)
 
-// APIMounts are the routes the API serves beyond its own: webhook
-// management and the dashboard.
+// APIMounts are the routes the API serves beyond its own: messages,
+// webhook management, stream tokens and the dashboard.
 func APIMounts(d *Deps, adminToken string) ([]Mount, error) {
 	msgs := messaging.NewHandlers(messaging.HandlersConfig{
 		Store: d.Store, Bus: d.Bus, SendRate: d.Cfg.SendRate, WarmupDays: d.Cfg.WarmupDays, Logger: d.Log,
 	})
-	return []Mount{msgs.Mount}, nil
+	// Stream tokens are issued by the API and checked by the relay through
+	// Redis, so browsers of a split deployment can open streams too.
+	streamTokens, err := relay.NewTokens(relay.TokensConfig{Redis: d.Redis, Keys: d.Keys, Store: d.Store})
+	if err != nil {
+		return nil, err
+	}
+	hooks := webhook.NewHandlers(webhook.HandlersConfig{
+		Store: d.Store, Bus: d.Bus, AllowPrivate: d.Cfg.WebhookAllowPrivate, Logger: d.Log,
+	})
+	return []Mount{msgs.Mount, hooks.Mount, streamTokens.Mount, dashboard.Mount}, nil
 }
 
 // Dispatcher is the dispatcher's part of a process: its routes (browser
-// streams) and its long-running loops (webhook fan-out and delivery).
+// streams) and its long-running loops (the relay, webhook fan-out and
+// delivery).
 type Dispatcher struct {
 	Mounts  []Mount
 	Runners []func(ctx context.Context) error
@@ -29,5 +42,19 @@ type Dispatcher struct {
 
 // NewDispatcher builds the dispatcher's parts.
 func NewDispatcher(d *Deps) (*Dispatcher, error) {
-	return &Dispatcher{}, nil
+	disp := &Dispatcher{}
+	rl, err := relay.New(relay.Config{Bus: d.Bus, Redis: d.Redis, Keys: d.Keys, Store: d.Store, Logger: d.Log})
+	if err != nil {
+		return nil, err
+	}
+	wd, err := webhook.NewDispatcher(webhook.Config{
+		Store: d.Store, Bus: d.Bus, Logger: d.Log,
+		Schedule: d.Cfg.WebhookSchedule, AllowPrivate: d.Cfg.WebhookAllowPrivate,
+	})
+	if err != nil {
+		return nil, err
+	}
+	disp.Mounts = append(disp.Mounts, rl.Mount)
+	disp.Runners = append(disp.Runners, rl.Run, wd.Run)
+	return disp, nil
 }

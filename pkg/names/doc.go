@@ -10,6 +10,7 @@
 //	wa.evt.<channel>.<event.type>       events in WA_EVT
 //	wa.whk.<endpoint>                   webhook deliveries in WA_WEBHOOK
 //	wa.ctl.webhooks                     core NATS: webhook endpoints changed (not stored)
+//	wa.rpc.<shard>.<channel>.<method>   core NATS request/reply to the owner of a shard (not stored)
 //
 // Channel ids and verbs are single NATS tokens: no dots, spaces or wildcards.
 package names

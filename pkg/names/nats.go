@@ -14,8 +14,13 @@ const (
 	HeaderMsgID = "Nats-Msg-Id"
 	// HeaderEpoch carries the fencing epoch of the worker that published an event.
 	HeaderEpoch = "Wagate-Epoch"
-	// HeaderError is set on replies to request/reply commands that failed.
+	// HeaderError is set on replies to request/reply commands that failed;
+	// its value is the error code of the reply.
 	HeaderError = "Wagate-Error"
+	// HeaderDeadline carries, on a request (wa.rpc.…), the time (RFC 3339)
+	// after which its caller no longer waits for the answer: the worker
+	// bounds the work by it and skips a request it reaches too late.
+	HeaderDeadline = "Wagate-Deadline"
 
 	// HeaderEventID, HeaderEventType, HeaderChannel and HeaderEventSeq
 	// describe the event a webhook delivery message (wa.whk.<endpoint>)
@@ -157,6 +162,40 @@ func (n NATS) ParseWebhook(subject string) (endpoint string, err error) {
 		return "", fmt.Errorf("%w: %q", ErrBadSubject, subject)
 	}
 	return rest, nil
+}
+
+// RPC is the core NATS subject of a request to the owner of a channel's
+// shard: wa.rpc.<shard>.<channel>.<method>. method may hold dots
+// ("group.create"); the shard must be shard.Of(channel, S).
+func (n NATS) RPC(shard int, channel, method string) string {
+	return n.prefix + "wa.rpc." + strconv.Itoa(shard) + "." + channel + "." + method
+}
+
+// RPCShardFilter is the subscription of the owner of one shard to its
+// requests.
+func (n NATS) RPCShardFilter(shard int) string {
+	return n.prefix + "wa.rpc." + strconv.Itoa(shard) + ".>"
+}
+
+// RPCQueue is the queue group of the request subscriptions: should two
+// workers briefly both believe they own a shard, a request still runs once.
+func (n NATS) RPCQueue() string { return "wagate-rpc" }
+
+// ParseRPC splits a request subject into shard, channel and method.
+func (n NATS) ParseRPC(subject string) (shard int, channel, method string, err error) {
+	rest, ok := strings.CutPrefix(subject, n.prefix+"wa.rpc.")
+	if !ok {
+		return 0, "", "", fmt.Errorf("%w: %q", ErrBadSubject, subject)
+	}
+	parts := strings.SplitN(rest, ".", 3)
+	if len(parts) != 3 || parts[1] == "" || parts[2] == "" || strings.HasSuffix(parts[2], ".") || strings.Contains(parts[2], "..") {
+		return 0, "", "", fmt.Errorf("%w: %q", ErrBadSubject, subject)
+	}
+	shard, err = strconv.Atoi(parts[0])
+	if err != nil || shard < 0 {
+		return 0, "", "", fmt.Errorf("%w: %q", ErrBadSubject, subject)
+	}
+	return shard, parts[1], parts[2], nil
 }
 
 // ValidToken reports whether s can be one NATS subject token (a channel id

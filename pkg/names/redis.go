@@ -32,6 +32,19 @@ func (r Redis) SimDoubleConnections() string { return r.prefix + "sim:double_con
 // SimDeliveries counts deliveries of each message id on the simulated phone.
 func (r Redis) SimDeliveries() string { return r.prefix + "sim:deliveries" }
 
+// SimGroup is the hash of a simulated group: name, topic, owner, created.
+func (r Redis) SimGroup(group string) string { return r.prefix + "sim:group:" + group }
+
+// SimGroupMembers is the hash of a simulated group's participants: JID →
+// role (member, admin, superadmin).
+func (r Redis) SimGroupMembers(group string) string {
+	return r.prefix + "sim:group:" + group + ":members"
+}
+
+// SimUserGroups is the set of the simulated groups a user (a non-device
+// JID) takes part in.
+func (r Redis) SimUserGroups(user string) string { return r.prefix + "sim:groups:" + user }
+
 // SendRate is the per-channel rate-limit state of outbound messages.
 func (r Redis) SendRate(channel string) string { return r.prefix + "rate:" + channel }
 

@@ -1,0 +1,579 @@
+// wagate dashboard: sign-in, the channel list with live badges and bulk
+// actions, and the router to the channel page. State comes from the REST
+// API once and then from the relay's event stream.
+
+import { Api, ApiError, dropSession, enc, loadSession, saveSession } from "./api.js";
+import { LiveStream } from "./stream.js";
+import { LinkDialog } from "./link.js";
+import { ChannelPage } from "./channel.js";
+import {
+  $, $$, badge, busy, clear, confirmAction, debouncer, fmtAgo, fmtPhone, h, menu, openDialog,
+  reasonLabel, setBadge, STATES, toast, wireDialogs,
+} from "./ui.js";
+
+// States in which a session runs (desired running).
+const RUNNING = new Set(["initializing", "qr_pending", "authenticating", "connecting", "active", "disconnected"]);
+
+class App {
+  constructor() {
+    this.api = null;
+    this.features = {};
+    this.channels = new Map();
+    this.health = new Map();
+    this.stream = null;
+    this.live = "connecting";
+    this.view = null;
+    this.selected = new Set();
+    this.debounce = debouncer(600);
+    this.link = new LinkDialog(this);
+    wireDialogs();
+    $("#signout").addEventListener("click", () => this.signOut());
+    window.addEventListener("hashchange", () => this.route());
+    this.wireCreate();
+  }
+
+  async boot() {
+    const s = loadSession();
+    if (!s) return this.showSignIn();
+    await this.signIn(s, false);
+  }
+
+  // ---- session -----------------------------------------------------------
+
+  showSignIn(message) {
+    this.teardown();
+    $("#session").hidden = true;
+    const tokenIn = h("input", { id: "signin-token", type: "password", autocomplete: "off", spellcheck: "false", required: true, "aria-describedby": "signin-help" });
+    const chanIn = h("input", { id: "signin-channel", autocomplete: "off", spellcheck: "false", placeholder: "ch_…" });
+    const more = h("details", {},
+      h("summary", {}, "Signing in with a channel token?"),
+      h("label", { for: "signin-channel" }, "Channel id"),
+      chanIn,
+      h("p", { class: "muted small" }, "A channel token reaches only its own channel: you will see that channel alone."));
+    const err = h("p", { class: "form-error", id: "signin-error", role: "alert", hidden: !message }, message || "");
+    const submit = h("button", { type: "submit", class: "btn btn-primary", id: "signin-submit" }, "Sign in");
+    const form = h("form", { class: "panel signin", "aria-labelledby": "signin-title" },
+      h("h1", { id: "signin-title" }, "Sign in to wagate"),
+      h("p", { class: "muted", id: "signin-help" }, "Use the admin token printed when the gateway started (or WAGATE_ADMIN_TOKEN). It stays in this tab only."),
+      h("label", { for: "signin-token" }, "Token"),
+      tokenIn, more, err, submit);
+    tokenIn.addEventListener("input", () => {
+      if (tokenIn.value.trim().startsWith("wgc_")) more.open = true;
+    });
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      err.hidden = true;
+      const token = tokenIn.value.trim();
+      const channelId = chanIn.value.trim();
+      if (token.startsWith("wgc_") && !channelId) {
+        more.open = true;
+        err.textContent = "This is a channel token: enter its channel id too.";
+        err.hidden = false;
+        chanIn.focus();
+        return;
+      }
+      await busy(submit, () => this.signIn({ token, channelId }, true, err));
+    });
+    clear($("#main"), form);
+    document.title = "Sign in · wagate";
+    tokenIn.focus();
+  }
+
+  async signIn(session, interactive, errEl) {
+    const api = new Api(session, () => this.signOut("Your token is no longer accepted. Sign in again."));
+    try {
+      if (session.channelId) await api.get(`/v1/channels/${enc(session.channelId)}`, { quiet401: true });
+      else await api.get("/v1/channels?limit=1", { quiet401: true });
+    } catch (e) {
+      if (!interactive) return this.showSignIn(e.status === 401 ? "Your session expired. Sign in again." : e.message);
+      errEl.textContent = e.status === 401
+        ? (session.channelId ? "This token does not reach that channel." : "This token is not the admin token. For a channel token, open “Signing in with a channel token?” and enter the channel id.")
+        : e.message;
+      errEl.hidden = false;
+      return;
+    }
+    saveSession(session);
+    this.api = api;
+    try {
+      const r = await fetch("/dashboard/features", { cache: "no-store" });
+      this.features = r.ok ? await r.json() : {};
+    } catch {
+      this.features = {};
+    }
+    $("#session").hidden = false;
+    $("#who").textContent = session.channelId ? `Channel ${session.channelId}` : "Admin";
+    $("#create-driver-field").hidden = !this.features.sim;
+    this.stream = new LiveStream(api, {
+      onEvent: (env, id) => this.onEvent(env, id),
+      onReset: () => this.resync(),
+      onState: (s) => this.setLive(s),
+    });
+    this.stream.start();
+    await this.loadChannels();
+    this.route();
+  }
+
+  signOut(message) {
+    dropSession();
+    this.api = null;
+    for (const d of $$("dialog[open]")) d.close();
+    if (location.hash && location.hash !== "#/") history.replaceState(null, "", "#/");
+    this.showSignIn(message);
+  }
+
+  teardown() {
+    if (this.stream) this.stream.stop();
+    this.stream = null;
+    if (this.view && this.view.destroy) this.view.destroy();
+    this.view = null;
+    this.channels.clear();
+    this.health.clear();
+    this.selected.clear();
+  }
+
+  setLive(state) {
+    this.live = state;
+    const el = $("#live");
+    el.dataset.state = state;
+    $(".live-text", el).textContent = state === "live" ? "Live" : state === "reconnecting" ? "Reconnecting…" : "Connecting…";
+  }
+
+  // ---- data --------------------------------------------------------------
+
+  async loadChannels() {
+    try {
+      const list = await this.api.channels();
+      this.channels = new Map(list.map((c) => [c.id, c]));
+      for (const id of this.selected) if (!this.channels.has(id)) this.selected.delete(id);
+    } catch (e) {
+      if (e.status !== 401) toast(e.message, "error");
+    }
+    this.refreshHealth();
+  }
+
+  // A gap in the stream: reload what it would have told us.
+  async resync() {
+    await this.loadChannels();
+    if (this.view && this.view.resync) this.view.resync();
+    else this.route();
+  }
+
+  refreshHealth(ids) {
+    if (!this.features.health) return;
+    const list = ids || [...this.channels.keys()];
+    let i = 0;
+    const next = async () => {
+      while (i < list.length) {
+        const id = list[i++];
+        try {
+          this.health.set(id, await this.api.get(`/v1/channels/${enc(id)}/health`));
+          this.channelChanged(id, false);
+        } catch { /* channel gone or health unavailable */ }
+      }
+    };
+    for (let k = 0; k < 4; k++) next();
+  }
+
+  async refetchChannel(id) {
+    try {
+      const ch = await this.api.get(`/v1/channels/${enc(id)}`);
+      this.channels.set(id, { ...this.channels.get(id), ...ch });
+      this.channelChanged(id, false);
+    } catch (e) {
+      if (e.status === 404) {
+        this.channels.delete(id);
+        this.selected.delete(id);
+        if (this.view && this.view.removed) this.view.removed(id);
+      }
+    }
+  }
+
+  onEvent(env) {
+    if (!env || !env.channel_id) return;
+    const id = env.channel_id;
+    const ch = this.channels.get(id);
+    if (!ch) {
+      // A channel this tab has not seen yet (created elsewhere).
+      this.debounce("reload", () => this.loadChannels().then(() => this.view && this.view.refresh && this.view.refresh()));
+    } else if (env.type === "connection.status_changed") {
+      const d = env.data || {};
+      const at = d.at || env.created_at;
+      // Keep the newest: a REST read may already have a later state.
+      if (!ch.state_changed_at || new Date(at) >= new Date(ch.state_changed_at)) {
+        ch.state = d.to;
+        ch.state_reason = d.reason || "";
+        ch.state_changed_at = at;
+        this.channelChanged(id, true);
+      }
+      if (d.to === "active" || d.to === "logged_out" || d.to === "authenticating") this.debounce("ch:" + id, () => this.refetchChannel(id));
+      this.debounce("health:" + id, () => this.refreshHealth([id]));
+    } else if (env.type.startsWith("message.")) {
+      this.debounce("health:" + id, () => this.refreshHealth([id]));
+    }
+    this.link.onEvent(env);
+    if (this.view && this.view.onEvent) this.view.onEvent(env);
+  }
+
+  channelChanged(id, flash) {
+    const ch = this.channels.get(id);
+    if (!ch) return;
+    this.link.onChannel(ch);
+    if (this.view && this.view.onChannel) this.view.onChannel(ch, flash);
+  }
+
+  // ---- actions -----------------------------------------------------------
+
+  async action(id, verb, btn) {
+    const ch = this.channels.get(id);
+    const name = ch ? ch.name : id;
+    if (verb === "delete" || verb === "logout") {
+      const ok = await confirmAction(
+        verb === "delete" ? `Delete “${name}”?` : `Log out “${name}”?`,
+        verb === "delete"
+          ? "The channel is logged out from WhatsApp and removed with its token. This cannot be undone."
+          : "The phone is unlinked; linking again needs a new QR code or pairing code.",
+        verb === "delete" ? "Delete channel" : "Log out");
+      if (!ok) return;
+    }
+    await busy(btn, async () => {
+      try {
+        if (verb === "delete") await this.api.del(`/v1/channels/${enc(id)}`);
+        else await this.api.post(`/v1/channels/${enc(id)}/${verb}`);
+        toast(`${VERBS[verb]} queued for “${name}”.`);
+        if (verb === "delete") {
+          this.channels.delete(id);
+          this.selected.delete(id);
+          if (this.view && this.view.removed) this.view.removed(id);
+        }
+      } catch (e) {
+        toast(e.message, "error");
+      }
+    });
+  }
+
+  async bulk(verb, btn) {
+    const ids = [...this.selected];
+    if (!ids.length) return;
+    if (verb === "delete" || verb === "logout") {
+      const ok = await confirmAction(
+        `${verb === "delete" ? "Delete" : "Log out"} ${ids.length} channel${ids.length > 1 ? "s" : ""}?`,
+        verb === "delete" ? "They are logged out and removed with their tokens. This cannot be undone." : "Their phones are unlinked.",
+        verb === "delete" ? "Delete" : "Log out");
+      if (!ok) return;
+    }
+    await busy(btn, async () => {
+      try {
+        const r = await this.api.post("/v1/channels/bulk", { action: verb, ids });
+        const ok = r.results.filter((x) => x.status === "accepted");
+        const bad = r.results.length - ok.length;
+        toast(`${VERBS[verb]} queued for ${ok.length} channel${ok.length === 1 ? "" : "s"}${bad ? `; ${bad} failed` : ""}.`, bad ? "error" : "info");
+        if (verb === "delete") {
+          for (const x of ok) { this.channels.delete(x.id); this.selected.delete(x.id); }
+          if (this.view && this.view.refresh) this.view.refresh();
+        }
+      } catch (e) {
+        toast(e.message, "error");
+      }
+    });
+  }
+
+  /** connect starts a channel and opens the link dialog on it. */
+  connect(id, tab = "qr") {
+    this.link.open(id, { tab, start: true });
+  }
+
+  wireCreate() {
+    const dlg = $("#create-dialog");
+    const form = $("#create-form");
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const err = $("#create-error");
+      err.hidden = true;
+      const name = $("#create-name").value.trim();
+      if (!name) {
+        err.textContent = "Give the channel a name.";
+        err.hidden = false;
+        $("#create-name").focus();
+        return;
+      }
+      const body = { name };
+      const driver = $("#create-driver").value;
+      if (this.features.sim && driver) body.driver = driver;
+      await busy($("#create-submit"), async () => {
+        try {
+          const ch = await this.api.post("/v1/channels", body);
+          const token = ch.token;
+          delete ch.token;
+          this.channels.set(ch.id, ch);
+          dlg.close("created");
+          form.reset();
+          if (this.view && this.view.refresh) this.view.refresh();
+          this.showToken(ch, token);
+        } catch (ex) {
+          err.textContent = ex.message;
+          err.hidden = false;
+        }
+      });
+    });
+  }
+
+  openCreate() {
+    $("#create-error").hidden = true;
+    openDialog($("#create-dialog"), $("#create-name"));
+  }
+
+  showToken(ch, token) {
+    const dlg = $("#token-dialog");
+    $("#token-value").textContent = token;
+    $("#token-copy").onclick = async () => {
+      try {
+        await navigator.clipboard.writeText(token);
+        toast("Token copied.");
+      } catch {
+        toast("Copy failed: select the token and copy it by hand.", "error");
+      }
+    };
+    $("#token-connect").onclick = () => {
+      dlg.close();
+      this.connect(ch.id);
+    };
+    openDialog(dlg, $("#token-connect"));
+  }
+
+  // ---- routing -----------------------------------------------------------
+
+  route() {
+    if (!this.api) return;
+    if (this.view && this.view.destroy) this.view.destroy();
+    const m = location.hash.match(/^#\/channels\/([^/]+)$/);
+    this.view = m ? new ChannelPage(this, decodeURIComponent(m[1])) : new ListView(this);
+    this.view.mount($("#main"));
+  }
+}
+
+const VERBS = { start: "Start", stop: "Stop", restart: "Restart", logout: "Log out", delete: "Deletion" };
+
+// ListView is the channel list with filters, live badges and bulk actions.
+class ListView {
+  constructor(app) {
+    this.app = app;
+    this.rows = new Map();
+    this.filter = "";
+    this.state = "";
+  }
+
+  mount(main) {
+    const app = this.app;
+    const admin = app.api.admin;
+    document.title = "Channels · wagate";
+    this.count = h("span", { class: "muted" });
+    const search = h("input", { type: "search", placeholder: "Search name, id or phone", "aria-label": "Search channels", id: "search" });
+    search.addEventListener("input", () => { this.filter = search.value.trim().toLowerCase(); this.applyFilter(); });
+    const stateSel = h("select", { "aria-label": "Filter by state", id: "state-filter" },
+      h("option", { value: "" }, "All states"),
+      Object.entries(STATES).map(([v, l]) => h("option", { value: v }, l)));
+    stateSel.addEventListener("change", () => { this.state = stateSel.value; this.applyFilter(); });
+    const create = admin && h("button", { type: "button", class: "btn btn-primary", id: "new-channel", onclick: () => app.openCreate() }, "+ New channel");
+
+    this.bulkbar = h("div", { class: "bulkbar", role: "region", "aria-label": "Bulk actions", hidden: true });
+    this.checkAll = h("input", { type: "checkbox", "aria-label": "Select all channels", id: "select-all" });
+    this.checkAll.addEventListener("change", () => {
+      const visible = [...this.rows.entries()].filter(([, r]) => !r.hidden).map(([id]) => id);
+      for (const id of visible) {
+        if (this.checkAll.checked) app.selected.add(id); else app.selected.delete(id);
+      }
+      this.syncSelection();
+    });
+    const health = app.features.health;
+    this.tbody = h("tbody");
+    this.table = h("table", { class: "channels", "aria-describedby": "channels-count" },
+      h("caption", { class: "sr-only" }, "Channels"),
+      h("thead", {}, h("tr", {},
+        admin ? h("th", { class: "col-check", scope: "col" }, this.checkAll) : null,
+        h("th", { scope: "col" }, "Channel"),
+        h("th", { scope: "col" }, "State"),
+        h("th", { scope: "col" }, "Phone"),
+        health ? h("th", { scope: "col" }, "Health") : null,
+        health ? h("th", { scope: "col" }, "Sent today") : null,
+        h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")))),
+      this.tbody);
+    this.empty = h("div", { class: "empty", hidden: true },
+      h("p", {}, "No channels yet. A channel is one WhatsApp number."),
+      create ? h("button", { type: "button", class: "btn btn-primary", onclick: () => app.openCreate() }, "Create your first channel") : null);
+    this.nomatch = h("p", { class: "empty", hidden: true }, "No channel matches the filter.");
+
+    clear(main,
+      h("div", { class: "page-head" },
+        h("div", {}, h("h1", {}, "Channels"), h("p", { class: "muted", id: "channels-count" }, this.count)),
+        h("div", { class: "toolbar" }, search, stateSel, create)),
+      this.bulkbar,
+      h("div", { class: "table-wrap" }, this.table, this.empty, this.nomatch));
+    this.refresh();
+  }
+
+  refresh() {
+    const ids = [...this.app.channels.keys()].sort((a, b) => {
+      const ca = this.app.channels.get(a);
+      const cb = this.app.channels.get(b);
+      return (ca.name || "").localeCompare(cb.name || "") || a.localeCompare(b);
+    });
+    for (const [id, row] of this.rows) {
+      if (!this.app.channels.has(id)) { row.remove(); this.rows.delete(id); }
+    }
+    for (const id of ids) {
+      let row = this.rows.get(id);
+      if (!row) {
+        row = this.renderRow(this.app.channels.get(id));
+        this.rows.set(id, row);
+      }
+      this.tbody.append(row); // keeps order; moving keeps focus inside
+    }
+    this.applyFilter();
+    this.syncSelection();
+  }
+
+  removed() { this.refresh(); }
+
+  applyFilter() {
+    let shown = 0;
+    for (const [id, row] of this.rows) {
+      const ch = this.app.channels.get(id);
+      const hay = `${ch.name} ${ch.id} ${ch.phone || ""}`.toLowerCase();
+      const ok = (!this.filter || hay.includes(this.filter)) && (!this.state || ch.state === this.state);
+      row.hidden = !ok;
+      if (ok) shown++;
+    }
+    const n = this.rows.size;
+    this.count.textContent = n === shown ? `${n} channel${n === 1 ? "" : "s"}` : `${shown} of ${n} channels`;
+    this.empty.hidden = n > 0;
+    this.table.hidden = n === 0;
+    this.nomatch.hidden = n === 0 || shown > 0;
+  }
+
+  renderRow(ch) {
+    const app = this.app;
+    const admin = app.api.admin;
+    const row = h("tr", { dataset: { id: ch.id } });
+    const check = admin && h("input", { type: "checkbox", class: "row-check", "aria-label": `Select ${ch.name}` });
+    if (check) {
+      check.addEventListener("change", () => {
+        if (check.checked) app.selected.add(ch.id); else app.selected.delete(ch.id);
+        this.syncSelection();
+      });
+    }
+    const link = h("a", { class: "ch-name", href: `#/channels/${enc(ch.id)}` }, ch.name);
+    row._cells = {
+      check,
+      link,
+      badge: badge(ch.state),
+      reason: h("span", { class: "reason" }),
+      phone: h("td", { "data-label": "Phone" }),
+      health: app.features.health ? h("td", { "data-label": "Health" }) : null,
+      today: app.features.health ? h("td", { "data-label": "Sent today", class: "num" }) : null,
+      actions: h("div", { class: "row-actions" }),
+    };
+    const c = row._cells;
+    row.append(
+      admin ? h("td", { class: "col-check" }, check) : null,
+      h("td", { class: "cell-name", "data-label": "Channel" }, link, h("span", { class: "ch-id" }, ch.id)),
+      h("td", { class: "cell-state", "data-label": "State" }, c.badge, c.reason),
+      c.phone,
+      c.health,
+      c.today,
+      h("td", { class: "cell-actions" }, c.actions));
+    this.updateRow(row, ch, false);
+    return row;
+  }
+
+  updateRow(row, ch, flash) {
+    const app = this.app;
+    const c = row._cells;
+    c.link.textContent = ch.name;
+    setBadge(c.badge, ch.state);
+    c.reason.textContent = ch.state_reason ? `${reasonLabel(ch.state_reason)} · ${fmtAgo(ch.state_changed_at)}` : "";
+    clear(c.phone, ch.phone ? fmtPhone(ch.phone) : h("span", { class: "muted" }, "—"));
+    const hl = app.health.get(ch.id);
+    if (c.health) {
+      clear(c.health, hl
+        ? h("span", { class: "health", title: (hl.reasons || []).join("\n") || "No issues" },
+          h("span", { class: `chip chip-${hl.band || "good"}` }, h("span", { class: "score" }, String(hl.score)), " ", hl.band || ""),
+          hl.warming ? h("span", { class: "chip chip-warm", title: `Warm-up day ${hl.warming.day}: up to ${hl.warming.daily_limit} messages today` }, `Warming · day ${hl.warming.day}`) : null)
+        : h("span", { class: "muted" }, "—"));
+    }
+    if (c.today) {
+      clear(c.today, hl ? String(hl.metrics?.sent_today ?? 0) + (hl.warming ? ` / ${hl.warming.daily_limit}` : "") : h("span", { class: "muted" }, "—"));
+    }
+    clear(c.actions, ...this.actions(ch));
+    if (flash) {
+      row.classList.remove("flash");
+      void row.offsetWidth;
+      row.classList.add("flash");
+    }
+  }
+
+  actions(ch) {
+    const app = this.app;
+    const id = ch.id;
+    const paired = !!ch.jid;
+    const out = [];
+    if (!paired && (ch.state === "qr_pending" || ch.state === "initializing")) {
+      out.push(h("button", { type: "button", class: "btn btn-small btn-primary", "data-action": "qr", onclick: () => app.link.open(id) }, "Show QR"));
+    } else if (!paired && !RUNNING.has(ch.state)) {
+      out.push(h("button", { type: "button", class: "btn btn-small btn-primary", "data-action": "connect", onclick: () => app.connect(id) }, "Connect"));
+    } else if (!RUNNING.has(ch.state)) {
+      out.push(h("button", { type: "button", class: "btn btn-small btn-primary", "data-action": "start", onclick: (e) => app.action(id, "start", e.currentTarget) }, "Start"));
+    } else {
+      out.push(h("button", { type: "button", class: "btn btn-small", "data-action": "stop", onclick: (e) => app.action(id, "stop", e.currentTarget) }, "Stop"));
+    }
+    out.push(menu(`More actions for ${ch.name}`, [
+      { label: "Open details", onclick: () => { location.hash = `#/channels/${enc(id)}`; } },
+      !paired && { label: "Link with phone number", onclick: () => app.connect(id, "phone") },
+      { label: "Start", onclick: () => app.action(id, "start") },
+      { label: "Stop", onclick: () => app.action(id, "stop") },
+      { label: "Restart", onclick: () => app.action(id, "restart") },
+      paired && { label: "Log out", onclick: () => app.action(id, "logout"), danger: true },
+      app.api.admin && { label: "Delete", onclick: () => app.action(id, "delete"), danger: true },
+    ]));
+    return out;
+  }
+
+  onChannel(ch, flash) {
+    const row = this.rows.get(ch.id);
+    if (!row) return this.refresh();
+    const focused = row.contains(document.activeElement) ? document.activeElement.dataset.action : null;
+    this.updateRow(row, ch, flash);
+    if (focused) $(`[data-action="${focused}"]`, row)?.focus();
+    if (this.state) this.applyFilter();
+  }
+
+  syncSelection() {
+    const app = this.app;
+    if (!app.api.admin) return;
+    for (const [id, row] of this.rows) {
+      if (row._cells.check) row._cells.check.checked = app.selected.has(id);
+    }
+    const n = app.selected.size;
+    const visible = [...this.rows.values()].filter((r) => !r.hidden).length;
+    this.checkAll.checked = n > 0 && n >= visible;
+    this.checkAll.indeterminate = n > 0 && n < visible;
+    if (!n) {
+      this.bulkbar.hidden = true;
+      return;
+    }
+    this.bulkbar.hidden = false;
+    const btn = (verb, label, cls = "btn btn-small") => h("button", { type: "button", class: cls, "data-bulk": verb, onclick: (e) => app.bulk(verb, e.currentTarget) }, label);
+    clear(this.bulkbar,
+      h("strong", {}, `${n} selected`),
+      btn("start", "Start"), btn("stop", "Stop"), btn("restart", "Restart"), btn("logout", "Log out"),
+      btn("delete", "Delete", "btn btn-small btn-danger"),
+      h("button", { type: "button", class: "btn btn-small btn-ghost", onclick: () => { app.selected.clear(); this.syncSelection(); } }, "Clear selection"));
+  }
+}
+
+const app = new App();
+window.addEventListener("unhandledrejection", (e) => {
+  // Every API call handles its errors; anything left is a bug: tell the
+  // user, and leave it in the console for whoever debugs it.
+  toast(e.reason instanceof ApiError ? e.reason.message : "Something went wrong. Reload the page.", "error");
+});
+app.boot();

@@ -1,0 +1,459 @@
+// The channel page: state and actions, health with its reasons, usage per
+// day, the connection history, the live event log, recent messages and
+// webhooks with their delivery log. Panels whose API is not on this server
+// are not shown.
+
+import { enc } from "./api.js";
+import {
+  $, badge, busy, clear, debouncer, fmtAgo, fmtDateTime, fmtPhone, fmtTime, h, reasonLabel, setBadge,
+  stateLabel, timeEl, toast,
+} from "./ui.js";
+
+const RUNNING = new Set(["initializing", "qr_pending", "authenticating", "connecting", "active", "disconnected"]);
+const MAX_LOG = 200;
+
+export class ChannelPage {
+  constructor(app, id) {
+    this.app = app;
+    this.id = id;
+    this.paused = false;
+    this.logCount = 0;
+    this.debounce = debouncer(700);
+    this.openDeliveries = new Set();
+    this.tick = setInterval(() => this.ticker(), 30000);
+  }
+
+  get ch() { return this.app.channels.get(this.id); }
+
+  async mount(main) {
+    this.main = main;
+    clear(main, h("p", { class: "muted" }, h("span", { class: "spinner", "aria-hidden": "true" }), " Loading…"));
+    if (!this.ch) {
+      try {
+        this.app.channels.set(this.id, await this.app.api.get(`/v1/channels/${enc(this.id)}`));
+      } catch (e) {
+        clear(main, h("div", { class: "panel" },
+          h("h1", {}, "Channel not found"),
+          h("p", {}, e.status === 404 ? `There is no channel ${this.id}.` : e.message),
+          h("a", { href: "#/" }, "← All channels")));
+        return;
+      }
+    }
+    this.render();
+  }
+
+  destroy() {
+    clearInterval(this.tick);
+    this.gone = true;
+  }
+
+  render() {
+    const ch = this.ch;
+    const f = this.app.features;
+    document.title = `${ch.name} · wagate`;
+    this.badgeEl = badge(ch.state);
+    this.reasonEl = h("span", { class: "muted small" });
+    this.metaEl = h("div", { class: "ch-meta" });
+    this.actionsEl = h("div", { class: "toolbar" });
+    const panels = [];
+    if (f.health) panels.push(this.healthPanel = h("section", { class: "panel span-5", "aria-labelledby": "h-health" }));
+    if (f.usage) panels.push(this.usagePanel = h("section", { class: "panel span-7", "aria-labelledby": "h-usage" }));
+    this.historyList = h("ol", { class: "timeline", id: "history" });
+    panels.push(h("section", { class: "panel span-5", "aria-labelledby": "h-history" },
+      h("div", { class: "panel-head" }, h("h2", { id: "h-history" }, "Connection history")),
+      this.historyList));
+    this.log = h("ol", { class: "eventlog", id: "event-log", role: "log", "aria-live": "off", "aria-label": "Live events" });
+    this.logEmpty = h("p", { class: "muted", id: "event-log-empty" }, "Events of this channel appear here the moment they happen.");
+    this.logCountEl = h("span", { class: "muted small", id: "event-count" }, "0 events");
+    const pause = h("button", { type: "button", class: "btn btn-small", "aria-pressed": "false", id: "log-pause" }, "Pause");
+    pause.addEventListener("click", () => {
+      this.paused = !this.paused;
+      pause.setAttribute("aria-pressed", String(this.paused));
+      pause.textContent = this.paused ? "Resume" : "Pause";
+    });
+    const clr = h("button", { type: "button", class: "btn btn-small", onclick: () => { this.log.replaceChildren(); this.logCount = 0; this.logCountEl.textContent = "0 events"; this.logEmpty.hidden = false; } }, "Clear");
+    panels.push(h("section", { class: "panel span-7", "aria-labelledby": "h-events" },
+      h("div", { class: "panel-head" }, h("h2", { id: "h-events" }, "Live events"), h("div", { class: "log-tools" }, this.logCountEl, pause, clr)),
+      this.logEmpty, this.log));
+    if (f.messages) panels.push(this.msgPanel = h("section", { class: "panel span-12", "aria-labelledby": "h-messages" }));
+    if (f.webhooks) panels.push(this.hookPanel = h("section", { class: "panel span-12", "aria-labelledby": "h-webhooks" }));
+
+    clear(this.main,
+      h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/" }, "← All channels")),
+      h("div", { class: "ch-head" },
+        h("div", {},
+          h("h1", {}, h("span", { id: "ch-title" }, ch.name), this.badgeEl),
+          this.reasonEl, this.metaEl),
+        this.actionsEl),
+      h("div", { class: "grid" }, panels));
+    this.renderHead();
+    this.loadAll();
+    this.main.focus({ preventScroll: true });
+  }
+
+  renderHead() {
+    const ch = this.ch;
+    const f = this.app.features;
+    $("#ch-title").textContent = ch.name;
+    setBadge(this.badgeEl, ch.state);
+    this.reasonEl.textContent = ch.state_reason ? `${reasonLabel(ch.state_reason)} · ${fmtAgo(ch.state_changed_at)}` : "";
+    clear(this.metaEl,
+      h("span", {}, "ID ", h("code", {}, ch.id)),
+      ch.phone ? h("span", {}, "Phone ", h("strong", {}, fmtPhone(ch.phone))) : h("span", {}, "Not linked"),
+      ch.push_name ? h("span", {}, ch.push_name) : null,
+      h("span", {}, `Driver ${ch.driver}`),
+      ch.paired_at ? h("span", {}, "Paired ", timeEl(ch.paired_at, fmtAgo(ch.paired_at))) : null);
+    const app = this.app;
+    const id = ch.id;
+    const paired = !!ch.jid;
+    const btns = [];
+    if (!paired && (ch.state === "qr_pending" || ch.state === "initializing")) {
+      btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "qr", onclick: () => app.link.open(id) }, "Show QR code"));
+    } else if (!paired && !RUNNING.has(ch.state)) {
+      btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "connect", onclick: () => app.connect(id) }, "Connect"));
+    } else if (!RUNNING.has(ch.state)) {
+      btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "start", onclick: (e) => app.action(id, "start", e.currentTarget) }, "Start"));
+    } else {
+      btns.push(h("button", { type: "button", class: "btn", "data-action": "stop", onclick: (e) => app.action(id, "stop", e.currentTarget) }, "Stop"));
+    }
+    btns.push(h("button", { type: "button", class: "btn", "data-action": "restart", onclick: (e) => app.action(id, "restart", e.currentTarget) }, "Restart"));
+    if (!paired) btns.push(h("button", { type: "button", class: "btn", "data-action": "phone", onclick: () => app.connect(id, "phone") }, "Link with phone number"));
+    if (paired) btns.push(h("button", { type: "button", class: "btn", "data-action": "logout", onclick: (e) => app.action(id, "logout", e.currentTarget) }, "Log out"));
+    if (app.api.admin) btns.push(h("button", { type: "button", class: "btn btn-danger", "data-action": "delete", onclick: (e) => app.action(id, "delete", e.currentTarget) }, "Delete"));
+    if (f.sim && ch.driver === "sim" && ch.state === "active") {
+      btns.push(h("button", { type: "button", class: "btn", id: "sim-inbound", "data-action": "sim-inbound", onclick: (e) => this.simInbound(e.currentTarget) }, "Simulate inbound message"));
+    }
+    const focused = this.actionsEl.contains(document.activeElement) ? document.activeElement.dataset.action : null;
+    clear(this.actionsEl, btns);
+    if (focused) $(`[data-action="${focused}"]`, this.actionsEl)?.focus();
+  }
+
+  async simInbound(btn) {
+    await busy(btn, async () => {
+      try {
+        await this.app.api.post(`/v1/sim/channels/${enc(this.id)}/inbound`, { from: "+15550001234", text: "Hello from the simulator", push_name: "Sim Friend" });
+      } catch (e) {
+        toast(e.message, "error");
+      }
+    });
+  }
+
+  loadAll() {
+    this.loadHistory();
+    if (this.healthPanel) this.loadHealth();
+    if (this.usagePanel) this.loadUsage();
+    if (this.msgPanel) this.loadMessages();
+    if (this.hookPanel) this.loadWebhooks();
+  }
+
+  resync() {
+    if (!this.ch) return this.mount(this.main);
+    this.renderHead();
+    this.loadAll();
+  }
+
+  refresh() { if (this.ch) this.renderHead(); }
+
+  removed(id) {
+    if (id === this.id) location.hash = "#/";
+  }
+
+  ticker() {
+    if (this.ch) this.reasonEl.textContent = this.ch.state_reason ? `${reasonLabel(this.ch.state_reason)} · ${fmtAgo(this.ch.state_changed_at)}` : "";
+  }
+
+  // ---- live --------------------------------------------------------------
+
+  onChannel(ch) {
+    if (ch.id !== this.id) return;
+    this.renderHead();
+    if (this.healthPanel) this.renderHealth(this.app.health.get(this.id));
+  }
+
+  onEvent(env) {
+    if (env.channel_id !== this.id || this.gone) return;
+    this.logEvent(env);
+    if (env.type === "connection.status_changed") {
+      const d = env.data || {};
+      this.prependHistory({ from: d.from, to: d.to, reason: d.reason, at: d.at || env.created_at });
+      if (this.usagePanel) this.debounce("usage", () => this.loadUsage());
+    } else if (env.type.startsWith("message.")) {
+      if (this.msgPanel) this.debounce("messages", () => this.loadMessages());
+      if (this.usagePanel) this.debounce("usage", () => this.loadUsage());
+    }
+    if (this.hookPanel && this.openDeliveries.size) this.debounce("hooks", () => this.reloadDeliveries());
+  }
+
+  logEvent(env) {
+    if (this.paused) return;
+    this.logEmpty.hidden = true;
+    const li = h("li", { class: "new", dataset: { type: env.type } },
+      h("details", {},
+        h("summary", {},
+          h("span", { class: "ev-time" }, fmtTime(env.created_at)),
+          h("span", { class: "chip" }, env.type),
+          h("span", { class: "ev-sum" }, summarize(env))),
+        h("pre", {}, JSON.stringify(redactQR(env), null, 2))));
+    this.log.prepend(li);
+    while (this.log.childElementCount > MAX_LOG) this.log.lastElementChild.remove();
+    this.logCount++;
+    this.logCountEl.textContent = `${this.logCount} event${this.logCount === 1 ? "" : "s"}`;
+  }
+
+  // ---- history -----------------------------------------------------------
+
+  async loadHistory() {
+    try {
+      const page = await this.app.api.get(`/v1/channels/${enc(this.id)}/history?limit=50`);
+      if (this.gone) return;
+      clear(this.historyList, page.data.length ? page.data.map(historyItem) : h("li", { class: "muted" }, "No transitions yet."));
+    } catch (e) {
+      clear(this.historyList, h("li", { class: "muted" }, e.message));
+    }
+  }
+
+  prependHistory(e) {
+    const first = this.historyList.firstElementChild;
+    if (first && first.classList.contains("muted")) first.remove();
+    this.historyList.prepend(historyItem(e));
+    while (this.historyList.childElementCount > 100) this.historyList.lastElementChild.remove();
+  }
+
+  // ---- health and usage ----------------------------------------------------
+
+  async loadHealth() {
+    try {
+      const hl = await this.app.api.get(`/v1/channels/${enc(this.id)}/health`);
+      this.app.health.set(this.id, hl);
+      this.renderHealth(hl);
+    } catch (e) {
+      clear(this.healthPanel, h("h2", { id: "h-health" }, "Health"), h("p", { class: "muted" }, e.message));
+    }
+  }
+
+  renderHealth(hl) {
+    if (!hl || this.gone) return;
+    const band = hl.band || "good";
+    const r = 34;
+    const circ = 2 * Math.PI * r;
+    const gauge = h("svg:svg", { class: `gauge ${band}`, viewBox: "0 0 84 84", role: "img", "aria-label": `Health score ${hl.score} of 100, ${band}` },
+      h("svg:circle", { class: "track", cx: 42, cy: 42, r }),
+      h("svg:circle", { class: "value", cx: 42, cy: 42, r, "stroke-dasharray": circ.toFixed(1), "stroke-dashoffset": (circ * (1 - hl.score / 100)).toFixed(1) }),
+      h("svg:text", { x: 42, y: 50, "text-anchor": "middle" }, String(hl.score)));
+    const m = hl.metrics || {};
+    clear(this.healthPanel,
+      h("div", { class: "panel-head" }, h("h2", { id: "h-health" }, "Health"), h("span", { class: `chip chip-${band}` }, band)),
+      h("div", { class: "health-big" }, gauge,
+        h("dl", { class: "kv" },
+          h("dt", {}, "Uptime (24 h)"), h("dd", {}, `${Math.round((m.uptime_24h || 0) * 1000) / 10}%`),
+          h("dt", {}, "Disconnects (24 h)"), h("dd", {}, String(m.disconnects_24h ?? 0)),
+          h("dt", {}, "Sent today"), h("dd", {}, String(m.sent_today ?? 0)),
+          h("dt", {}, "Failed today"), h("dd", {}, `${m.failed_today ?? 0} (${Math.round((m.failure_rate || 0) * 1000) / 10}%)`))),
+      hl.warming
+        ? h("p", { class: "chip chip-warm" }, `Warming up · day ${hl.warming.day} · up to ${hl.warming.daily_limit} messages today at ${hl.warming.rate}`)
+        : null,
+      h("h3", {}, "Why this score"),
+      (hl.reasons || []).length
+        ? h("ul", { class: "reasons" }, hl.reasons.map((x) => h("li", {}, x)))
+        : h("p", { class: "muted" }, "No issues."));
+  }
+
+  async loadUsage() {
+    const days = 14;
+    try {
+      const u = await this.app.api.get(`/v1/channels/${enc(this.id)}/usage?days=${days}`);
+      if (this.gone) return;
+      this.renderUsage([...(u.data || [])].sort((a, b) => a.day.localeCompare(b.day)));
+    } catch (e) {
+      clear(this.usagePanel, h("h2", { id: "h-usage" }, "Usage"), h("p", { class: "muted" }, e.message));
+    }
+  }
+
+  renderUsage(rows) {
+    const series = ["sent", "received", "failed"];
+    const max = Math.max(1, ...rows.flatMap((r) => series.map((s) => r[s] || 0)));
+    const W = Math.max(rows.length, 1) * 36 + 30;
+    const H = 170;
+    const base = H - 20;
+    const bw = 8;
+    const total = Object.fromEntries(series.map((s) => [s, rows.reduce((n, r) => n + (r[s] || 0), 0)]));
+    const svg = h("svg:svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img",
+      "aria-label": `Messages per day over ${rows.length} days: ${total.sent} sent, ${total.received} received, ${total.failed} failed` },
+      h("svg:line", { class: "axis", x1: 24, x2: W, y1: base, y2: base }),
+      h("svg:text", { x: 0, y: 12 }, String(max)),
+      h("svg:text", { x: 0, y: base }, "0"));
+    rows.forEach((r, i) => {
+      const x0 = 30 + i * 36;
+      series.forEach((s, k) => {
+        const v = r[s] || 0;
+        const bh = (v / max) * (base - 10);
+        svg.append(h("svg:rect", { class: `bar-${s}`, x: x0 + k * (bw + 1), y: base - bh, width: bw, height: Math.max(bh, v ? 1 : 0), rx: 1 },
+          h("svg:title", {}, `${r.day}: ${v} ${s}`)));
+      });
+      if (rows.length <= 14 || i % 2 === 0) svg.append(h("svg:text", { x: x0, y: H - 4 }, r.day.slice(5)));
+    });
+    const table = h("table", { class: "data" },
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Day"), series.map((s) => h("th", { scope: "col" }, s)), h("th", { scope: "col" }, "delivered"), h("th", { scope: "col" }, "read"))),
+      h("tbody", {}, [...rows].reverse().map((r) => h("tr", {}, h("td", {}, r.day), series.map((s) => h("td", { class: "num" }, String(r[s] || 0))), h("td", { class: "num" }, String(r.delivered || 0)), h("td", { class: "num" }, String(r.read || 0))))));
+    clear(this.usagePanel,
+      h("div", { class: "panel-head" }, h("h2", { id: "h-usage" }, "Usage per day"), h("span", { class: "muted small" }, `last ${rows.length} days`)),
+      svg,
+      h("div", { class: "legend", "aria-hidden": "true" }, h("span", { class: "l-sent" }, "Sent"), h("span", { class: "l-received" }, "Received"), h("span", { class: "l-failed" }, "Failed")),
+      h("details", {}, h("summary", {}, "Show as a table"), table));
+  }
+
+  // ---- messages ------------------------------------------------------------
+
+  async loadMessages() {
+    try {
+      const page = await this.app.api.get(`/v1/channels/${enc(this.id)}/messages?limit=20`);
+      if (this.gone) return;
+      const list = page.data || [];
+      clear(this.msgPanel,
+        h("div", { class: "panel-head" }, h("h2", { id: "h-messages" }, "Recent messages")),
+        list.length
+          ? h("div", { class: "table-scroll" }, h("table", { class: "data", id: "messages" },
+            h("thead", {}, h("tr", {}, ["Time", "", "Chat", "Type", "Message", "Status"].map((x) => h("th", { scope: "col" }, x)))),
+            h("tbody", {}, list.map(messageRow))))
+          : h("p", { class: "muted" }, "No messages yet."));
+    } catch (e) {
+      clear(this.msgPanel, h("h2", { id: "h-messages" }, "Recent messages"), h("p", { class: "muted" }, e.message));
+    }
+  }
+
+  // ---- webhooks --------------------------------------------------------------
+
+  async loadWebhooks() {
+    try {
+      const page = await this.app.api.get(`/v1/channels/${enc(this.id)}/webhooks`);
+      if (this.gone) return;
+      const list = page.data || [];
+      this.endpoints = list;
+      clear(this.hookPanel,
+        h("div", { class: "panel-head" }, h("h2", { id: "h-webhooks" }, "Webhooks")),
+        list.length ? list.map((e) => this.endpointEl(e)) : h("p", { class: "muted" }, "No webhook endpoints. Add one with POST /v1/channels/{id}/webhooks."));
+      for (const wid of this.openDeliveries) this.loadDeliveries(wid);
+    } catch (e) {
+      clear(this.hookPanel, h("h2", { id: "h-webhooks" }, "Webhooks"), h("p", { class: "muted" }, e.message));
+    }
+  }
+
+  endpointEl(e) {
+    const f = this.app.features;
+    const box = h("div", { class: "deliveries", id: `deliveries-${e.id}` });
+    const toggle = f.deliveries && h("button", { type: "button", class: "btn btn-small", "aria-expanded": String(this.openDeliveries.has(e.id)), "aria-controls": `deliveries-${e.id}` }, "Delivery log");
+    if (toggle) {
+      toggle.addEventListener("click", () => {
+        const open = !this.openDeliveries.has(e.id);
+        toggle.setAttribute("aria-expanded", String(open));
+        if (open) { this.openDeliveries.add(e.id); this.loadDeliveries(e.id); } else { this.openDeliveries.delete(e.id); box.replaceChildren(); }
+      });
+    }
+    const replayFailed = f.replay && h("button", { type: "button", class: "btn btn-small", onclick: (ev) => this.replay(e.id, { since: new Date(Date.now() - 24 * 3600e3).toISOString(), status: "failed" }, ev.currentTarget) }, "Replay failed (24 h)");
+    return h("div", { class: "endpoint", dataset: { id: e.id } },
+      h("div", { class: "endpoint-head" },
+        h("div", {},
+          h("div", { class: "endpoint-url" }, e.url),
+          h("div", { class: "small muted" },
+            e.enabled ? h("span", { class: "chip chip-ok" }, "enabled") : h("span", { class: "chip chip-bad", title: e.disabled_reason || "" }, `disabled${e.disabled_reason ? ": " + e.disabled_reason : ""}`),
+            " ", (e.events || []).join(", ") || "all events",
+            e.failing_since ? h("span", { class: "chip chip-bad" }, ` failing since ${fmtAgo(e.failing_since)}`) : null)),
+        h("div", { class: "toolbar" }, replayFailed, toggle)),
+      box);
+  }
+
+  async loadDeliveries(wid) {
+    const box = $(`#deliveries-${CSS.escape(wid)}`, this.hookPanel);
+    if (!box) return;
+    try {
+      const page = await this.app.api.get(`/v1/channels/${enc(this.id)}/webhooks/${enc(wid)}/deliveries?limit=20`);
+      const list = page.data || [];
+      clear(box, list.length
+        ? h("div", { class: "table-scroll" }, h("table", { class: "data" },
+          h("thead", {}, h("tr", {}, ["Time", "Event", "Status", "Attempts", "Last answer", ""].map((x) => h("th", { scope: "col" }, x)))),
+          h("tbody", {}, list.map((d) => h("tr", {},
+            h("td", {}, timeEl(d.created_at)),
+            h("td", {}, h("code", {}, d.event_type), h("div", { class: "small muted" }, d.event_id)),
+            h("td", {}, h("span", { class: `chip ${deliveryChip(d.status)}` }, d.status)),
+            h("td", { class: "num" }, String(d.attempt_count ?? 0)),
+            h("td", { class: "trunc", title: d.last_error || "" }, d.last_status_code ? `HTTP ${d.last_status_code}` : "", d.last_error ? ` ${d.last_error}` : ""),
+            h("td", {}, this.app.features.replay
+              ? h("button", { type: "button", class: "btn btn-small", "aria-label": `Replay ${d.event_type} ${d.event_id}`, onclick: (ev) => this.replay(wid, { event_id: d.event_id }, ev.currentTarget) }, "Replay")
+              : null))))))
+        : h("p", { class: "muted small" }, "No deliveries yet."));
+    } catch (e) {
+      clear(box, h("p", { class: "muted small" }, e.message));
+    }
+  }
+
+  reloadDeliveries() {
+    for (const wid of this.openDeliveries) this.loadDeliveries(wid);
+  }
+
+  async replay(wid, body, btn) {
+    await busy(btn, async () => {
+      try {
+        const r = await this.app.api.post(`/v1/channels/${enc(this.id)}/webhooks/${enc(wid)}/replay`, body);
+        toast(`Replay queued (${r && r.replayed != null ? r.replayed : 1} deliver${r && r.replayed === 1 ? "y" : "ies"}).`);
+        this.loadDeliveries(wid);
+      } catch (e) {
+        toast(e.message, "error");
+      }
+    });
+  }
+}
+
+function historyItem(e) {
+  return h("li", { style: { "--dot": `var(--st-${e.to}-dot)` } },
+    h("strong", {}, stateLabel(e.to)),
+    e.from ? h("span", { class: "muted" }, ` from ${stateLabel(e.from)}`) : null,
+    e.reason ? h("div", { class: "small" }, reasonLabel(e.reason)) : null,
+    timeEl(e.at, fmtDateTime(e.at)));
+}
+
+function messageRow(m) {
+  const body = m.body || {};
+  const text = body.text || body.caption || body.body || (body.latitude ? `📍 ${body.latitude}, ${body.longitude}` : "") || "";
+  return h("tr", {},
+    h("td", {}, timeEl(m.created_at)),
+    h("td", { "aria-label": m.direction }, m.direction === "inbound" ? "↓" : "↑"),
+    h("td", { class: "trunc" }, m.chat),
+    h("td", {}, m.type),
+    h("td", { class: "trunc", title: text }, text),
+    h("td", {}, h("span", { class: `chip ${messageChip(m.status)}`, title: m.reason || "" }, m.status)));
+}
+
+function messageChip(s) {
+  if (s === "failed") return "chip-bad";
+  if (s === "delivered" || s === "read" || s === "received" || s === "played") return "chip-ok";
+  return "chip-wait";
+}
+
+function deliveryChip(s) {
+  if (s === "delivered") return "chip-ok";
+  if (s === "failed" || s === "dead") return "chip-bad";
+  return "chip-wait";
+}
+
+// The QR image is long and useless in the log; show its size instead.
+function redactQR(env) {
+  if (env.type !== "connection.qr" || !env.data || !env.data.image_png_base64) return env;
+  return { ...env, data: { ...env.data, image_png_base64: `(${env.data.image_png_base64.length} base64 characters)` } };
+}
+
+export function summarize(env) {
+  const d = env.data || {};
+  switch (env.type) {
+    case "connection.status_changed":
+      return `${stateLabel(d.from)} → ${stateLabel(d.to)}${d.reason ? ` (${reasonLabel(d.reason)})` : ""}`;
+    case "connection.qr":
+      return `QR code ${d.attempt || "?"} of ${d.max_attempts || "?"}, expires ${fmtTime(d.expires_at)}`;
+    case "connection.pairing_code":
+      return `Pairing code for ${fmtPhone(d.phone)}`;
+    default: {
+      const who = d.from || d.chat || "";
+      const text = d.text || d.caption || d.status || d.id || "";
+      return [who, text].filter(Boolean).join(": ");
+    }
+  }
+}

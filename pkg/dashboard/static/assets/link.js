@@ -1,0 +1,327 @@
+// The "link a phone" dialog: the live QR code with its countdown and
+// attempt counter, the progress steps, the error with a retry when the
+// codes ran out, and the phone-number tab with the pairing code.
+
+import { $, $$, busy, openDialog, reasonLabel, fmtPhone, toast } from "./ui.js";
+import { enc } from "./api.js";
+
+const STEPS = ["qr_pending", "authenticating", "connecting", "active"];
+// States the session passes through while linking.
+const LINKING = new Set(["initializing", "qr_pending", "authenticating", "connecting"]);
+
+export class LinkDialog {
+  constructor(app) {
+    this.app = app;
+    this.dlg = $("#qr-dialog");
+    this.id = "";
+    this.qr = null;
+    this.pairing = null;
+    this.waitingCode = false;
+    // awaiting is set by a start until the channel's next status change, so
+    // the failure of the previous attempt is not shown as the new one's.
+    this.awaiting = false;
+    this.tick = 0;
+    this.dlg.addEventListener("close", () => this.closed());
+    $("#qr-retry").addEventListener("click", (e) => this.retry(e.currentTarget));
+    $("#sim-scan").addEventListener("click", (e) => this.simulate(e.currentTarget, {}));
+    $("#sim-code").addEventListener("click", (e) => this.simulate(e.currentTarget, { code: this.pairing?.code || "" }));
+    $("#phone-form").addEventListener("submit", (e) => { e.preventDefault(); this.requestCode(); });
+    for (const tab of $$('[role="tab"]', this.dlg)) {
+      tab.addEventListener("click", () => this.selectTab(tab.id === "tab-phone" ? "phone" : "qr", true));
+      tab.addEventListener("keydown", (e) => {
+        if (e.key === "ArrowRight" || e.key === "ArrowLeft" || e.key === "Home" || e.key === "End") {
+          e.preventDefault();
+          const next = tab.id === "tab-qr" ? "phone" : "qr";
+          this.selectTab(e.key === "Home" ? "qr" : e.key === "End" ? "phone" : next, true);
+        }
+      });
+    }
+  }
+
+  get channel() { return this.app.channels.get(this.id); }
+
+  /** open shows the dialog for channel id; start asks the worker for codes first. */
+  async open(id, { tab = "qr", start = false } = {}) {
+    this.id = id;
+    this.qr = null;
+    this.pairing = null;
+    this.waitingCode = false;
+    this.awaiting = false;
+    $("#qr-error").hidden = true;
+    $("#qr-done").hidden = true;
+    const ch = this.channel;
+    $("#qr-title").textContent = `Link ${ch ? ch.name : id}`;
+    const sim = this.app.features.sim && ch && ch.driver === "sim";
+    $("#qr-sim").hidden = !sim;
+    $("#phone-sim").hidden = !sim;
+    $("#phone-error").hidden = true;
+    $("#pairing").hidden = true;
+    $("#pairing-wait").hidden = true;
+    this.showQR(null);
+    this.selectTab(tab, false);
+    openDialog(this.dlg, tab === "phone" ? $("#phone-input") : $("#tab-qr"));
+    this.tick = setInterval(() => this.countdown(), 250);
+    this.render();
+    if (start && ch && !LINKING.has(ch.state) && ch.state !== "active") {
+      await this.start();
+    } else if (ch && ch.state === "qr_pending") {
+      this.fetchCurrent();
+    }
+  }
+
+  closed() {
+    clearInterval(this.tick);
+    this.id = "";
+  }
+
+  async start() {
+    this.awaiting = true;
+    this.render();
+    try {
+      await this.app.api.post(`/v1/channels/${enc(this.id)}/start`);
+    } catch (err) {
+      this.awaiting = false;
+      this.fail(err.message);
+    }
+  }
+
+  /** fetchCurrent shows the code already issued, when the dialog opens late. */
+  async fetchCurrent() {
+    const id = this.id;
+    try {
+      const qr = await this.app.api.get(`/v1/channels/${enc(id)}/qr`);
+      if (this.id === id && !this.qr) this.showQR(qr);
+    } catch { /* none yet: it comes as an event */ }
+    try {
+      const pc = await this.app.api.get(`/v1/channels/${enc(id)}/pairing-code`);
+      if (this.id === id && !this.pairing) this.showPairing(pc);
+    } catch { /* no pairing code requested */ }
+  }
+
+  selectTab(which, focus) {
+    const qr = which === "qr";
+    for (const [tab, panel, on] of [["#tab-qr", "#panel-qr", qr], ["#tab-phone", "#panel-phone", !qr]]) {
+      const t = $(tab);
+      t.setAttribute("aria-selected", String(on));
+      t.tabIndex = on ? 0 : -1;
+      $(panel).hidden = !on;
+      if (on && focus) t.focus();
+    }
+  }
+
+  /** onEvent receives every event of the stream. */
+  onEvent(env) {
+    if (!this.dlg.open || env.channel_id !== this.id) return;
+    const d = env.data || {};
+    switch (env.type) {
+      case "connection.qr":
+        this.showQR(d);
+        break;
+      case "connection.pairing_code":
+        this.showPairing(d);
+        break;
+      case "connection.status_changed":
+        this.awaiting = false;
+        if (d.to === "error" || d.to === "logged_out" || d.to === "banned") this.fail(null, d.to, d.reason);
+        this.render();
+        break;
+    }
+  }
+
+  /** onChannel is called when the channel's record changed. */
+  onChannel(ch) {
+    if (this.dlg.open && ch.id === this.id) this.render();
+  }
+
+  showQR(q) {
+    const img = $("#qr-img");
+    const frame = $("#qr-frame");
+    if (!q || !q.image_png_base64) {
+      img.hidden = true;
+      $("#qr-placeholder").hidden = false;
+      $("#qr-countdown-wrap").hidden = true;
+      frame.dataset.state = "waiting";
+      return;
+    }
+    const changed = !this.qr || this.qr.code !== q.code;
+    this.qr = { ...q, received: Date.now() };
+    img.src = "data:image/png;base64," + q.image_png_base64;
+    img.alt = `QR code ${q.attempt || 1} of ${q.max_attempts || "?"} to link WhatsApp`;
+    img.dataset.code = q.code;
+    img.hidden = false;
+    if (changed) {
+      img.classList.remove("fresh");
+      void img.offsetWidth;
+      img.classList.add("fresh");
+    }
+    $("#qr-placeholder").hidden = true;
+    $("#qr-countdown-wrap").hidden = false;
+    frame.dataset.state = "live";
+    $("#qr-attempt").textContent = q.attempt && q.max_attempts ? `Attempt ${q.attempt} of ${q.max_attempts}` : "";
+    if (changed && q.attempt > 1) $("#qr-announce").textContent = `New QR code, attempt ${q.attempt} of ${q.max_attempts}.`;
+    this.countdown();
+  }
+
+  countdown() {
+    if (!this.qr) return;
+    const exp = new Date(this.qr.expires_at).getTime();
+    const left = Math.max(0, exp - Date.now());
+    const total = Math.max(1, exp - this.qr.received);
+    const s = Math.ceil(left / 1000);
+    const el = $("#qr-countdown");
+    const bar = $("#qr-meter");
+    el.dataset.left = String(s);
+    if (left <= 0) {
+      el.textContent = this.qr.attempt >= this.qr.max_attempts ? "Code expired" : "Refreshing code…";
+      $("#qr-frame").dataset.state = "expired";
+    } else {
+      el.textContent = `Expires in ${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+    }
+    bar.style.width = `${Math.min(100, (left / total) * 100)}%`;
+    bar.classList.toggle("low", left < 5000);
+    if (this.pairing) {
+      const pl = Math.max(0, new Date(this.pairing.expires_at).getTime() - Date.now());
+      const ps = Math.ceil(pl / 1000);
+      $("#pairing-expiry").textContent = pl > 0 ? `Valid for ${Math.floor(ps / 60)}:${String(ps % 60).padStart(2, "0")}` : "This code expired; ask for a new one.";
+    }
+  }
+
+  showPairing(p) {
+    if (!p || !p.code) return;
+    this.pairing = p;
+    this.waitingCode = false;
+    $("#pairing-wait").hidden = true;
+    $("#pairing").hidden = false;
+    $("#pairing-code").textContent = p.code;
+    this.countdown();
+  }
+
+  async requestCode() {
+    const input = $("#phone-input");
+    const err = $("#phone-error");
+    err.hidden = true;
+    const phone = input.value.trim();
+    if (!phone) {
+      err.textContent = "Enter the phone number with its country code.";
+      err.hidden = false;
+      input.focus();
+      return;
+    }
+    await busy($("#phone-submit"), async () => {
+      try {
+        const before = this.channel?.state;
+        await this.app.api.post(`/v1/channels/${enc(this.id)}/pair-phone`, { phone });
+        if (!LINKING.has(before)) {
+          this.awaiting = true;
+          this.render();
+        }
+        this.pairing = null;
+        this.waitingCode = true;
+        $("#pairing").hidden = true;
+        $("#pairing-wait").hidden = false;
+        this.pollCode(this.id, 0);
+      } catch (e) {
+        err.textContent = e.message;
+        err.hidden = false;
+        input.focus();
+      }
+    });
+  }
+
+  // The code comes as an event; without a live stream, poll for it.
+  pollCode(id, n) {
+    if (!this.waitingCode || this.id !== id || n > 15) return;
+    setTimeout(async () => {
+      if (!this.waitingCode || this.id !== id) return;
+      if (this.app.live !== "live") {
+        try {
+          this.showPairing(await this.app.api.get(`/v1/channels/${enc(id)}/pairing-code`));
+          return;
+        } catch { /* not yet */ }
+      }
+      this.pollCode(id, n + 1);
+    }, 1500);
+  }
+
+  async simulate(btn, args) {
+    await busy(btn, async () => {
+      try {
+        await this.app.api.post(`/v1/sim/channels/${enc(this.id)}/scan`, args);
+      } catch (e) {
+        toast(e.message, "error");
+      }
+    });
+  }
+
+  async retry(btn) {
+    $("#qr-error").hidden = true;
+    this.qr = null;
+    this.showQR(null);
+    await busy(btn, () => this.start());
+    $("#tab-qr").focus();
+  }
+
+  fail(message, state, reason) {
+    const box = $("#qr-error");
+    let title = "Linking failed.";
+    let text = message || "";
+    if (reason === "qr_attempts_exhausted") {
+      title = "The QR code was not scanned in time.";
+      text = "WhatsApp offered every code of this attempt and none was scanned. Try again for new codes, or link with a phone number instead.";
+    } else if (state === "logged_out") {
+      title = "The phone unlinked this device.";
+      text = "Try again to show a new QR code.";
+    } else if (state === "banned") {
+      title = "WhatsApp banned this number for now.";
+      text = "Wait for the ban to end before linking again.";
+    } else if (reason) {
+      text = `Reason: ${reasonLabel(reason)}.`;
+    }
+    $("#qr-error-title").textContent = title;
+    $("#qr-error-text").textContent = text;
+    box.hidden = false;
+    $("#qr-frame").dataset.state = "error";
+    $("#qr-countdown-wrap").hidden = true;
+    this.qr = null;
+  }
+
+  /** render updates the progress steps and the final states from the channel. */
+  render() {
+    const ch = this.channel;
+    if (!ch) return;
+    const st = this.awaiting ? "initializing" : ch.state;
+    let idx = STEPS.indexOf(st);
+    if (st === "initializing") idx = 0;
+    const failed = st === "error" || st === "logged_out" || st === "banned";
+    const done = st === "active";
+    for (const li of $$("#qr-steps li")) {
+      const i = STEPS.indexOf(li.dataset.step);
+      li.classList.toggle("done", idx >= 0 && (i < idx || (st === "active" && i === idx)));
+      li.classList.toggle("current", idx >= 0 && i === idx && st !== "active");
+      li.classList.toggle("failed", failed && i === 0);
+      if (i === idx) li.setAttribute("aria-current", "step");
+      else li.removeAttribute("aria-current");
+    }
+    if (failed && $("#qr-error").hidden) this.fail(null, st, ch.state_reason);
+    if (!failed && !done && !this.qr) $("#qr-frame").dataset.state = "waiting";
+    if (!failed) $("#qr-error").hidden = true;
+    $("#qr-done").hidden = !done;
+    if (done) {
+      $("#qr-done-text").textContent = ch.phone ? `Linked to ${fmtPhone(ch.phone)}${ch.push_name ? ` (${ch.push_name})` : ""}.` : "The phone is linked.";
+      $("#qr-frame").dataset.state = "done";
+      $("#qr-countdown-wrap").hidden = true;
+      $("#qr-sim").hidden = true;
+      $("#phone-sim").hidden = true;
+      this.qr = null;
+    }
+    const placeholder = $("#qr-placeholder-text");
+    if (st === "authenticating" || st === "connecting") placeholder.textContent = "Phone linked, connecting…";
+    else if (done) placeholder.textContent = "Connected";
+    else placeholder.textContent = "Generating a QR code…";
+    if (st === "authenticating" || st === "connecting" || done) {
+      $("#qr-img").hidden = true;
+      $("#qr-placeholder").hidden = false;
+      $("#qr-countdown-wrap").hidden = true;
+    }
+  }
+}

@@ -1,0 +1,88 @@
+// Package webhook delivers wagate's events to HTTP receivers: endpoints per
+// channel and admin-level endpoints (every channel's events), signed per
+// Standard Webhooks, with durable retries, a delivery log, dead letters and
+// replay. Dispatcher does the work; Handlers is the API (mounted by
+// cmd/api through Handlers.Mount).
+//
+// # Delivery contract
+//
+// Delivery is at least once. A receiver may get an event more than once
+// (after a crash, a lost acknowledgement or a replay) and must de-duplicate
+// by webhook-id, which is the event id: the same for every attempt and
+// replay of the event, and equal to the payload's "id".
+//
+// The path of an event:
+//
+//	WA_EVT ──fan-out──▶ WA_WEBHOOK (wa.whk.<endpoint>, Nats-Msg-Id <event_id>:<endpoint_id>)
+//	       ──delivery──▶ HTTP POST, short retries inside the attempt
+//	       ──failure──▶ webhook_deliveries in Postgres ──claimer──▶ HTTP POST … until delivered or dead
+//
+// Who retries what, and when a message is acknowledged:
+//
+//  1. Fan-out (durable consumer "webhook-fanout" on WA_EVT). For each
+//     event, one message per matching enabled endpoint is stored in
+//     WA_WEBHOOK; the event is acked only when every message's PubAck
+//     arrived, else NAKed and fanned out again (JetStream de-duplicates by
+//     Nats-Msg-Id). Endpoints come from an in-memory cache reloaded at
+//     least every CacheTTL and at once when the API announces a change on
+//     names.WebhooksChanged.
+//  2. First attempt (durable consumer "webhook-deliver" on WA_WEBHOOK). A
+//     delivery message is acked only after its delivery is durably
+//     recorded in Postgres: delivered, failed with its next attempt
+//     scheduled, or dead. If recording fails it is NAKed with a 1 s delay
+//     (so a Postgres outage does not spin; the retry schedule is never
+//     kept this way); if the dispatcher dies it is redelivered after
+//     AckWait (heartbeats with InProgress while an attempt runs). A
+//     redelivered message whose delivery is already recorded is only
+//     acked. A message for an endpoint that is busy (EndpointConcurrency
+//     attempts in flight here) or backing off is not attempted: it is
+//     recorded as pending and acked, so it never holds a slot, a worker
+//     or MaxAckPending.
+//  3. Short retries. Inside one attempt, go-retryablehttp repeats the
+//     request after transport errors, 429, 502, 503 and 504 (ShortRetries
+//     times, honouring Retry-After up to MaxRetryAfter). Redirects are not
+//     followed: a 3xx is a failure.
+//  4. Long schedule. After failed attempt n the delivery waits
+//     Schedule[n-1] (or the receiver's Retry-After, up to the longest
+//     step) in Postgres: next_attempt_at is a column, not a sleeping
+//     goroutine or a delayed NAK. Any dispatcher claims due deliveries
+//     with FOR UPDATE SKIP LOCKED and holds them under a lease
+//     (next_attempt_at moved Lease ahead, renewed by heartbeats); if it
+//     dies mid-attempt the lease runs out and another dispatcher claims
+//     the delivery again. After 1+len(Schedule) failed attempts the
+//     delivery is dead.
+//  5. Outcomes. 2xx is delivered. 410 Gone disables the endpoint at once.
+//     Any other answer or error is a failure. Every attempt is logged
+//     (time, status code, latency, error, first KiB of the response).
+//
+// # Slow and dead endpoints
+//
+// One endpoint never delays another: attempts run in a bounded pool
+// (Concurrency) with at most EndpointConcurrency in flight per endpoint,
+// messages are pulled only when a slot is free, and whatever cannot be
+// attempted now waits in Postgres. Each endpoint has a failure streak
+// shared by all dispatchers: after a failure it backs off for the schedule
+// step of its streak (failures of requests already in flight do not
+// lengthen it), and nothing is attempted to it until then. A success ends
+// the streak. An endpoint failing without a success for longer than
+// DisableAfter is disabled, and webhook.disabled is published on its
+// channel (admin-level endpoints have no channel: their disabling is
+// logged and counted only). Deliveries waiting for a disabled endpoint
+// become dead letters; after enabling it again, replay re-sends them.
+//
+// # Ordering
+//
+// Deliveries are not ordered: retries and parallel attempts reorder them.
+// Each carries the event's sequence in WA_EVT ("seq" in the payload and
+// the webhook-sequence header), which increases with the order in which
+// events were stored, so a receiver can order a channel's events.
+//
+// # Security
+//
+// Requests are signed with the endpoint's secret (whsec_ + base64 of 24
+// bytes); during a rotation's grace period the replaced secret signs too,
+// space-separated in webhook-signature. Receivers are reached only on
+// addresses the SSRF guard (pkg/ssrf) allows, checked on the resolved
+// address at dial time; a URL already known to be refused is rejected at
+// registration with 400 url_not_allowed.
+package webhook
