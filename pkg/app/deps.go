@@ -79,7 +79,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Deps, erro
 	if d.Bus, err = bus.Connect(ctx, url, names.NewNATS(cfg.NATSPrefix), natsOpts...); err != nil {
 		return nil, err
 	}
-	if err := d.Bus.EnsureStreams(ctx, bus.StreamOptions{Shards: cfg.Shards, EventMaxAge: cfg.EventMaxAge}); err != nil {
+	if err := d.Bus.EnsureStreams(ctx, bus.StreamOptions{Shards: cfg.Shards, EventMaxAge: cfg.EventMaxAge, Replicas: cfg.NATSReplicas}); err != nil {
 		return nil, err
 	}
 	ok = true

@@ -97,6 +97,9 @@ type Config struct {
 	// NATSPrefix isolates fleets sharing a NATS: stream names get it as a
 	// prefix and subjects as their first token.
 	NATSPrefix string
+	// NATSReplicas is the replica count of wagate's streams (3 on a
+	// clustered NATS, so one node down loses nothing).
+	NATSReplicas int
 	// DataDir holds the embedded NATS storage and the generated admin token.
 	DataDir string
 	// AdminToken reaches every channel; empty in the gateway means generate.
@@ -141,6 +144,7 @@ var Vars = []Var{
 	{"WAGATE_NATS_URL", "", "NATS server (≥ 2.10); empty: the gateway embeds one, the split binaries require it"},
 	{"WAGATE_NATS_LISTEN", "127.0.0.1:4223", "client address of the gateway's embedded NATS (empty: in-process only)"},
 	{"WAGATE_NATS_PREFIX", "", "stream-name prefix and first subject token, to share a NATS"},
+	{"WAGATE_NATS_REPLICAS", "1", "replicas of wagate's JetStream streams (3 on a NATS cluster)"},
 	{"WAGATE_DATA_DIR", "./data", "embedded NATS storage and the generated admin token"},
 	{"WAGATE_ADMIN_TOKEN", "", "admin token; empty: the gateway generates one, stores it and prints it"},
 	{"WAGATE_DRIVER", "whatsmeow", "default session driver: whatsmeow or sim"},
@@ -214,6 +218,13 @@ func Load(role Role, lookupEnv func(string) (string, bool)) (Config, error) {
 	c.NATSPrefix = get("WAGATE_NATS_PREFIX", "")
 	if !prefixRE.MatchString(c.NATSPrefix) {
 		bad("WAGATE_NATS_PREFIX", c.NATSPrefix, "expected letters, digits, '-' or '_' only")
+	}
+	if v := get("WAGATE_NATS_REPLICAS", "1"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 5 {
+			bad("WAGATE_NATS_REPLICAS", v, "expected an integer from 1 to 5")
+		}
+		c.NATSReplicas = n
 	}
 	c.DataDir = get("WAGATE_DATA_DIR", "./data")
 	c.AdminToken = get("WAGATE_ADMIN_TOKEN", "")
