@@ -189,3 +189,25 @@ func TestBadSendsAreRefusedAndNothingIsQueued(t *testing.T) {
 	require.Equal(t, "queue_full", e["error"].(map[string]any)["code"])
 	require.NotEmpty(t, hdr.Get("Retry-After"))
 }
+
+func TestMarkReadAndPresenceReachThePhone(t *testing.T) {
+	env := gatewayEnv(t)
+	g := startGateway(t, env)
+	t.Cleanup(g.Stop)
+	api := client{t: t, base: g.URL(), token: g.AdminToken()}
+	id := pairedChannel(t, api, nil)
+	code, _ := api.do("POST", "/v1/channels/"+id+"/read", map[string]any{"chat": "15550102030", "message_ids": []string{"3AABC", "3AABD"}})
+	require.Equal(t, http.StatusAccepted, code)
+	code, _ = api.do("POST", "/v1/channels/"+id+"/presence", map[string]any{"state": "composing", "chat": "15550102030"})
+	require.Equal(t, http.StatusAccepted, code)
+	key := g.Deps.Keys.SimPhone(id)
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		v, _ := g.Deps.Redis.HGetAll(context.Background(), key).Result()
+		return v["read"] == "2" && v["presence"] == "composing 15550102030@s.whatsapp.net"
+	}, "the phone to see the read receipts and the typing indicator")
+
+	code, e := api.do("POST", "/v1/channels/"+id+"/presence", map[string]any{"state": "composing"})
+	require.Equal(t, http.StatusBadRequest, code, "%v", e)
+	code, _ = api.do("POST", "/v1/channels/"+id+"/read", map[string]any{"chat": "15550102030", "message_ids": []string{}})
+	require.Equal(t, http.StatusBadRequest, code)
+}

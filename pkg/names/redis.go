@@ -50,3 +50,7 @@ func (r Redis) SendRate(channel string) string { return r.prefix + "rate:" + cha
 
 // Sequence is the per-channel event sequence counter.
 func (r Redis) Sequence(channel string) string { return r.prefix + "seq:" + channel }
+
+// SimPhone records what the simulated phone saw of a channel: messages
+// marked read and presence sent (a hash, for tests and the demo).
+func (r Redis) SimPhone(channel string) string { return r.prefix + "sim:phone:" + channel }
