@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/wagate/wagate/pkg/dashboard"
+	"github.com/wagate/wagate/pkg/groups/groupsapi"
 	"github.com/wagate/wagate/pkg/messaging"
 	"github.com/wagate/wagate/pkg/relay"
 	"github.com/wagate/wagate/pkg/webhook"
@@ -29,7 +30,8 @@ func APIMounts(d *Deps, adminToken string) ([]Mount, error) {
 	hooks := webhook.NewHandlers(webhook.HandlersConfig{
 		Store: d.Store, Bus: d.Bus, AllowPrivate: d.Cfg.WebhookAllowPrivate, Logger: d.Log,
 	})
-	return []Mount{msgs.Mount, hooks.Mount, streamTokens.Mount, dashboard.Mount}, nil
+	grps := groupsapi.NewHandlers(groupsapi.Config{Store: d.Store, Bus: d.Bus, Shards: d.Cfg.Shards, Logger: d.Log})
+	return []Mount{msgs.Mount, hooks.Mount, streamTokens.Mount, grps.Mount, dashboard.Mount}, nil
 }
 
 // Dispatcher is the dispatcher's part of a process: its routes (browser

@@ -89,9 +89,14 @@ func (c *channelRun) handle(j job) {
 		// the next owner.
 		c.closeSession()
 		c.stopTimers()
+		if j.req != nil {
+			j.req.answer(nil, errShardStopped)
+		}
 		return
 	}
 	switch {
+	case j.req != nil:
+		c.handleRequest(ctx, j.req)
 	case j.msg != nil:
 		c.handleCommand(ctx, j)
 	case j.ev != nil:

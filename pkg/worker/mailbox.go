@@ -14,14 +14,15 @@ const (
 	jobPump      = "pump"
 )
 
-// job is one unit of a channel's mailbox: a command, a session event, or
-// an internal job.
+// job is one unit of a channel's mailbox: a command, a session event, a
+// request, or an internal job.
 type job struct {
 	verb     string
 	msg      jetstream.Msg
 	ev       session.Event
 	gen      uint64 // session generation the event belongs to
 	internal string
+	req      *request // a wa.rpc request (rpc.go)
 }
 
 // enqueueCommand queues a command unless the mailbox holds MailboxSize

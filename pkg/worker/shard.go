@@ -29,6 +29,7 @@ type shardRun struct {
 	mu       sync.Mutex
 	channels map[string]*channelRun
 	wg       sync.WaitGroup // mailbox goroutines
+	requests shardRequests  // wa.rpc requests (rpc.go)
 }
 
 func (w *Worker) startShard(ctx context.Context, l *lease.Lease) error {
@@ -77,7 +78,12 @@ func (w *Worker) startShard(ctx context.Context, l *lease.Lease) error {
 	sr.mu.Lock()
 	sr.cc = cc
 	sr.mu.Unlock()
-	sr.log.Info("shard acquired", "resuming", len(chans))
+	if err := sr.subscribeRequests(); err != nil {
+		w.remove(sr)
+		sr.stop()
+		return err
+	}
+	sr.log.Debug("shard acquired", "resuming", len(chans))
 	return nil
 }
 
@@ -136,6 +142,7 @@ func (sr *shardRun) stop() {
 	if cc != nil {
 		cc.Stop()
 	}
+	sr.unsubscribeRequests()
 	for _, cr := range chans {
 		cr.kick()
 	}
@@ -146,7 +153,7 @@ func (sr *shardRun) stop() {
 	case <-time.After(5 * time.Second):
 		sr.log.Warn("mailboxes still busy 5s after the shard stopped")
 	}
-	sr.log.Info("shard stopped")
+	sr.log.Debug("shard stopped")
 }
 
 // lost is called from a mailbox when a write was refused for a stale epoch.

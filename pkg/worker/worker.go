@@ -215,6 +215,12 @@ func (w *Worker) balance(ctx context.Context) {
 		}
 	}
 	if len(owned) < target {
+		before := len(owned)
+		defer func() {
+			if n := w.count(); n != before {
+				w.log.Info("shards acquired", "owned", n, "target", target, "live_workers", live)
+			}
+		}()
 		start := rand.IntN(w.cfg.Shards)
 		for i := 0; i < w.cfg.Shards && w.count() < target; i++ {
 			k := (start + i) % w.cfg.Shards

@@ -186,6 +186,9 @@ func (s *Session) group(_ context.Context, args json.RawMessage) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: event %q is not created, member_added, member_removed or updated", session.ErrInvalid, a.Event)
 	}
+	if (a.Event == "member_added" || a.Event == "member_removed") && len(a.Participants) == 0 {
+		return nil, fmt.Errorf("%w: %s needs participants", session.ErrInvalid, a.Event)
+	}
 	d := GroupData{Group: a.Group, Name: a.Name, Topic: a.Topic, Timestamp: s.d.cfg.Now()}
 	if d.Group == "" {
 		d.Group = fmt.Sprintf("120363%012d@g.us", randomInt(1e12))

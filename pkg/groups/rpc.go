@@ -1,0 +1,209 @@
+package groups
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/wagate/wagate/pkg/names"
+	"github.com/wagate/wagate/pkg/session"
+	"github.com/wagate/wagate/pkg/shard"
+)
+
+// Methods: the last tokens of wa.rpc.<shard>.<channel>.<method>.
+const (
+	MethodList         = "group.list"
+	MethodInfo         = "group.info"
+	MethodCreate       = "group.create"
+	MethodParticipants = "group.participants"
+	MethodLeave        = "group.leave"
+)
+
+// Params is the request body of every method; members a method does not
+// use are omitted.
+type Params struct {
+	// Group is the group's JID (info, participants, leave).
+	Group string `json:"group,omitempty"`
+	// Name and Participants of a new group (create); Participants and
+	// Action (add, remove, promote, demote) of a change (participants).
+	Name         string   `json:"name,omitempty"`
+	Participants []string `json:"participants,omitempty"`
+	Action       string   `json:"action,omitempty"`
+}
+
+// Reply is the body of every answer: a result, or an error.
+type Reply struct {
+	Result json.RawMessage `json:"result,omitempty"`
+	Error  *Error          `json:"error,omitempty"`
+}
+
+// Error is a failed request, with a stable code (the Code constants).
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Details any    `json:"details,omitempty"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Codes of Error. Status gives the HTTP status of each.
+const (
+	// CodeChannelUnavailable: no worker owns the channel's shard right now
+	// (between owners, or every worker down). Nothing ran; retry shortly.
+	CodeChannelUnavailable = "channel_unavailable"
+	// CodeChannelBusy: the shard's owner holds too many requests already.
+	// Nothing ran; retry shortly.
+	CodeChannelBusy = "channel_busy"
+	// CodeTimeout: the owner did not answer in time; the request may or may
+	// not have taken effect.
+	CodeTimeout = "channel_timeout"
+	// CodeChannelNotActive: the channel's session is not active (details:
+	// its state).
+	CodeChannelNotActive = "channel_not_active"
+	// CodeChannelNotFound: no such channel.
+	CodeChannelNotFound = "channel_not_found"
+	CodeInvalidRequest  = "invalid_request"
+	CodeGroupNotFound   = "group_not_found"
+	CodeNotParticipant  = "not_participant"
+	CodeNotAdmin        = "not_admin"
+	CodeRateLimited     = "whatsapp_rate_limited"
+	// CodeNotSupported: the channel's driver cannot do this.
+	CodeNotSupported = "not_supported"
+	// CodeWhatsApp: WhatsApp or the connection failed the request.
+	CodeWhatsApp = "whatsapp_error"
+)
+
+var statuses = map[string]int{
+	CodeChannelUnavailable: http.StatusServiceUnavailable,
+	CodeChannelBusy:        http.StatusServiceUnavailable,
+	CodeTimeout:            http.StatusGatewayTimeout,
+	CodeChannelNotActive:   http.StatusConflict,
+	CodeChannelNotFound:    http.StatusNotFound,
+	CodeInvalidRequest:     http.StatusBadRequest,
+	CodeGroupNotFound:      http.StatusNotFound,
+	CodeNotParticipant:     http.StatusForbidden,
+	CodeNotAdmin:           http.StatusForbidden,
+	CodeRateLimited:        http.StatusTooManyRequests,
+	CodeNotSupported:       http.StatusNotImplemented,
+	CodeWhatsApp:           http.StatusBadGateway,
+}
+
+// Status is the HTTP status of an error code (502 for a code it does not
+// know, which only a newer worker could send).
+func Status(code string) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusBadGateway
+}
+
+// Errorf builds an Error.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorOf turns what a driver returned into the Error of a reply.
+func ErrorOf(err error) *Error {
+	var e *Error
+	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, ErrGroupNotFound):
+		return Errorf(CodeGroupNotFound, "%v", err)
+	case errors.Is(err, ErrNotParticipant):
+		return Errorf(CodeNotParticipant, "%v", err)
+	case errors.Is(err, ErrNotAdmin):
+		return Errorf(CodeNotAdmin, "%v", err)
+	case errors.Is(err, ErrRateLimited):
+		return Errorf(CodeRateLimited, "%v", err)
+	case errors.Is(err, session.ErrInvalid):
+		return Errorf(CodeInvalidRequest, "%v", err)
+	case errors.Is(err, session.ErrUnsupported):
+		return Errorf(CodeNotSupported, "%v", err)
+	case errors.Is(err, session.ErrNotConnected), errors.Is(err, session.ErrNotPaired):
+		return Errorf(CodeChannelNotActive, "the channel's session is not connected: %v", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return Errorf(CodeTimeout, "WhatsApp did not answer in time; the request may or may not have taken effect")
+	}
+	return Errorf(CodeWhatsApp, "%v", err)
+}
+
+// ClientConfig configures a Client.
+type ClientConfig struct {
+	Conn  *nats.Conn
+	Names names.NATS
+	// Shards is the fleet's shard count.
+	Shards int
+	// Timeout bounds a request, from sending it to its answer (default
+	// 10 s). The worker gets a slightly shorter deadline, so that a
+	// request that runs too long comes back as CodeTimeout from the
+	// worker rather than unanswered.
+	Timeout time.Duration
+}
+
+// DefaultTimeout is the default of ClientConfig.Timeout: room for a
+// WhatsApp round trip queued behind a channel's command in progress.
+const DefaultTimeout = 10 * time.Second
+
+// Client sends requests to the owners of channels' shards.
+type Client struct{ cfg ClientConfig }
+
+// NewClient returns a Client.
+func NewClient(cfg ClientConfig) *Client {
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	return &Client{cfg: cfg}
+}
+
+// Call sends method with params to the owner of channel's shard and
+// decodes the result into result (unless nil). A refusal is an *Error:
+// from the worker, or CodeChannelUnavailable at once when no worker
+// subscribes to the shard, or CodeTimeout when none answered in time.
+// Other errors are the NATS connection's, or ctx's.
+func (c *Client) Call(ctx context.Context, channel, method string, params, result any) error {
+	body, err := json.Marshal(params)
+	if err != nil {
+		return fmt.Errorf("groups: encode %s: %w", method, err)
+	}
+	deadline := time.Now().Add(c.cfg.Timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	margin := min(time.Until(deadline)/10, 500*time.Millisecond)
+	msg := nats.NewMsg(c.cfg.Names.RPC(shard.Of(channel, c.cfg.Shards), channel, method))
+	msg.Data = body
+	msg.Header.Set(names.HeaderDeadline, deadline.Add(-margin).UTC().Format(time.RFC3339Nano))
+	rctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	resp, err := c.cfg.Conn.RequestMsgWithContext(rctx, msg)
+	switch {
+	case errors.Is(err, nats.ErrNoResponders):
+		return Errorf(CodeChannelUnavailable, "no worker runs channel %s right now (its shard is between owners); retry shortly", channel)
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
+		return Errorf(CodeTimeout, "the worker running channel %s did not answer within %s; the request may or may not have taken effect", channel, c.cfg.Timeout)
+	case err != nil:
+		return fmt.Errorf("groups: %s: %w", method, err)
+	}
+	var r Reply
+	if err := json.Unmarshal(resp.Data, &r); err != nil {
+		return fmt.Errorf("groups: %s: unreadable reply: %w", method, err)
+	}
+	if r.Error != nil {
+		return r.Error
+	}
+	if result == nil {
+		return nil
+	}
+	if err := json.Unmarshal(r.Result, result); err != nil {
+		return fmt.Errorf("groups: %s: unreadable result: %w", method, err)
+	}
+	return nil
+}

@@ -1,0 +1,110 @@
+package schemas_test
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wagate/wagate/pkg/event"
+	"github.com/wagate/wagate/pkg/session/sim"
+	wm "github.com/wagate/wagate/pkg/session/whatsmeow"
+	"github.com/wagate/wagate/pkg/webhook"
+)
+
+// eventTypeConstants reads every string constant of pkg/event/event.go,
+// so a new event type without a schema fails here rather than in the
+// first test that happens to publish it.
+func eventTypeConstants(t *testing.T) map[string]string {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), "../pkg/event/event.go", nil, 0)
+	require.NoError(t, err)
+	out := map[string]string{}
+	for _, decl := range f.Decls {
+		gd, ok := decl.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			vs := spec.(*ast.ValueSpec)
+			for i, name := range vs.Names {
+				if i >= len(vs.Values) {
+					continue
+				}
+				lit, ok := vs.Values[i].(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					continue
+				}
+				v, err := strconv.Unquote(lit.Value)
+				require.NoError(t, err)
+				out[name.Name] = v
+			}
+		}
+	}
+	require.NotEmpty(t, out)
+	return out
+}
+
+func TestEveryEventTypeHasASchema(t *testing.T) {
+	t.Parallel()
+	v := validator(t)
+	for name, typ := range eventTypeConstants(t) {
+		require.Contains(t, v.EventTypes(), typ, "event.%s (%q) has no schemas/events/%s.json", name, typ, typ)
+	}
+}
+
+// TestDriverEventsValidate encodes the data types the drivers and the
+// dispatcher publish, as they fill them, and checks each against its
+// schema.
+func TestDriverEventsValidate(t *testing.T) {
+	t.Parallel()
+	v := validator(t)
+	now := time.Now().UTC()
+	earlier := now.Add(-time.Hour)
+	for _, tc := range []struct {
+		name string
+		typ  string
+		data any
+	}{
+		{"webhook disabled by a 410", event.WebhookDisabled, webhook.DisabledData{
+			EndpointID: "wh_01jx8m4q7k2v9c3e5f6g7h8j9k", URL: "https://example.com/hooks", Reason: "receiver answered 410 Gone", DisabledAt: now}},
+		{"webhook disabled after failing", event.WebhookDisabled, webhook.DisabledData{
+			EndpointID: "wh_01jx8m4q7k2v9c3e5f6g7h8j9k", URL: "https://example.com/hooks", Reason: "failing without a success since …", FailingSince: &earlier, DisabledAt: now}},
+
+		{"sim reaction", event.MessageReaction, sim.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Emoji: "👍", Timestamp: now}},
+		{"sim reaction removed", event.MessageReaction, sim.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Timestamp: now}},
+		{"sim presence", event.PresenceUpdated, sim.PresenceData{From: "15550102030@s.whatsapp.net", State: "composing", Timestamp: now}},
+		{"sim call", event.CallReceived, sim.CallData{ID: "C0FFEE", From: "15550102030@s.whatsapp.net", Video: true, Timestamp: now}},
+
+		{"whatsmeow reaction", event.MessageReaction, wm.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "1203630252@g.us", From: "15550102030@s.whatsapp.net", FromMe: true, Emoji: "❤️", Timestamp: now}},
+		{"whatsmeow edit", event.MessageEdited, wm.EditData{ID: "3EB0A2", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Text: "fixed", Timestamp: now}},
+		{"whatsmeow delete", event.MessageDeleted, wm.DeleteData{ID: "3EB0A3", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", FromMe: true, Timestamp: now}},
+		{"whatsmeow online", event.PresenceUpdated, wm.PresenceData{From: "15550102030@s.whatsapp.net", State: "unavailable", LastSeen: &earlier, Timestamp: now}},
+		{"whatsmeow typing", event.PresenceUpdated, wm.PresenceData{From: "15550102030@s.whatsapp.net", Chat: "1203630252@g.us", State: "recording", Timestamp: now}},
+		{"whatsmeow call offer", event.CallReceived, wm.CallData{ID: "C0FFEE", From: "15550102030@s.whatsapp.net", Video: true, Status: "offer", Timestamp: now}},
+		{"whatsmeow group call ended", event.CallReceived, wm.CallData{ID: "C0FFEE", From: "15550102030@s.whatsapp.net", Group: "1203630252@g.us", Status: "terminate", Reason: "timeout", Timestamp: now}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.NoError(t, v.ValidateEvent(sampleEvent(t, tc.typ, tc.data)))
+		})
+	}
+
+	for _, tc := range []struct {
+		name string
+		typ  string
+		data any
+	}{
+		{"webhook disabled without endpoint", event.WebhookDisabled, map[string]any{"url": "https://example.com", "reason": "x", "disabled_at": now}},
+		{"reaction without the message reacted to", event.MessageReaction, map[string]any{"id": "A", "chat": "c", "from": "f", "emoji": "", "timestamp": now}},
+		{"unknown presence state", event.PresenceUpdated, sim.PresenceData{From: "15550102030@s.whatsapp.net", State: "asleep", Timestamp: now}},
+		{"unknown call status", event.CallReceived, wm.CallData{ID: "C", From: "f", Status: "ringing", Timestamp: now}},
+	} {
+		t.Run("refused: "+tc.name, func(t *testing.T) {
+			require.Error(t, v.ValidateEvent(sampleEvent(t, tc.typ, tc.data)))
+		})
+	}
+}
