@@ -145,6 +145,8 @@ func NewOpenAPIDocument() (*OpenAPIDocument, error) {
 				ptr = strings.Split(strings.TrimPrefix(ref, "#/"), "/")
 			}
 			content, _ := lookup(doc, append(ptr, "content")...).(map[string]any)
+			// A status documented without content (204, 101) is recorded too.
+			d.media[op][status] = []string{}
 			for mt := range content {
 				d.media[op][status] = append(d.media[op][status], mt)
 			}

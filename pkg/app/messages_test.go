@@ -210,4 +210,9 @@ func TestMarkReadAndPresenceReachThePhone(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, code, "%v", e)
 	code, _ = api.do("POST", "/v1/channels/"+id+"/read", map[string]any{"chat": "15550102030", "message_ids": []string{}})
 	require.Equal(t, http.StatusBadRequest, code)
+
+	_, idle := api.do("POST", "/v1/channels", map[string]any{"name": "idle"})
+	code, e = api.do("POST", "/v1/channels/"+idle["id"].(string)+"/read", map[string]any{"chat": "15550102030", "message_ids": []string{"3AABC"}})
+	require.Equal(t, http.StatusConflict, code)
+	require.Equal(t, "channel_not_active", e["error"].(map[string]any)["code"])
 }

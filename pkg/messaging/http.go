@@ -337,6 +337,11 @@ func (h *Handlers) presence(c *gin.Context) {
 }
 
 func (h *Handlers) publish(c *gin.Context, verb string, env command.Envelope) {
+	if st := channelOf(c).State; st != "active" {
+		httpapi.Abort(c, httpapi.Errorf(http.StatusConflict, "channel_not_active",
+			"the channel is %s; start it (and pair it) before sending %s", st, verb).WithDetails(map[string]string{"state": st}))
+		return
+	}
 	env.RequestID = ids.New("req_")
 	env.RequestedAt = time.Now().UTC()
 	body, _ := json.Marshal(env)
