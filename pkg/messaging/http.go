@@ -55,7 +55,7 @@ const HeaderIdempotencyKey = "Idempotency-Key"
 
 // Mount registers the routes behind auth.
 func (h *Handlers) Mount(r *gin.Engine, auth gin.HandlerFunc) {
-	g := r.Group("/v1/channels/:id", auth, h.loadChannel)
+	g := r.Group("/v1/channels/:id", auth, httpapi.LoadChannel(h.cfg.Store))
 	g.POST("/messages", h.send)
 	g.GET("/messages", h.list)
 	g.GET("/messages/:msg_id", h.get)
@@ -65,23 +65,7 @@ func (h *Handlers) Mount(r *gin.Engine, auth gin.HandlerFunc) {
 	g.GET("/usage", h.usage)
 }
 
-const channelKey = "wagate.messaging.channel"
-
-func (h *Handlers) loadChannel(c *gin.Context) {
-	ch, err := h.cfg.Store.Channel(c.Request.Context(), c.Param("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		httpapi.Abort(c, httpapi.ErrChannelNF)
-		return
-	}
-	if err != nil {
-		httpapi.Abort(c, err)
-		return
-	}
-	c.Set(channelKey, ch)
-	c.Next()
-}
-
-func channelOf(c *gin.Context) *store.Channel { return c.MustGet(channelKey).(*store.Channel) }
+func channelOf(c *gin.Context) *store.Channel { return httpapi.ChannelOf(c) }
 
 // Accepted is the answer to a send.
 type Accepted struct {
@@ -337,9 +321,8 @@ func (h *Handlers) presence(c *gin.Context) {
 }
 
 func (h *Handlers) publish(c *gin.Context, verb string, env command.Envelope) {
-	if st := channelOf(c).State; st != "active" {
-		httpapi.Abort(c, httpapi.Errorf(http.StatusConflict, "channel_not_active",
-			"the channel is %s; start it (and pair it) before sending %s", st, verb).WithDetails(map[string]string{"state": st}))
+	if ch := channelOf(c); ch.State != "active" {
+		httpapi.Abort(c, httpapi.NotActive(ch, verb))
 		return
 	}
 	env.RequestID = ids.New("req_")

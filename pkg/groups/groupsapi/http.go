@@ -22,7 +22,6 @@ import (
 	"github.com/wagate/wagate/pkg/groups"
 	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/messaging"
-	"github.com/wagate/wagate/pkg/state"
 	"github.com/wagate/wagate/pkg/store"
 )
 
@@ -56,7 +55,7 @@ func NewHandlers(cfg Config) *Handlers {
 
 // Mount registers the routes behind auth.
 func (h *Handlers) Mount(r *gin.Engine, auth gin.HandlerFunc) {
-	g := r.Group("/v1/channels/:id/groups", auth, h.loadChannel)
+	g := r.Group("/v1/channels/:id/groups", auth, httpapi.LoadChannel(h.cfg.Store), httpapi.RequireActive("groups"))
 	g.GET("", h.list)
 	g.POST("", h.create)
 	g.GET("/:gid", h.info)
@@ -64,32 +63,8 @@ func (h *Handlers) Mount(r *gin.Engine, auth gin.HandlerFunc) {
 	g.POST("/:gid/leave", h.leave)
 }
 
-const channelKey = "wagate.groups.channel"
-
-// loadChannel finds the channel and refuses at once when it is not
-// active: no worker could run the request, and telling the state is more
-// useful than a timeout.
-func (h *Handlers) loadChannel(c *gin.Context) {
-	ch, err := h.cfg.Store.Channel(c.Request.Context(), c.Param("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		httpapi.Abort(c, httpapi.ErrChannelNF)
-		return
-	}
-	if err != nil {
-		httpapi.Abort(c, err)
-		return
-	}
-	if ch.State != state.Active {
-		httpapi.Abort(c, httpapi.Errorf(http.StatusConflict, groups.CodeChannelNotActive,
-			"channel %s is %s; groups need an active channel (start it, and pair it if needed)", ch.ID, ch.State).
-			WithDetails(map[string]string{"state": ch.State}))
-		return
-	}
-	c.Set(channelKey, ch)
-	c.Next()
-}
-
-func channelOf(c *gin.Context) *store.Channel { return c.MustGet(channelKey).(*store.Channel) }
+// channelOf is the channel httpapi.LoadChannel found; groups need it active.
+func channelOf(c *gin.Context) *store.Channel { return httpapi.ChannelOf(c) }
 
 // call asks the channel's worker, decoding its result into result. When
 // it fails it answers the request and returns false.
