@@ -37,7 +37,10 @@ type HandlersConfig struct {
 }
 
 // Handlers serves messages, read receipts, presence, health and usage.
-type Handlers struct{ cfg HandlersConfig }
+type Handlers struct {
+	cfg    HandlersConfig
+	depths depthCache
+}
 
 // NewHandlers returns the handlers.
 func NewHandlers(cfg HandlersConfig) *Handlers {
@@ -104,7 +107,7 @@ func (h *Handlers) send(c *gin.Context) {
 			return
 		}
 	}
-	depth, err := h.cfg.Store.QueueDepth(ctx, ch.ID)
+	depth, err := h.depths.get(ctx, h.cfg.Store, ch.ID)
 	if err != nil {
 		httpapi.Abort(c, err)
 		return
@@ -132,6 +135,7 @@ func (h *Handlers) send(c *gin.Context) {
 		h.replay(c, stored, hash[:])
 		return
 	}
+	h.depths.add(ch.ID)
 	if err := h.wake(ctx, stored); err != nil {
 		// Stored: the message is sent when the channel's owner next looks
 		// at its queue; a retry with the same key wakes it again.

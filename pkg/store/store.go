@@ -26,6 +26,9 @@ var (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
+// DefaultMaxConns is the pool size unless the URL sets pool_max_conns.
+const DefaultMaxConns = 16
+
 // migrationLock is the advisory lock key held while migrating.
 const migrationLock = 0x77616761 // "waga"
 
@@ -43,6 +46,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: parse WAGATE_DATABASE_URL: %w", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// pgx's default (the CPU count, at least 4) starves a gateway whose
+		// API, mailboxes and dispatcher share one pool; pool_max_conns in
+		// the URL still decides.
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -65,10 +74,13 @@ func (s *Store) Close() { s.Pool.Close() }
 
 // createDatabase creates the database named in dsn when it does not exist.
 func createDatabase(ctx context.Context, dsn string) error {
-	cfg, err := pgx.ParseConfig(dsn)
+	// Parsed as the pool parses it, so that pool settings in the DSN
+	// (pool_max_conns=…) are not sent to the server as run-time parameters.
+	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return fmt.Errorf("store: parse WAGATE_DATABASE_URL: %w", err)
 	}
+	cfg := pcfg.ConnConfig
 	name := cfg.Database
 	if name == "" || name == "postgres" {
 		return nil

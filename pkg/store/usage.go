@@ -60,17 +60,20 @@ func (s *Store) UsageDays(ctx context.Context, channelID string, days int, now t
 // left active.
 func (s *Store) ActiveShare(ctx context.Context, channelID string, window time.Duration, now time.Time) (share float64, drops int, err error) {
 	from := now.Add(-window)
+	// The state before the window is read first: a second query while rows
+	// holds a connection would need two at once, and enough concurrent
+	// callers exhaust the pool and wait on each other for ever.
+	var prevState string
+	if err := s.Pool.QueryRow(ctx, `SELECT coalesce((SELECT to_state FROM connection_history WHERE channel_id = $1 AND at < $2 ORDER BY id DESC LIMIT 1), '')`,
+		channelID, from).Scan(&prevState); err != nil {
+		return 0, 0, err
+	}
 	rows, err := s.Pool.Query(ctx, `SELECT to_state, at FROM connection_history
 		WHERE channel_id = $1 AND at >= $2 ORDER BY id`, channelID, from)
 	if err != nil {
 		return 0, 0, err
 	}
 	defer rows.Close()
-	var prevState string
-	if err := s.Pool.QueryRow(ctx, `SELECT coalesce((SELECT to_state FROM connection_history WHERE channel_id = $1 AND at < $2 ORDER BY id DESC LIMIT 1), '')`,
-		channelID, from).Scan(&prevState); err != nil {
-		return 0, 0, err
-	}
 	var active time.Duration
 	cursor := from
 	for rows.Next() {
