@@ -24,7 +24,7 @@ test-k8s:
 
 ## bench: benchmarks against raw baselines measured in the same run (writes results/ and docs/benchmarks.md)
 bench: services
-	$(GO) test -run '^$$' -bench . -benchmem ./pkg/...
+	$(GO) run ./bench $(BENCH_FLAGS)
 
 ## lint: go vet and staticcheck
 lint:
