@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"os"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
