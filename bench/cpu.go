@@ -129,8 +129,9 @@ type cost struct {
 	CPUms   cpuUse     `json:"cpu_ms"`
 	PG      pgCounters `json:"postgres"`
 	Seconds float64    `json:"seconds"`
-	// Tables are the rows read per unit, by table: through indexes and by
-	// sequential scans (tables reading under one row per unit left out).
+	// Tables are the rows read per unit, by table (rows fetched through
+	// indexes, rows read by sequential scans) and by index (entries read,
+	// as "table.index"); those under one per unit are left out.
 	Tables map[string]tableReads `json:"tables,omitempty"`
 }
 
@@ -142,8 +143,10 @@ type tableReads struct {
 func tableCounters(ctx context.Context, q querier) map[string]tableReads {
 	out := map[string]tableReads{}
 	var raw []byte
-	if err := q.QueryRow(ctx, `SELECT coalesce(json_object_agg(relname, json_build_object('i', coalesce(idx_tup_fetch, 0), 's', seq_tup_read)), '{}')
-		FROM pg_stat_user_tables`).Scan(&raw); err != nil {
+	if err := q.QueryRow(ctx, `SELECT coalesce(json_object_agg(name, json_build_object('i', i, 's', s)), '{}') FROM (
+			SELECT relname AS name, coalesce(idx_tup_fetch, 0) AS i, seq_tup_read AS s FROM pg_stat_user_tables
+			UNION ALL
+			SELECT relname || '.' || indexrelname, idx_tup_read, 0 FROM pg_stat_user_indexes) t`).Scan(&raw); err != nil {
 		return out
 	}
 	var m map[string]struct{ I, S float64 }

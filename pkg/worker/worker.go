@@ -55,7 +55,9 @@ type Config struct {
 	// LeaseTTL is the shard lease time-to-live (default 15 s).
 	LeaseTTL time.Duration
 	// AckWait is how long a command may stay unacknowledged before NATS
-	// redelivers it (default 30 s).
+	// redelivers it (default 10 s). Commands are short (a send only wakes
+	// the outbound queue) and idempotent, so a short wait mostly bounds how
+	// long the commands a crashed worker held wait for the next owner.
 	AckWait time.Duration
 	// MailboxSize bounds the queued commands of one channel (default 64).
 	MailboxSize int
@@ -84,7 +86,7 @@ func (c Config) WithDefaults() Config {
 		c.LeaseTTL = 15 * time.Second
 	}
 	if c.AckWait <= 0 {
-		c.AckWait = 30 * time.Second
+		c.AckWait = 10 * time.Second
 	}
 	if c.MailboxSize <= 0 {
 		c.MailboxSize = 64
