@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -37,14 +38,19 @@ func (c cpuUse) per(n float64) cpuUse {
 	return cpuUse{Bench: round(c.Bench*f, 3), Postgres: round(c.Postgres*f, 3), PGOther: round(c.PGOther*f, 3), Redis: round(c.Redis*f, 3), Machine: round(c.Machine*f, 3)}
 }
 
-// cpuNow reads the CPU times of this process, Postgres (split into the
-// backends of database db and the rest) and Redis.
+// cpuNow reads the CPU times of this process and its children, Postgres
+// (split into the backends of database db, or of any bench database when
+// db is empty, and the rest) and Redis.
 func cpuNow(db string) cpuUse {
 	var c cpuUse
-	c.Bench = procCPU("self")
+	c.Bench, _ = procCPU("self")
 	c.Machine = machineBusy()
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	self := strconv.Itoa(os.Getpid())
+	mine := " " + db + " "
+	if db == "" {
+		mine = " wagate_bench_"
+	}
 	for _, d := range dirs {
 		pid := filepath.Base(d)
 		if pid == self {
@@ -54,40 +60,53 @@ func cpuNow(db string) cpuUse {
 		if err != nil {
 			continue
 		}
+		cpu, ppid := procCPU(pid)
 		switch name := strings.TrimSpace(string(comm)); {
+		case ppid == self:
+			c.Bench += cpu
 		case name == "postgres":
 			cmd, _ := os.ReadFile(d + "/cmdline")
-			if db != "" && strings.Contains(string(cmd), " "+db+" ") {
-				c.Postgres += procCPU(pid)
-			} else {
-				c.PGOther += procCPU(pid)
+			if strings.Contains(strings.ReplaceAll(string(cmd), "\x00", " "), mine) {
+				c.Postgres += cpu
+			} else if !strings.Contains(string(cmd), "(") {
+				c.PGOther += cpu // background processes (WAL writer, checkpointer, …), shared
 			}
 		case strings.HasPrefix(name, "redis-server"):
-			c.Redis += procCPU(pid)
+			c.Redis += cpu
 		}
 	}
 	return c
 }
 
-// procCPU is utime + stime of a process, in seconds.
-func procCPU(pid string) float64 {
+// others is the share of the machine's busy CPU time not spent by the
+// bench, its Postgres backends, Postgres's background processes or Redis:
+// other work on a shared machine.
+func (c cpuUse) others() float64 {
+	if c.Machine <= 0 {
+		return 0
+	}
+	return max(0, 1-(c.Bench+c.Postgres+c.PGOther+c.Redis)/c.Machine)
+}
+
+// procCPU is utime + stime of a process, in seconds, and its parent.
+func procCPU(pid string) (float64, string) {
 	raw, err := os.ReadFile("/proc/" + pid + "/stat")
 	if err != nil {
-		return 0
+		return 0, ""
 	}
 	s := string(raw)
 	// Fields after the command (which may hold spaces) start after ')'.
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0
+		return 0, ""
 	}
 	f := strings.Fields(s[i+1:])
 	if len(f) < 13 {
-		return 0
+		return 0, ""
 	}
 	u, _ := strconv.ParseFloat(f[11], 64)
 	st, _ := strconv.ParseFloat(f[12], 64)
-	return (u + st) / clockTicks
+	return (u + st) / clockTicks, f[1]
 }
 
 // machineBusy is the CPU time all CPUs spent not idle, in seconds.
@@ -193,4 +212,84 @@ func meter(ctx context.Context, q querier, db string) func(n float64) cost {
 			Tables:  tables,
 		}
 	}
+}
+
+// cpuTracker accumulates the CPU time of the bench's parts by sampling
+// every process each second, so processes that end during a scenario
+// (Postgres backends of a dropped database, worker processes) still count
+// up to their last sample.
+type cpuTracker struct {
+	mu    sync.Mutex
+	last  map[string]float64 // CPU seconds per pid at its last sample
+	total cpuUse
+}
+
+func newCPUTracker() *cpuTracker {
+	t := &cpuTracker{last: map[string]float64{}}
+	t.sample(true)
+	return t
+}
+
+// sample adds what every process spent since its last sample; the first
+// call only records where each process stands.
+func (t *cpuTracker) sample(baseline bool) {
+	self := strconv.Itoa(os.Getpid())
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	seen := make(map[string]bool, len(dirs))
+	for _, d := range dirs {
+		pid := filepath.Base(d)
+		cpu, ppid := procCPU(pid)
+		if pid != self && ppid != self {
+			comm, err := os.ReadFile(d + "/comm")
+			if err != nil {
+				continue
+			}
+			name := strings.TrimSpace(string(comm))
+			if name != "postgres" && !strings.HasPrefix(name, "redis-server") {
+				continue
+			}
+		}
+		seen[pid] = true
+		prev, known := t.last[pid]
+		t.last[pid] = cpu
+		if baseline || cpu <= prev {
+			continue
+		}
+		if !known {
+			prev = 0 // started since the last sample
+		}
+		d := cpu - prev
+		switch {
+		case pid == self || ppid == self:
+			t.total.Bench += d
+		default:
+			comm, _ := os.ReadFile("/proc/" + pid + "/comm")
+			cmd, _ := os.ReadFile("/proc/" + pid + "/cmdline")
+			switch {
+			case strings.HasPrefix(strings.TrimSpace(string(comm)), "redis-server"):
+				t.total.Redis += d
+			case strings.Contains(string(cmd), " wagate_bench_"):
+				t.total.Postgres += d
+			case !strings.Contains(string(cmd), "("):
+				t.total.PGOther += d
+			}
+		}
+	}
+	for pid := range t.last {
+		if !seen[pid] {
+			delete(t.last, pid)
+		}
+	}
+}
+
+// now samples and returns the totals so far, with the machine's busy time.
+func (t *cpuTracker) now() cpuUse {
+	t.sample(false)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := t.total
+	c.Machine = machineBusy()
+	return c
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -177,8 +176,9 @@ func (t *tracker) hopsIn(rc *receiver, from, to time.Time) hops {
 // without bound. Phase 2 offers half that rate, paced, for latencies at a
 // load the fleet sustains.
 func runE2E(ctx context.Context, r *runner, res *result) error {
-	if v := os.Getenv("BENCH_E2E_DB_PARAMS"); v != "" {
-		return e2e(ctx, r, res, v, false)
+	if r.e2eDBParams != "" {
+		// An experiment: only the run with these database URL parameters.
+		return e2e(ctx, r, res, r.e2eDBParams, false)
 	}
 	if err := e2e(ctx, r, res, "", false); err != nil {
 		return err
@@ -281,7 +281,7 @@ func e2e(ctx context.Context, r *runner, res *result, dbParams string, asyncComm
 	stopProgress()
 	if diagnostic {
 		client.CloseIdleConnections()
-		label := "pool_max_conns=4"
+		label := dbParams
 		if asyncCommit {
 			label = "diagnostic: synchronous_commit=off"
 		}

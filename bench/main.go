@@ -64,6 +64,9 @@ type runner struct {
 	baseline map[string]float64 // raw figures other scenarios compare with
 	bins     map[string]string  // built binaries by name
 	started  time.Time
+	// e2eDBParams, when set, makes e2e one run with these parameters added
+	// to the database URL (BENCH_E2E_DB_PARAMS, e.g. plan_cache_mode=force_custom_plan).
+	e2eDBParams string
 }
 
 // pick returns quick in quick mode, else full.
@@ -125,6 +128,8 @@ func run() error {
 		baseline: map[string]float64{},
 		bins:     map[string]string{},
 		started:  time.Now(),
+
+		e2eDBParams: os.Getenv("BENCH_E2E_DB_PARAMS"),
 	}
 	selected := map[string]bool{}
 	for _, n := range strings.Split(*only, ",") {
@@ -142,6 +147,7 @@ func run() error {
 	defer stop()
 	r.load = startLoadSampler(ctx)
 	rep := &report{StartedAt: r.started, Quick: r.quick, Machine: describeMachine(ctx, r)}
+	cpuStart := r.load.cpu.now()
 	r.progress("bench on %d cores, load average %.2f, %s mode", rep.Machine.CPUs, r.load.now(), map[bool]string{true: "quick", false: "full"}[r.quick])
 	for _, s := range scenarios() {
 		if len(selected) > 0 && !selected[s.name] {
@@ -163,12 +169,15 @@ func run() error {
 		res := result{Name: s.name, Title: s.title, Command: r.command(s.name)}
 		r.progress("── %s", s.title)
 		mark := r.load.mark()
+		cpu0 := r.load.cpu.now()
 		start := time.Now()
 		stopProfile := r.startProfile(s.name)
 		err := s.run(ctx, r, &res)
 		stopProfile()
 		res.Seconds = round(time.Since(start).Seconds(), 1)
 		res.Load = r.load.since(mark)
+		used := r.load.cpu.now().sub(cpu0)
+		res.OtherWork, res.CPU = round(100*used.others(), 0), used
 		if err != nil {
 			res.Error = err.Error()
 			r.progress("%s failed: %v", s.name, err)
@@ -178,6 +187,7 @@ func run() error {
 	}
 	rep.Seconds = round(time.Since(r.started).Seconds(), 0)
 	rep.Load = r.load.since(0)
+	rep.OtherWork = round(100*r.load.cpu.now().sub(cpuStart).others(), 0)
 
 	fmt.Println()
 	printTable(os.Stdout, rep)
@@ -185,7 +195,8 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nresults: %s (load average %.2f at start, %.2f mean, %.2f max)\n", path, rep.Load.Start, rep.Load.Mean, rep.Load.Max)
+	fmt.Printf("\nresults: %s (load average %.2f at start, %.2f mean, %.2f max; other work %.0f%% of the busy CPU time)\n",
+		path, rep.Load.Start, rep.Load.Mean, rep.Load.Max, rep.OtherWork)
 	if *doc != "" && !r.quick && len(selected) == 0 {
 		if err := updateDoc(*doc, rep); err != nil {
 			return err

@@ -35,8 +35,14 @@ type result struct {
 	Figures []figure `json:"figures"`
 	Details any      `json:"details,omitempty"`
 	Error   string   `json:"error,omitempty"`
-	// Load is the 1-minute load average sampled while the scenario ran.
+	// Load is the 1-minute load average sampled while the scenario ran;
+	// it counts the bench's own threads, Postgres backends and workers.
 	Load loadStats `json:"load"`
+	// OtherWork is the share of the machine's busy CPU time spent by work
+	// other than the bench's (other engineers' tests on a shared machine), %.
+	OtherWork float64 `json:"other_work_cpu_percent"`
+	// CPU is what the scenario's own parts spent, in seconds.
+	CPU cpuUse `json:"cpu_seconds"`
 }
 
 func (r *result) add(name string, value float64, unit string) *figure {
@@ -69,6 +75,7 @@ type report struct {
 	Quick     bool      `json:"quick"`
 	Machine   machine   `json:"machine"`
 	Load      loadStats `json:"load"`
+	OtherWork float64   `json:"other_work_cpu_percent"`
 	Results   []result  `json:"results"`
 }
 
@@ -129,7 +136,7 @@ func printTable(w io.Writer, rep *report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "figure\tvalue\ttarget\tmet\n")
 	for _, r := range rep.Results {
-		fmt.Fprintf(tw, "— %s (load %.2f–%.2f; %s)\t\t\t\n", r.Title, r.Load.Min, r.Load.Max, r.Command)
+		fmt.Fprintf(tw, "— %s (load %.2f–%.2f, other work %.0f%% of CPU; %s)\t\t\t\n", r.Title, r.Load.Min, r.Load.Max, r.OtherWork, r.Command)
 		if r.Error != "" {
 			fmt.Fprintf(tw, "  FAILED: %s\t\t\t\n", r.Error)
 		}
@@ -144,13 +151,14 @@ func printTable(w io.Writer, rep *report) {
 func markdown(rep *report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Run of %s on %d cores (%s, Go %s, %s, Redis %s, NATS %s embedded); %s mode, %.0f s; "+
-		"1-minute load average %.2f at start, %.2f mean, %.2f max.\n\n",
+		"1-minute load average %.2f at start, %.2f mean, %.2f max (it counts the bench's own threads and Postgres backends); "+
+		"other work on the machine took %.0f%% of the busy CPU time.\n\n",
 		rep.StartedAt.UTC().Format("2006-01-02 15:04 UTC"), rep.Machine.CPUs, rep.Machine.OS, rep.Machine.Go,
 		rep.Machine.Postgres, rep.Machine.Redis, rep.Machine.NATS, map[bool]string{true: "quick", false: "full"}[rep.Quick],
-		rep.Seconds, rep.Load.Start, rep.Load.Mean, rep.Load.Max)
+		rep.Seconds, rep.Load.Start, rep.Load.Mean, rep.Load.Max, rep.OtherWork)
 	b.WriteString("| figure | value | target | met | reproduce |\n|---|---:|---|---|---|\n")
 	for _, r := range rep.Results {
-		fmt.Fprintf(&b, "| **%s** | | | | `%s` |\n", r.Title, r.Command)
+		fmt.Fprintf(&b, "| **%s** (load %.2f–%.2f, other work %.0f%% of CPU) | | | | `%s` |\n", r.Title, r.Load.Min, r.Load.Max, r.OtherWork, r.Command)
 		if r.Error != "" {
 			fmt.Fprintf(&b, "| failed: %s | | | | |\n", strings.ReplaceAll(r.Error, "|", "\\|"))
 		}

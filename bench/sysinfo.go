@@ -24,12 +24,13 @@ type loadStats struct {
 // loadSampler reads /proc/loadavg every second, so every figure can say
 // how busy the machine was (other engineers share it).
 type loadSampler struct {
-	mu sync.Mutex
-	v  []float64
+	mu  sync.Mutex
+	v   []float64
+	cpu *cpuTracker
 }
 
 func startLoadSampler(ctx context.Context) *loadSampler {
-	s := &loadSampler{}
+	s := &loadSampler{cpu: newCPUTracker()}
 	s.sample()
 	go func() {
 		t := time.NewTicker(time.Second)
@@ -40,6 +41,7 @@ func startLoadSampler(ctx context.Context) *loadSampler {
 				return
 			case <-t.C:
 				s.sample()
+				s.cpu.sample(false)
 			}
 		}
 	}()
