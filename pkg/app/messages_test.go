@@ -121,13 +121,15 @@ func TestMessagesThroughTheAPI(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Equal(t, "good", h["band"], "%v", h)
 	require.NotNil(t, h["warming"], "a number paired today is warming")
-	code, u := api.do("GET", "/v1/channels/"+id+"/usage?days=3", nil)
-	require.Equal(t, http.StatusOK, code)
-	days := u["data"].([]any)
-	require.Len(t, days, 3)
-	today := days[2].(map[string]any)
-	require.EqualValues(t, 1, today["sent"])
-	require.EqualValues(t, 1, today["received"])
+	// Usage counters are written once a second.
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		code, u := api.do("GET", "/v1/channels/"+id+"/usage?days=3", nil)
+		require.Equal(t, http.StatusOK, code)
+		days := u["data"].([]any)
+		require.Len(t, days, 3)
+		today := days[2].(map[string]any)
+		return today["sent"] == float64(1) && today["received"] == float64(1)
+	}, "usage to count the send and the inbound message")
 }
 
 func TestBadSendsAreRefusedAndNothingIsQueued(t *testing.T) {

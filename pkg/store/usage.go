@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"time"
 )
 
@@ -18,20 +19,6 @@ type Usage struct {
 }
 
 var usageColumns = map[string]bool{"sent": true, "delivered": true, "read": true, "failed": true, "received": true, "disconnects": true}
-
-// CountUsage adds n to one counter of a channel's day (UTC).
-func (s *Store) CountUsage(ctx context.Context, channelID, counter string, n int, at time.Time) error {
-	if !usageColumns[counter] {
-		return fmt.Errorf("store: unknown usage counter %q", counter)
-	}
-	_, err := s.Pool.Exec(ctx, `INSERT INTO usage_daily (channel_id, day, `+counter+`) VALUES ($1, $2, $3)
-		ON CONFLICT (channel_id, day) DO UPDATE SET `+counter+` = usage_daily.`+counter+` + $3`,
-		channelID, at.UTC().Format(time.DateOnly), n)
-	if err != nil {
-		return fmt.Errorf("store: count usage: %w", err)
-	}
-	return nil
-}
 
 // UsageDays returns the last days of usage, oldest first, with zero days filled in.
 func (s *Store) UsageDays(ctx context.Context, channelID string, days int, now time.Time) ([]Usage, error) {
@@ -118,4 +105,27 @@ func (s *Store) FirstActive(ctx context.Context, channelID string) (*time.Time, 
 	var t *time.Time
 	err := s.Pool.QueryRow(ctx, `SELECT min(at) FROM connection_history WHERE channel_id = $1 AND to_state = 'active'`, channelID).Scan(&t)
 	return t, err
+}
+
+// UsageDelta names one counter of one channel's day (YYYY-MM-DD, UTC).
+type UsageDelta struct {
+	ChannelID, Counter, Day string
+}
+
+// AddUsage adds counts to many counters in one round trip and one commit.
+// Counters of channels deleted meanwhile are dropped.
+func (s *Store) AddUsage(ctx context.Context, deltas map[UsageDelta]int) error {
+	batch := &pgx.Batch{}
+	for k, n := range deltas {
+		if !usageColumns[k.Counter] {
+			return fmt.Errorf("store: unknown usage counter %q", k.Counter)
+		}
+		batch.Queue(`INSERT INTO usage_daily (channel_id, day, `+k.Counter+`)
+			SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM channels WHERE id = $1)
+			ON CONFLICT (channel_id, day) DO UPDATE SET `+k.Counter+` = usage_daily.`+k.Counter+` + $3`,
+			k.ChannelID, k.Day, n)
+	}
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		return tx.SendBatch(ctx, batch).Close()
+	})
 }

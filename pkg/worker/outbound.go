@@ -268,9 +268,7 @@ func (c *channelRun) count(ctx context.Context, counter string) {
 	if counter == store.StatusPlayed {
 		return
 	}
-	if err := c.sr.w.cfg.Store.CountUsage(ctx, c.id, counter, 1, time.Now()); err != nil {
-		c.log.Warn("cannot count usage", "err", err)
-	}
+	c.sr.w.usage.add(c.id, counter, time.Now())
 }
 
 // plan is the rate limit in force: the channel's settings, else the

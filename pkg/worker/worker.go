@@ -122,6 +122,8 @@ type Worker struct {
 	mu     sync.Mutex
 	shards map[int]*shardRun
 	ready  bool
+
+	usage usageBuffer
 }
 
 // New returns a Worker; Run starts it.
@@ -166,12 +168,17 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer tick.Stop()
 	watch := time.NewTicker(min(w.cfg.LeaseTTL/10, 250*time.Millisecond))
 	defer watch.Stop()
+	flush := time.NewTicker(usageFlushEvery)
+	defer flush.Stop()
 	w.balance(ctx)
 	for {
 		select {
 		case <-ctx.Done():
 			w.shutdown()
+			w.flushUsage(context.WithoutCancel(ctx))
 			return nil
+		case <-flush.C:
+			w.flushUsage(ctx)
 		case <-tick.C:
 			w.balance(ctx)
 		case <-watch.C:
