@@ -118,7 +118,6 @@ func (r *runner) binary(ctx context.Context, name string) (string, error) {
 
 // proc is a worker process.
 type proc struct {
-	id   string
 	cmd  *exec.Cmd
 	done chan struct{}
 }
@@ -156,7 +155,7 @@ func (f *fleet) spawn(bin, id string, extra ...map[string]string) (*proc, string
 		_ = logf.Close()
 		return nil, "", err
 	}
-	p := &proc{id: id, cmd: cmd, done: make(chan struct{})}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
 	go func() {
 		_ = cmd.Wait()
 		_ = logf.Close()
