@@ -169,7 +169,21 @@ func (b *browserEnv) waitJS(what, js string, timeout time.Duration) {
 	require.NoError(b.t, err, "waiting for %s", what)
 }
 
-func (b *browserEnv) click(sel string) { b.t.Helper(); b.do(chromedp.Click(chromedp.CSS(sel))) }
+// click waits for sel to be visible and clicks it. Right after a layout
+// change (a new viewport) the element's box may not be computed yet and
+// Chromium answers "invalid dimensions": the click is retried then.
+func (b *browserEnv) click(sel string) {
+	b.t.Helper()
+	var err error
+	for range 20 {
+		err = chromedp.Do(b.ctx, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
+		if err == nil || !strings.Contains(err.Error(), "invalid dimensions") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	require.NoError(b.t, err, "click %s", sel)
+}
 
 func (b *browserEnv) typeInto(sel, text string) {
 	b.t.Helper()
