@@ -235,13 +235,36 @@ func newCPUTracker() *cpuTracker {
 func (t *cpuTracker) sample(baseline bool) {
 	self := strconv.Itoa(os.Getpid())
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	type pstat struct {
+		cpu  float64
+		ppid string
+	}
+	procs := make(map[string]pstat, len(dirs))
+	for _, d := range dirs {
+		cpu, ppid := procCPU(filepath.Base(d))
+		procs[filepath.Base(d)] = pstat{cpu, ppid}
+	}
+	// ours: this process and its descendants (worker processes, go test).
+	ours := func(pid string) bool {
+		for range 16 {
+			if pid == self {
+				return true
+			}
+			p, ok := procs[pid]
+			if !ok || p.ppid == "" || p.ppid == "0" {
+				return false
+			}
+			pid = p.ppid
+		}
+		return false
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	seen := make(map[string]bool, len(dirs))
 	for _, d := range dirs {
 		pid := filepath.Base(d)
-		cpu, ppid := procCPU(pid)
-		if pid != self && ppid != self {
+		cpu, mine := procs[pid].cpu, ours(pid)
+		if !mine {
 			comm, err := os.ReadFile(d + "/comm")
 			if err != nil {
 				continue
@@ -262,7 +285,7 @@ func (t *cpuTracker) sample(baseline bool) {
 		}
 		d := cpu - prev
 		switch {
-		case pid == self || ppid == self:
+		case mine:
 			t.total.Bench += d
 		default:
 			comm, _ := os.ReadFile("/proc/" + pid + "/comm")

@@ -13,6 +13,7 @@ import (
 	"github.com/wagate/wagate/pkg/command"
 	"github.com/wagate/wagate/pkg/names"
 	"github.com/wagate/wagate/pkg/session/sim"
+	"github.com/wagate/wagate/pkg/worker"
 )
 
 // runFailover runs three workers as separate processes on shared
@@ -212,8 +213,8 @@ func runFailover(ctx context.Context, r *runner, res *result) error {
 		atMost((ttl + 5*time.Second).Seconds()).note("lease TTL %s; leases taken over after %.1f s", ttl, leasesAt.Sub(crashAt).Seconds())
 	res.add("commands lost", float64(lost), "").atMost(0).note("%d send commands published at %.0f/s around the kill; %d sent, %d failed", len(sentKeys), rate, sent, failed)
 	res.add("slowest command, published → sent", round(slowest.Seconds(), 1), "s").
-		note("published %+.1f s from the kill; p50 %s ms, p99 %s ms; the victim's unacknowledged commands wait for AckWait (%s) before redelivery",
-			slowAt.Seconds(), num(dd.P50), num(dd.P99), pick(r, "30 s, the default", ttl.String()))
+		note("published %+.1f s from the kill; p50 %s ms, p99 %s ms; the victim's unacknowledged commands wait for the takeover and for AckWait (%s) before redelivery",
+			slowAt.Seconds(), num(dd.P50), num(dd.P99), pick(r, worker.Config{}.WithDefaults().AckWait.String()+", the default", ttl.String()))
 	res.add("duplicates sent", float64(extra), "").atMost(0).note("messages delivered more than once: %d; double connections: %d", dupMsgs, doubles)
 	setDetail(res, "failover", map[string]any{
 		"sessions": n, "lease_ttl_seconds": ttl.Seconds(), "victim_shards": len(victimShards), "failover_seconds": failover.Seconds(),

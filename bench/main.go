@@ -8,9 +8,10 @@
 //	BENCH_QUICK=1 go run ./bench      # short runs and small sizes (< 1 minute), for CI
 //	go run ./bench -only accept,e2e   # some scenarios only
 //	go run ./bench -profile           # CPU profiles of each scenario under results/pprof
+//	go run ./bench -only sse -merge   # measure again and replace it in the last full run (results/full.json)
 //
 // It prints a table, writes the run as JSON under results/ and, on a full
-// run of every scenario, the table of docs/benchmarks.md. Progress goes to
+// run of every scenario (or with -merge), the table of docs/benchmarks.md. Progress goes to
 // stderr. Figures are measured, never asserted: a missed target is reported,
 // not failed. Every scenario starts on fresh services (a new database, a new
 // Redis key prefix, a new NATS data folder) and cleans them up.
@@ -111,6 +112,7 @@ func run() error {
 		profile = flag.Bool("profile", os.Getenv("BENCH_PROFILE") == "1", "write a CPU profile of each scenario under <out>/pprof (BENCH_PROFILE=1)")
 		out     = flag.String("out", "results", "folder of the JSON results")
 		doc     = flag.String("doc", "docs/benchmarks.md", "document whose results table a full run of every scenario rewrites (empty: none)")
+		merge_  = flag.Bool("merge", false, "with -only: replace these scenarios in the last full run (results/full.json) and rewrite the document's table")
 	)
 	flag.Parse()
 	root, err := moduleRoot()
@@ -166,7 +168,7 @@ func run() error {
 		if ctx.Err() != nil {
 			break
 		}
-		res := result{Name: s.name, Title: s.title, Command: r.command(s.name)}
+		res := result{StartedAt: time.Now(), Name: s.name, Title: s.title, Command: r.command(s.name)}
 		r.progress("── %s", s.title)
 		mark := r.load.mark()
 		cpu0 := r.load.cpu.now()
@@ -197,7 +199,21 @@ func run() error {
 	}
 	fmt.Printf("\nresults: %s (load average %.2f at start, %.2f mean, %.2f max; other work %.0f%% of the busy CPU time)\n",
 		path, rep.Load.Start, rep.Load.Mean, rep.Load.Max, rep.OtherWork)
-	if *doc != "" && !r.quick && len(selected) == 0 {
+	switch {
+	case r.quick:
+		return nil
+	case len(selected) == 0:
+		if err := writeFull(r.out, rep); err != nil {
+			return err
+		}
+	case *merge_:
+		if rep, err = merge(r.out, rep); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	if *doc != "" {
 		if err := updateDoc(*doc, rep); err != nil {
 			return err
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -28,13 +29,14 @@ type figure struct {
 
 // result is what one scenario measured.
 type result struct {
-	Name    string   `json:"name"`
-	Title   string   `json:"title"`
-	Command string   `json:"command"`
-	Seconds float64  `json:"seconds"`
-	Figures []figure `json:"figures"`
-	Details any      `json:"details,omitempty"`
-	Error   string   `json:"error,omitempty"`
+	StartedAt time.Time `json:"started_at"`
+	Name      string    `json:"name"`
+	Title     string    `json:"title"`
+	Command   string    `json:"command"`
+	Seconds   float64   `json:"seconds"`
+	Figures   []figure  `json:"figures"`
+	Details   any       `json:"details,omitempty"`
+	Error     string    `json:"error,omitempty"`
 	// Load is the 1-minute load average sampled while the scenario ran;
 	// it counts the bench's own threads, Postgres backends and workers.
 	Load loadStats `json:"load"`
@@ -77,6 +79,8 @@ type report struct {
 	Load      loadStats `json:"load"`
 	OtherWork float64   `json:"other_work_cpu_percent"`
 	Results   []result  `json:"results"`
+	// Rerun names the scenarios measured again later with -merge.
+	Rerun []string `json:"rerun,omitempty"`
 }
 
 type machine struct {
@@ -156,9 +160,14 @@ func markdown(rep *report) string {
 		rep.StartedAt.UTC().Format("2006-01-02 15:04 UTC"), rep.Machine.CPUs, rep.Machine.OS, rep.Machine.Go,
 		rep.Machine.Postgres, rep.Machine.Redis, rep.Machine.NATS, map[bool]string{true: "quick", false: "full"}[rep.Quick],
 		rep.Seconds, rep.Load.Start, rep.Load.Mean, rep.Load.Max, rep.OtherWork)
+	if len(rep.Rerun) > 0 {
+		fmt.Fprintf(&b, "Measured again later, on a quieter machine (`-only … -merge`): %s; their own times and loads are in their headings.\n\n",
+			strings.Join(rep.Rerun, ", "))
+	}
 	b.WriteString("| figure | value | target | met | reproduce |\n|---|---:|---|---|---|\n")
 	for _, r := range rep.Results {
-		fmt.Fprintf(&b, "| **%s** (load %.2f–%.2f, other work %.0f%% of CPU) | | | | `%s` |\n", r.Title, r.Load.Min, r.Load.Max, r.OtherWork, r.Command)
+		fmt.Fprintf(&b, "| **%s** (%s; load %.2f–%.2f, other work %.0f%% of CPU) | | | | `%s` |\n",
+			r.Title, r.StartedAt.UTC().Format("15:04"), r.Load.Min, r.Load.Max, r.OtherWork, r.Command)
 		if r.Error != "" {
 			fmt.Fprintf(&b, "| failed: %s | | | | |\n", strings.ReplaceAll(r.Error, "|", "\\|"))
 		}
@@ -212,4 +221,38 @@ func updateDoc(path string, rep *report) error {
 	}
 	doc = doc[:i+len(docBegin)] + "\n" + markdown(rep) + doc[j:]
 	return os.WriteFile(path, []byte(doc), 0o644)
+}
+
+// fullPath is the last full run, which -merge updates.
+func fullPath(dir string) string { return filepath.Join(dir, "full.json") }
+
+func writeFull(dir string, rep *report) error {
+	raw, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(fullPath(dir), raw, 0o644)
+}
+
+// merge replaces, in the last full run, the scenarios of rep.
+func merge(dir string, rep *report) (*report, error) {
+	raw, err := os.ReadFile(fullPath(dir))
+	if err != nil {
+		return nil, fmt.Errorf("-merge needs a full run first (%w)", err)
+	}
+	var full report
+	if err := json.Unmarshal(raw, &full); err != nil {
+		return nil, err
+	}
+	for _, r := range rep.Results {
+		for i := range full.Results {
+			if full.Results[i].Name == r.Name {
+				full.Results[i] = r
+				if !slices.Contains(full.Rerun, r.Name) {
+					full.Rerun = append(full.Rerun, r.Name)
+				}
+			}
+		}
+	}
+	return &full, writeFull(dir, &full)
 }
