@@ -111,7 +111,7 @@ func runAccept(ctx context.Context, r *runner, res *result) error {
 		r.progress("API accept (%s): %d connections over %d channels", variant.name, httpConcurrency, channels)
 		client := newClient(httpConcurrency)
 		var stopMeter func(float64) cost
-		lr := httpLoad(ctx, client, httpConcurrency, pick(r, 2*time.Second, 500*time.Millisecond), pick(r, 10*time.Second, 2*time.Second),
+		lr := httpLoad(ctx, client, httpConcurrency, pick(r, 2*time.Second, 300*time.Millisecond), pick(r, 10*time.Second, time.Second),
 			func(w, i int) request {
 				ch := ids[(w+i*httpConcurrency)%len(ids)]
 				return request{method: "POST", url: g.URL() + "/v1/channels/" + ch + "/messages", body: sendBody, header: hdr}

@@ -60,7 +60,7 @@ func measureRawHTTP(ctx context.Context, r *runner, res *result) error {
 	hdr := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer " + adminToken}}
 	r.progress("raw HTTP POST on loopback, %d connections", httpConcurrency)
 	client := newClient(httpConcurrency)
-	lr := httpLoad(ctx, client, httpConcurrency, pick(r, 2*time.Second, 500*time.Millisecond), pick(r, 10*time.Second, 2*time.Second),
+	lr := httpLoad(ctx, client, httpConcurrency, pick(r, 2*time.Second, 300*time.Millisecond), pick(r, 10*time.Second, time.Second),
 		func(int, int) request { return request{method: "POST", url: url, body: sendBody, header: hdr} },
 		func(s int) bool { return s == http.StatusAccepted }, nil)
 	client.CloseIdleConnections()
@@ -108,7 +108,7 @@ func measureJetStream(ctx context.Context, r *runner, res *result) error {
 		m.Header.Set(names.HeaderMsgID, ids.New(ids.Message))
 		return m
 	}
-	dur := pick(r, 4*time.Second, time.Second)
+	dur := pick(r, 4*time.Second, 500*time.Millisecond)
 
 	for _, conc := range []int{1, httpConcurrency} {
 		r.progress("JetStream publish, synchronous, %d publisher(s)", conc)
@@ -187,7 +187,7 @@ func measurePostgres(ctx context.Context, r *runner, res *result) error {
 		created_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return err
 	}
-	dur := pick(r, 4*time.Second, time.Second)
+	dur := pick(r, 4*time.Second, 500*time.Millisecond)
 	for _, conc := range []int{1, 16} {
 		r.progress("Postgres single-row INSERT, %d connection(s)", conc)
 		var lat samples

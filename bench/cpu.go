@@ -90,23 +90,32 @@ func (c cpuUse) others() float64 {
 
 // procCPU is utime + stime of a process, in seconds, and its parent.
 func procCPU(pid string) (float64, string) {
+	own, _, ppid := procTimes(pid)
+	return own, ppid
+}
+
+// procTimes is a process's own CPU time (utime + stime), that of its
+// children it has waited for (cutime + cstime), in seconds, and its parent.
+func procTimes(pid string) (own, children float64, ppid string) {
 	raw, err := os.ReadFile("/proc/" + pid + "/stat")
 	if err != nil {
-		return 0, ""
+		return 0, 0, ""
 	}
 	s := string(raw)
 	// Fields after the command (which may hold spaces) start after ')'.
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, ""
+		return 0, 0, ""
 	}
 	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0, ""
+	if len(f) < 15 {
+		return 0, 0, ""
 	}
-	u, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (u + st) / clockTicks, f[1]
+	var v [4]float64
+	for k := range v {
+		v[k], _ = strconv.ParseFloat(f[11+k], 64)
+	}
+	return (v[0] + v[1]) / clockTicks, (v[2] + v[3]) / clockTicks, f[1]
 }
 
 // machineBusy is the CPU time all CPUs spent not idle, in seconds.
@@ -221,7 +230,8 @@ func meter(ctx context.Context, q querier, db string) func(n float64) cost {
 type cpuTracker struct {
 	mu    sync.Mutex
 	last  map[string]float64 // CPU seconds per pid at its last sample
-	total cpuUse
+	total cpuUse             // Postgres and Redis, accumulated
+	bench float64            // the bench's processes, at the last sample
 }
 
 func newCPUTracker() *cpuTracker {
@@ -236,13 +246,13 @@ func (t *cpuTracker) sample(baseline bool) {
 	self := strconv.Itoa(os.Getpid())
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	type pstat struct {
-		cpu  float64
-		ppid string
+		cpu, children float64
+		ppid          string
 	}
 	procs := make(map[string]pstat, len(dirs))
 	for _, d := range dirs {
-		cpu, ppid := procCPU(filepath.Base(d))
-		procs[filepath.Base(d)] = pstat{cpu, ppid}
+		own, children, ppid := procTimes(filepath.Base(d))
+		procs[filepath.Base(d)] = pstat{own, children, ppid}
 	}
 	// ours: this process and its descendants (worker processes, go test).
 	ours := func(pid string) bool {
@@ -261,43 +271,44 @@ func (t *cpuTracker) sample(baseline bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	seen := make(map[string]bool, len(dirs))
-	for _, d := range dirs {
-		pid := filepath.Base(d)
-		cpu, mine := procs[pid].cpu, ours(pid)
-		if !mine {
-			comm, err := os.ReadFile(d + "/comm")
-			if err != nil {
-				continue
-			}
-			name := strings.TrimSpace(string(comm))
-			if name != "postgres" && !strings.HasPrefix(name, "redis-server") {
-				continue
-			}
+	// The bench's CPU is the sum over its live processes of their own
+	// time and that of the children they reaped: short-lived descendants
+	// (go test, go build) count once they are reaped, with nothing
+	// counted twice.
+	t.bench = 0
+	for pid, p := range procs {
+		if ours(pid) {
+			t.bench += p.cpu + p.children
+		}
+	}
+	for pid, p := range procs {
+		if ours(pid) {
+			continue
+		}
+		comm, _ := os.ReadFile("/proc/" + pid + "/comm")
+		name := strings.TrimSpace(string(comm))
+		redis := strings.HasPrefix(name, "redis-server")
+		if name != "postgres" && !redis {
+			continue
 		}
 		seen[pid] = true
 		prev, known := t.last[pid]
-		t.last[pid] = cpu
-		if baseline || cpu <= prev {
+		t.last[pid] = p.cpu
+		if baseline || p.cpu <= prev {
 			continue
 		}
 		if !known {
 			prev = 0 // started since the last sample
 		}
-		d := cpu - prev
+		d := p.cpu - prev
+		cmd, _ := os.ReadFile("/proc/" + pid + "/cmdline")
 		switch {
-		case mine:
-			t.total.Bench += d
-		default:
-			comm, _ := os.ReadFile("/proc/" + pid + "/comm")
-			cmd, _ := os.ReadFile("/proc/" + pid + "/cmdline")
-			switch {
-			case strings.HasPrefix(strings.TrimSpace(string(comm)), "redis-server"):
-				t.total.Redis += d
-			case strings.Contains(string(cmd), " wagate_bench_"):
-				t.total.Postgres += d
-			case !strings.Contains(string(cmd), "("):
-				t.total.PGOther += d
-			}
+		case redis:
+			t.total.Redis += d
+		case strings.Contains(string(cmd), " wagate_bench_"):
+			t.total.Postgres += d
+		case !strings.Contains(string(cmd), "("):
+			t.total.PGOther += d // background processes (WAL writer, checkpointer, …), shared
 		}
 	}
 	for pid := range t.last {
@@ -313,6 +324,7 @@ func (t *cpuTracker) now() cpuUse {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	c := t.total
+	c.Bench = t.bench
 	c.Machine = machineBusy()
 	return c
 }

@@ -254,7 +254,7 @@ func e2e(ctx context.Context, r *runner, res *result, dbParams string, asyncComm
 		}
 	}
 	accepted := func(s int) bool { return s == http.StatusAccepted }
-	warm, dur := pick(r, 3*time.Second, time.Second), pick(r, 15*time.Second, 3*time.Second)
+	warm, dur := pick(r, 3*time.Second, 500*time.Millisecond), pick(r, 15*time.Second, 2*time.Second)
 
 	r.progress("phase 1: sustained rate, %d connections, at most %d messages accepted and not yet sent", conc, window)
 	client := newClient(conc)
@@ -300,7 +300,7 @@ func e2e(ctx context.Context, r *runner, res *result, dbParams string, asyncComm
 	}
 	pc := newPacer(rate)
 	t0 = time.Now()
-	dur2 := pick(r, 10*time.Second, 2*time.Second)
+	dur2 := pick(r, 10*time.Second, time.Second)
 	lr2 := httpLoad(ctx, client, conc, time.Second, dur2, next(func() { pc.wait(ctx) }), accepted, onDone)
 	from2, to2 := t0.Add(time.Second), t0.Add(time.Second+dur2)
 	deadline := time.Now().Add(10 * time.Second)

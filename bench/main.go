@@ -3,7 +3,7 @@
 // taken in the same run on the same machine: an HTTP POST on loopback to a
 // trivial handler, JetStream publishes, single-row Postgres inserts.
 //
-//	make bench                        # everything (about 10 minutes on 2 cores)
+//	make bench                        # everything (about 6 minutes on 2 cores)
 //	go run ./bench                    # the same, without the services check
 //	BENCH_QUICK=1 go run ./bench      # short runs and small sizes (< 1 minute), for CI
 //	go run ./bench -only accept,e2e   # some scenarios only
@@ -11,9 +11,9 @@
 //	go run ./bench -only sse -merge   # measure again and replace it in the last full run (results/full.json)
 //
 // It prints a table, writes the run as JSON under results/ and, on a full
-// run of every scenario (or with -merge), the table of docs/benchmarks.md. Progress goes to
-// stderr. Figures are measured, never asserted: a missed target is reported,
-// not failed. Every scenario starts on fresh services (a new database, a new
+// run of every scenario (or with -merge), the table of docs/benchmarks.md.
+// Progress goes to stderr. Figures are measured, never asserted: a missed
+// target is reported, not failed. Every scenario starts on fresh services (a new database, a new
 // Redis key prefix, a new NATS data folder) and cleans them up.
 package main
 

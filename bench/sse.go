@@ -23,7 +23,7 @@ func runSSE(ctx context.Context, r *runner, res *result) error {
 	clients := pick(r, 1000, 200)
 	nch := 10
 	rates := pick(r, []float64{200, 1000}, []float64{100}) // events per second over all channels, one step each
-	dur := pick(r, 10*time.Second, 3*time.Second)
+	dur := pick(r, 10*time.Second, 2*time.Second)
 
 	e := newEnv(r.adminDSN, r.redisURL, r.log)
 	defer e.close()
