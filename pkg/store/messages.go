@@ -153,7 +153,6 @@ func (s *Store) Advance(ctx context.Context, channelID string, ids []string, sta
 		delivered_at = CASE WHEN $3 = 'delivered' OR ($4 > 4 AND delivered_at IS NULL) THEN $7 ELSE delivered_at END,
 		read_at = CASE WHEN $3 IN ('read', 'played') AND read_at IS NULL THEN $7 ELSE read_at END
 		WHERE channel_id = $1 AND direction = 'outbound' AND (id = ANY($2) OR wa_id = ANY($2)) AND status_rank < $4
-		  AND NOT ($3 = 'failed' AND status_rank >= 2)
 		RETURNING `+messageCols, channelID, ids, status, rank, reason, waID, at)
 	if err != nil {
 		return nil, fmt.Errorf("store: advance messages: %w", err)
