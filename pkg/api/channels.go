@@ -195,6 +195,7 @@ func (s *Server) patchChannel(c *gin.Context) {
 		patch.remove = []string{SettingSendRate, SettingWarmupDays, SettingTypingMS}
 	}
 	ch, err := s.cfg.Store.PatchChannel(c.Request.Context(), channelOf(c).ID, req.Name, patch.json(), patch.remove)
+	s.announce(channelOf(c).ID)
 	if errors.Is(err, store.ErrNotFound) {
 		abort(c, httpapi.ErrChannelNF)
 		return

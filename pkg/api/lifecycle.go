@@ -113,6 +113,8 @@ func (s *Server) command(ctx context.Context, channelID string, a action, env co
 		if prev, err = s.cfg.Store.SwapDesired(ctx, channelID, a.desired); err != nil {
 			return err
 		}
+		// A deleted channel must stop taking sends at once.
+		defer s.announce(channelID)
 	}
 	pctx, cancel := context.WithTimeout(ctx, publishTimeout)
 	defer cancel()

@@ -44,6 +44,10 @@ type Config struct {
 	MaxBody int64
 	// Logger receives request logs (default slog.Default()).
 	Logger *slog.Logger
+	// Channels, when set, caches channel rows for the bearer-token check
+	// of channel tokens; the server announces its own changes to channels
+	// through it (httpapi.Announce).
+	Channels *httpapi.ChannelCache
 	// Mounts add routes of other packages (webhooks, dashboard, stream
 	// relay) to the engine after the API's own. auth is the bearer-token
 	// middleware; handlers behind it read httpapi.PrincipalOf.
@@ -112,6 +116,9 @@ func New(cfg Config) (*Server, error) {
 		cfg:  cfg,
 		log:  cfg.Logger,
 		auth: httpapi.NewAuthenticator(cfg.AdminToken, cfg.Store),
+	}
+	if cfg.Channels != nil {
+		s.auth = httpapi.NewAuthenticator(cfg.AdminToken, cfg.Channels)
 	}
 	s.engine = s.routes()
 	return s, nil
@@ -188,4 +195,10 @@ func (s *Server) readyChecks() []ops.Check {
 			return nil
 		}},
 	}
+}
+
+// announce tells the channel caches of every API process that a channel
+// changed.
+func (s *Server) announce(channelID string) {
+	httpapi.Announce(s.cfg.Bus.Conn, s.cfg.Bus.Names.ChannelsChanged(), channelID, s.cfg.Channels)
 }

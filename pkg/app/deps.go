@@ -16,6 +16,7 @@ import (
 
 	"github.com/wagate/wagate/pkg/bus"
 	"github.com/wagate/wagate/pkg/config"
+	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/names"
 	"github.com/wagate/wagate/pkg/ops"
 	"github.com/wagate/wagate/pkg/session"
@@ -33,6 +34,9 @@ type Deps struct {
 	Keys     names.Redis
 	Bus      *bus.Bus
 	Embedded *bus.Embedded // nil unless the gateway embeds NATS
+	// Channels caches channel rows for the API's hot paths, dropped on
+	// announcements of changes by any API process.
+	Channels *httpapi.ChannelCache
 	closers  []func()
 }
 
@@ -81,6 +85,10 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Deps, erro
 	}
 	if err := d.Bus.EnsureStreams(ctx, bus.StreamOptions{Shards: cfg.Shards, EventMaxAge: cfg.EventMaxAge, Replicas: cfg.NATSReplicas}); err != nil {
 		return nil, err
+	}
+	d.Channels = httpapi.NewChannelCache(d.Store, 0)
+	if _, err := d.Channels.Listen(d.Bus.Conn, d.Bus.Names.ChannelsChanged()); err != nil {
+		return nil, fmt.Errorf("subscribe to channel changes: %w", err)
 	}
 	ok = true
 	return d, nil

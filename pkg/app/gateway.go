@@ -70,7 +70,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) 
 		Store: deps.Store, Bus: deps.Bus, Redis: deps.Redis, Keys: deps.Keys,
 		AdminToken: token, DefaultDriver: cfg.Driver, Shards: cfg.Shards,
 		SimEnabled: cfg.Driver == config.DriverSim, Logger: log,
-		Mounts: mounts,
+		Mounts: mounts, Channels: deps.Channels,
 	})
 	if err != nil {
 		deps.Close()

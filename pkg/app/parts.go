@@ -20,6 +20,7 @@ type Mount = func(r *gin.Engine, auth gin.HandlerFunc)
 func APIMounts(d *Deps, adminToken string) ([]Mount, error) {
 	msgs := messaging.NewHandlers(messaging.HandlersConfig{
 		Store: d.Store, Bus: d.Bus, SendRate: d.Cfg.SendRate, WarmupDays: d.Cfg.WarmupDays, Logger: d.Log,
+		Channels: d.Channels,
 	})
 	// Stream tokens are issued by the API and checked by the relay through
 	// Redis, so browsers of a split deployment can open streams too.

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"errors"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
@@ -15,21 +14,7 @@ const channelKey = "wagate.channel"
 // LoadChannel finds the live channel of the path's :id and puts it in the
 // request context (ChannelOf), or answers 404 channel_not_found. Put it
 // after the authentication middleware, which checked the token reaches :id.
-func LoadChannel(st *store.Store) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		ch, err := st.Channel(c.Request.Context(), c.Param("id"))
-		if errors.Is(err, store.ErrNotFound) {
-			Abort(c, ErrChannelNF)
-			return
-		}
-		if err != nil {
-			Abort(c, err)
-			return
-		}
-		c.Set(channelKey, ch)
-		c.Next()
-	}
-}
+func LoadChannel(st *store.Store) gin.HandlerFunc { return LoadChannelFrom(st) }
 
 // ChannelOf returns the channel LoadChannel found.
 func ChannelOf(c *gin.Context) *store.Channel { return c.MustGet(channelKey).(*store.Channel) }

@@ -33,6 +33,9 @@ type HandlersConfig struct {
 	// MaxQueue bounds a channel's messages waiting to be sent; beyond it a
 	// send answers 429 with Retry-After (default 1000).
 	MaxQueue int
+	// Channels, when set, serves the channel of POST /messages (which
+	// needs its settings, not its connection state) from a short cache.
+	Channels *httpapi.ChannelCache
 	Logger   *slog.Logger
 }
 
@@ -40,6 +43,7 @@ type HandlersConfig struct {
 type Handlers struct {
 	cfg    HandlersConfig
 	depths depthCache
+	accept *acceptor
 }
 
 // NewHandlers returns the handlers.
@@ -50,7 +54,7 @@ func NewHandlers(cfg HandlersConfig) *Handlers {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Handlers{cfg: cfg}
+	return &Handlers{cfg: cfg, accept: newAcceptor(cfg.Store, cfg.Bus, cfg.Logger)}
 }
 
 // HeaderIdempotencyKey is the header that makes a send idempotent.
@@ -58,8 +62,12 @@ const HeaderIdempotencyKey = "Idempotency-Key"
 
 // Mount registers the routes behind auth.
 func (h *Handlers) Mount(r *gin.Engine, auth gin.HandlerFunc) {
+	var cached httpapi.ChannelSource = h.cfg.Store
+	if h.cfg.Channels != nil {
+		cached = h.cfg.Channels
+	}
+	r.POST("/v1/channels/:id/messages", auth, httpapi.LoadChannelFrom(cached), h.send)
 	g := r.Group("/v1/channels/:id", auth, httpapi.LoadChannel(h.cfg.Store))
-	g.POST("/messages", h.send)
 	g.GET("/messages", h.list)
 	g.GET("/messages/:msg_id", h.get)
 	g.POST("/read", h.read)
@@ -100,19 +108,19 @@ func (h *Handlers) send(c *gin.Context) {
 	body, _ := json.Marshal(req)
 	hash := sha256.Sum256(body)
 	m := &store.Message{ID: ids.New(ids.Message), ChannelID: ch.ID, IdempotencyKey: key, RequestHash: hash[:], Chat: req.To, Type: req.Type, Body: body}
-	if key != "" {
-		// A replay must answer before the queue bound is checked.
-		if prev, err := h.cfg.Store.MessageByKey(ctx, ch.ID, key); err == nil {
-			h.replay(c, prev, hash[:])
-			return
-		}
-	}
 	depth, err := h.depths.get(ctx, h.cfg.Store, ch.ID)
 	if err != nil {
 		httpapi.Abort(c, err)
 		return
 	}
 	if limit := h.maxQueue(ch); depth >= limit {
+		// A replay answers as a replay even when the queue is full.
+		if key != "" {
+			if prev, err := h.cfg.Store.MessageByKey(ctx, ch.ID, key); err == nil {
+				h.replay(c, prev, hash[:])
+				return
+			}
+		}
 		retry := h.retryAfter(ch, depth-limit+1)
 		c.Header("Retry-After", strconv.Itoa(retry))
 		httpapi.Abort(c, httpapi.Errorf(http.StatusTooManyRequests, "queue_full",
@@ -120,10 +128,32 @@ func (h *Handlers) send(c *gin.Context) {
 			WithDetails(map[string]int{"queued": depth, "limit": limit, "retry_after_seconds": retry}))
 		return
 	}
+	createdAt, err := h.accept.enqueue(ctx, m)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		httpapi.Abort(c, httpapi.ErrChannelNF)
+		return
+	case err != nil:
+		httpapi.Abort(c, err)
+		return
+	case createdAt.IsZero():
+		// Not inserted: the key was used before. Read what it stored.
+		h.sendAgain(c, m)
+		return
+	}
+	h.depths.add(ch.ID)
+	m.Status, m.CreatedAt = store.StatusQueued, createdAt
+	c.JSON(http.StatusAccepted, accepted(m))
+}
+
+// sendAgain answers a send whose idempotency key the batch insert found
+// used: a replay of the stored message, or a mismatch.
+func (h *Handlers) sendAgain(c *gin.Context, m *store.Message) {
+	ctx := c.Request.Context()
 	stored, created, err := h.cfg.Store.EnqueueMessage(ctx, m)
 	switch {
-	case errors.Is(err, store.ErrIdempotencyMismatch):
-		h.replay(c, stored, hash[:])
+	case errors.Is(err, store.ErrIdempotencyMismatch), err == nil && !created:
+		h.replay(c, stored, m.RequestHash)
 		return
 	case errors.Is(err, store.ErrNotFound):
 		httpapi.Abort(c, httpapi.ErrChannelNF)
@@ -131,15 +161,12 @@ func (h *Handlers) send(c *gin.Context) {
 	case err != nil:
 		httpapi.Abort(c, err)
 		return
-	case !created:
-		h.replay(c, stored, hash[:])
-		return
 	}
-	h.depths.add(ch.ID)
+	// The earlier row vanished meanwhile (its channel was recreated or
+	// the row pruned): this one is new.
+	h.depths.add(m.ChannelID)
 	if err := h.wake(ctx, stored); err != nil {
-		// Stored: the message is sent when the channel's owner next looks
-		// at its queue; a retry with the same key wakes it again.
-		h.cfg.Logger.Warn("send stored but its wake-up was not published", "channel_id", ch.ID, "message_id", stored.ID, "err", err)
+		h.cfg.Logger.Warn("send stored but its wake-up was not published", "channel_id", m.ChannelID, "message_id", stored.ID, "err", err)
 	}
 	c.JSON(http.StatusAccepted, accepted(stored))
 }

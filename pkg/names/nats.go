@@ -147,6 +147,11 @@ func (n NATS) WebhookDeliveryID(eventID, endpointID string) string {
 // their endpoint cache at once instead of at the next refresh.
 func (n NATS) WebhooksChanged() string { return n.prefix + "wa.ctl.webhooks" }
 
+// ChannelsChanged is the core NATS subject (not stored) on which a change
+// of a channel's row (settings, deletion) is announced with the channel id
+// as payload, so the API's channel caches drop it at once.
+func (n NATS) ChannelsChanged() string { return n.prefix + "wa.ctl.channels" }
+
 // WebhookFanoutConsumer is the durable consumer of WA_EVT, shared by every
 // dispatcher, that turns events into webhook deliveries.
 func (n NATS) WebhookFanoutConsumer() string { return "webhook-fanout" }
