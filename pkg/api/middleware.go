@@ -84,6 +84,13 @@ func (s *Server) observe() gin.HandlerFunc {
 		httpRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 		httpDuration.WithLabelValues(route, method).Observe(elapsed.Seconds())
 
+		level := slog.LevelInfo
+		if status >= http.StatusInternalServerError {
+			level = slog.LevelError
+		}
+		if !s.log.Enabled(c.Request.Context(), level) {
+			return // a busy API at level warn builds no attributes
+		}
 		attrs := []slog.Attr{
 			slog.String("request_id", requestIDOf(c)),
 			slog.String("method", c.Request.Method),
@@ -102,10 +109,6 @@ func (s *Server) observe() gin.HandlerFunc {
 		}
 		if len(c.Errors) > 0 {
 			attrs = append(attrs, slog.String("error", c.Errors.String()))
-		}
-		level := slog.LevelInfo
-		if status >= http.StatusInternalServerError {
-			level = slog.LevelError
 		}
 		s.log.LogAttrs(c.Request.Context(), level, "http request", attrs...)
 	}
