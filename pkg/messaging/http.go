@@ -270,9 +270,10 @@ func (h *Handlers) list(c *gin.Context) {
 		httpapi.Abort(c, err)
 		return
 	}
-	next := ""
+	// null on the last page, like every other list of the API.
+	var next *string
 	if f.Limit > 0 && len(msgs) == f.Limit || f.Limit == 0 && len(msgs) == 50 {
-		next = msgs[len(msgs)-1].ID
+		next = &msgs[len(msgs)-1].ID
 	}
 	if msgs == nil {
 		msgs = []*store.Message{}
