@@ -475,14 +475,25 @@ type recordOut struct {
 	failingSince *time.Time
 }
 
-// record stores the result of an attempt in one implicit transaction (one
-// round trip): the delivery row (created first for a job from WA_WEBHOOK),
-// its new status and schedule, the attempt log entry and the endpoint's
-// failure streak.
+// record stores the result of one attempt in one implicit transaction
+// (one round trip); see queueRecord.
 func (d db) record(ctx context.Context, owner string, cfg *Config, j *job, r *result) (recordOut, error) {
+	var out recordOut
+	b := &pgx.Batch{}
+	queueRecord(b, owner, cfg, j, r, &out)
+	if err := d.pool.SendBatch(ctx, b).Close(); err != nil {
+		return recordOut{}, fmt.Errorf("webhook: record attempt: %w", err)
+	}
+	return out, nil
+}
+
+// queueRecord adds to b the statements that store the result of an
+// attempt: the delivery row (created first for a job from WA_WEBHOOK), its
+// new status and schedule, the attempt log entry and the endpoint's
+// failure streak. out is filled when b has run.
+func queueRecord(b *pgx.Batch, owner string, cfg *Config, j *job, r *result, out *recordOut) {
 	sched := scheduleMicros(cfg.Schedule)
 	retryAfter := micros(min(r.retryAfter, cfg.maxStep()))
-	b := &pgx.Batch{}
 	if j.isNew {
 		b.Queue(`INSERT INTO webhook_deliveries (id, endpoint_id, channel_id, event_id, event_type, event_seq, payload,
 			status, lease_owner, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, 'delivering', $8, now())
@@ -493,7 +504,6 @@ func (d db) record(ctx context.Context, owner string, cfg *Config, j *job, r *re
 	if r.statusCode != 0 {
 		code = &r.statusCode
 	}
-	var out recordOut
 	b.Queue(`UPDATE webhook_deliveries SET attempts = attempts + 1,
 		status = CASE WHEN $3 = 'delivered' THEN 'delivered'
 			WHEN $3 = 'gone' OR attempts + 1 > cardinality($4::bigint[]) THEN 'dead' ELSE 'failed' END,
@@ -537,10 +547,186 @@ func (d db) record(ctx context.Context, owner string, cfg *Config, j *job, r *re
 				return err
 			})
 	}
-	if err := d.pool.SendBatch(ctx, b).Close(); err != nil {
-		return recordOut{}, fmt.Errorf("webhook: record attempt: %w", err)
+}
+
+// recordDelivered is the common case of recording, grouped: fresh
+// deliveries (no row yet) answered 2xx at their first attempt, written
+// as delivered with their attempt log entries and the end of their
+// endpoints' failure streaks, in one statement.
+const recordDelivered = `WITH x AS (
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bytea[],
+			$8::int[], $9::int[], $10::text[])
+			AS x(id, endpoint_id, channel_id, event_id, event_type, event_seq, payload, status_code, latency_ms, snippet)
+	), ins AS (
+		INSERT INTO webhook_deliveries (id, endpoint_id, channel_id, event_id, event_type, event_seq, payload, status,
+			attempts, last_attempt_at, last_status_code, delivered_at)
+		SELECT id, endpoint_id, channel_id, event_id, event_type, event_seq, payload, 'delivered', 1, now(), status_code, now()
+		FROM x
+		ON CONFLICT (endpoint_id, event_id) DO NOTHING
+		RETURNING id
+	), log AS (
+		INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, response_snippet, dispatcher)
+		SELECT x.id, 1, x.status_code, x.latency_ms, x.snippet, $11 FROM x JOIN ins ON ins.id = x.id
+	), streak AS (
+		UPDATE webhook_endpoints SET failing_since = NULL, consecutive_failures = 0, backoff_until = NULL
+		WHERE id IN (SELECT endpoint_id FROM x)
+		AND (failing_since IS NOT NULL OR consecutive_failures > 0 OR backoff_until IS NOT NULL)
+	)
+	SELECT id FROM ins`
+
+// recordClaimedDelivered groups claimed deliveries answered 2xx: the
+// update of each row this dispatcher still holds, its attempt log entry,
+// and the end of the endpoints' failure streaks.
+const recordClaimedDelivered = `WITH x AS (
+		SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::text[])
+			AS x(id, endpoint_id, status_code, latency_ms, snippet)
+	), upd AS (
+		UPDATE webhook_deliveries d SET attempts = d.attempts + 1, status = 'delivered', next_attempt_at = NULL,
+			lease_owner = NULL, last_attempt_at = now(), last_status_code = x.status_code, last_error = '',
+			delivered_at = now(), updated_at = now()
+		FROM x WHERE d.id = x.id AND d.lease_owner = $6 AND d.status = 'delivering'
+		RETURNING d.id, d.attempts
+	), log AS (
+		INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, response_snippet, dispatcher)
+		SELECT x.id, upd.attempts, x.status_code, x.latency_ms, x.snippet, $6 FROM x JOIN upd ON upd.id = x.id
+	), streak AS (
+		UPDATE webhook_endpoints SET failing_since = NULL, consecutive_failures = 0, backoff_until = NULL
+		WHERE id IN (SELECT endpoint_id FROM x)
+		AND (failing_since IS NOT NULL OR consecutive_failures > 0 OR backoff_until IS NOT NULL)
+	)
+	SELECT id FROM upd`
+
+// attemptRecord is one attempt's result to record.
+type attemptRecord struct {
+	j *job
+	r *result
+}
+
+// recordAll stores the results of several attempts in one implicit
+// transaction (one round trip), in their order: each run of consecutive
+// 2xx answers is one or two grouped statements (recordDelivered,
+// recordClaimedDelivered), any other result takes the statements of
+// queueRecord. A 2xx that the grouped statement could not apply (the
+// delivery existed already, or another dispatcher took it over) is then
+// recorded by queueRecord, which logs it as record does. When it fails,
+// nothing of it is stored.
+func (d db) recordAll(ctx context.Context, owner string, cfg *Config, recs []attemptRecord) ([]recordOut, error) {
+	outs := make([]recordOut, len(recs))
+	written := make(map[string]bool, len(recs))
+	b := &pgx.Batch{}
+	for i := 0; i < len(recs); {
+		if recs[i].r.outcome != outcomeDelivered {
+			queueRecord(b, owner, cfg, recs[i].j, recs[i].r, &outs[i])
+			i++
+			continue
+		}
+		end := i
+		for end < len(recs) && recs[end].r.outcome == outcomeDelivered {
+			end++
+		}
+		queueDelivered(b, owner, recs[i:end], written)
+		i = end
 	}
-	return out, nil
+	if err := d.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("webhook: record attempts: %w", err)
+	}
+	var rest *pgx.Batch
+	for i, x := range recs {
+		if x.r.outcome != outcomeDelivered {
+			continue
+		}
+		if written[x.j.deliveryID] {
+			outs[i].status = StatusDelivered
+			continue
+		}
+		if rest == nil {
+			rest = &pgx.Batch{}
+		}
+		queueRecord(rest, owner, cfg, x.j, x.r, &outs[i])
+	}
+	if rest != nil {
+		if err := d.pool.SendBatch(ctx, rest).Close(); err != nil {
+			return nil, fmt.Errorf("webhook: record attempts: %w", err)
+		}
+	}
+	return outs, nil
+}
+
+// queueDelivered adds the grouped statements of 2xx answers to b; the ids
+// of the deliveries they recorded are set in written.
+func queueDelivered(b *pgx.Batch, owner string, recs []attemptRecord, written map[string]bool) {
+	var fresh, claimed struct {
+		id, endpoint, channel, event, typ, snippet []string
+		seq                                        []int64
+		payload                                    [][]byte
+		code, latency                              []int32
+	}
+	for _, x := range recs {
+		c := &claimed
+		if x.j.isNew {
+			c = &fresh
+			c.channel = append(c.channel, x.j.channelID)
+			c.event = append(c.event, x.j.eventID)
+			c.typ = append(c.typ, x.j.eventType)
+			c.seq = append(c.seq, int64(x.j.seq))
+			c.payload = append(c.payload, x.j.payload)
+		}
+		c.id = append(c.id, x.j.deliveryID)
+		c.endpoint = append(c.endpoint, x.j.endpointID)
+		c.code = append(c.code, int32(x.r.statusCode))
+		c.latency = append(c.latency, int32(min(x.r.latency.Milliseconds(), 1<<31-1)))
+		c.snippet = append(c.snippet, x.r.snippet)
+	}
+	collect := func(rows pgx.Rows) error {
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			written[id] = true
+		}
+		return rows.Err()
+	}
+	if len(fresh.id) > 0 {
+		b.Queue(recordDelivered, fresh.id, fresh.endpoint, fresh.channel, fresh.event, fresh.typ, fresh.seq,
+			fresh.payload, fresh.code, fresh.latency, fresh.snippet, owner).Query(collect)
+	}
+	if len(claimed.id) > 0 {
+		b.Queue(recordClaimedDelivered, claimed.id, claimed.endpoint, claimed.code, claimed.latency, claimed.snippet, owner).
+			Query(collect)
+	}
+}
+
+// deferJobs records, like deferJob, deliveries that waited in memory for
+// their endpoint and will not be attempted by this dispatcher now, as
+// pending from notBefore (nil: now).
+func (d db) deferJobs(ctx context.Context, jobs []*job, notBefore *time.Time) error {
+	cols := struct {
+		id, endpoint, channel, event, typ []string
+		seq                               []int64
+		payload                           [][]byte
+	}{}
+	for _, j := range jobs {
+		cols.id = append(cols.id, j.deliveryID)
+		cols.endpoint = append(cols.endpoint, j.endpointID)
+		cols.channel = append(cols.channel, j.channelID)
+		cols.event = append(cols.event, j.eventID)
+		cols.typ = append(cols.typ, j.eventType)
+		cols.seq = append(cols.seq, int64(j.seq))
+		cols.payload = append(cols.payload, j.payload)
+	}
+	_, err := d.pool.Exec(ctx, `INSERT INTO webhook_deliveries
+		(id, endpoint_id, channel_id, event_id, event_type, event_seq, payload, status, next_attempt_at)
+		SELECT id, endpoint_id, channel_id, event_id, event_type, event_seq, payload, 'pending', greatest(now(), $8)
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bytea[])
+			AS x(id, endpoint_id, channel_id, event_id, event_type, event_seq, payload)
+		ON CONFLICT (endpoint_id, event_id) DO NOTHING`,
+		cols.id, cols.endpoint, cols.channel, cols.event, cols.typ, cols.seq, cols.payload, notBefore)
+	if err != nil {
+		return fmt.Errorf("webhook: record deferred deliveries: %w", err)
+	}
+	return nil
 }
 
 // queueDepth counts, per endpoint, the deliveries waiting in Postgres.

@@ -31,6 +31,9 @@ const (
 	// Postgres or NATS, so an outage does not spin. It is not the retry
 	// schedule: that lives in Postgres.
 	infraRetry = time.Second
+	// pullPause is how long the pull loop waits, when the queues in memory
+	// are full, before it looks again.
+	pullPause = 5 * time.Millisecond
 )
 
 // Dispatcher fans events out into webhook deliveries and delivers them
@@ -46,8 +49,12 @@ type Dispatcher struct {
 	sender *sender
 
 	// pool holds one token per attempt slot (Config.Concurrency).
-	pool  chan struct{}
+	pool chan struct{}
+	// slots counts the attempts in flight per endpoint and holds the
+	// delivery messages waiting for one of them.
 	slots *endpointSlots
+	// rec writes attempt results in groups.
+	rec *recorder
 	// poke wakes the claimer before its next tick.
 	poke chan struct{}
 	// moreDue is set while Postgres may hold deliveries due now: this
@@ -84,13 +91,14 @@ func NewDispatcher(cfg Config) (*Dispatcher, error) {
 		names:      cfg.Bus.Names,
 		sender:     newSender(&cfg),
 		pool:       make(chan struct{}, cfg.Concurrency),
-		slots:      &endpointSlots{limit: cfg.EndpointConcurrency, n: map[string]int{}},
+		slots:      newEndpointSlots(cfg.EndpointConcurrency),
 		poke:       make(chan struct{}, 1),
 		changes:    make(chan *nats.Msg, 256),
 		inflight:   inflight{msgs: map[jetstream.Msg]struct{}{}, claimed: map[string]struct{}{}},
 		attemptCtx: context.Background(),
 	}
 	d.cache = newCache(cfg.CacheTTL, d.db.allEndpoints)
+	d.rec = newRecorder(d.db, cfg.Owner, &d.cfg, d.log)
 	for range cfg.Concurrency {
 		d.pool <- struct{}{}
 	}
@@ -141,16 +149,22 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	hbCtx, stopHeartbeat := context.WithCancel(context.WithoutCancel(ctx))
 	var hb sync.WaitGroup
 	hb.Go(func() { d.heartbeat(hbCtx) })
+	hb.Go(d.rec.run)
 
 	var loops sync.WaitGroup
 	loops.Go(func() { d.fanout(ctx, fan) })
 	loops.Go(func() { d.pull(ctx, del) })
 	loops.Go(func() { d.claimLoop(ctx) })
 	loops.Go(func() { d.maintain(ctx) })
+	loops.Go(func() { d.expireQueued(ctx) })
 	d.log.Info("webhook dispatcher running", "owner", d.cfg.Owner, "concurrency", d.cfg.Concurrency,
 		"endpoint_concurrency", d.cfg.EndpointConcurrency, "allow_private", d.cfg.AllowPrivate)
 	<-ctx.Done()
 	loops.Wait()
+	// What waits in memory goes back to NATS at once, for any dispatcher.
+	for _, w := range d.slots.close() {
+		_ = w.m.Nak()
+	}
 
 	done := make(chan struct{})
 	go func() { d.attempts.Wait(); close(done) }()
@@ -161,6 +175,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		abandon()
 		<-done
 	}
+	d.rec.stop()
 	stopHeartbeat()
 	hb.Wait()
 	d.log.Info("webhook dispatcher stopped")
@@ -220,10 +235,23 @@ func (d *Dispatcher) wakeClaimer() {
 }
 
 // pull takes delivery messages from WA_WEBHOOK, never more than there are
-// free attempt slots, so nothing waits in memory while its AckWait runs.
+// free attempt slots, and none while queueTotal messages wait in memory
+// for their endpoints.
 func (d *Dispatcher) pull(ctx context.Context, cons jetstream.Consumer) {
 	batchMax := max(1, d.cfg.Concurrency/2) // leave slots to the claimer
+	var full time.Time
 	for ctx.Err() == nil {
+		if !d.slots.hasRoom(batchMax) {
+			if full.IsZero() {
+				full = time.Now()
+			}
+			if time.Since(full) < queueStall {
+				sleep(ctx, pullPause)
+				continue
+			}
+			d.deferWaiting(d.slots.shed(batchMax), "shedding webhook deliveries waiting in memory")
+		}
+		full = time.Time{}
 		n := d.acquire(ctx, batchMax)
 		if n == 0 {
 			return
@@ -254,12 +282,11 @@ func (d *Dispatcher) pull(ctx context.Context, cons jetstream.Consumer) {
 	}
 }
 
-// handle processes one message of WA_WEBHOOK. It acks only once the
-// delivery is delivered or durably recorded in Postgres; when Postgres
-// fails it NAKs, and the message comes back after infraRetry.
+// handle processes one message of WA_WEBHOOK; it owns one pool token. It
+// acks only once the delivery is delivered or durably recorded in
+// Postgres; when Postgres fails it NAKs, and the message comes back after
+// infraRetry.
 func (d *Dispatcher) handle(m jetstream.Msg) {
-	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
-	defer cancel()
 	endpointID, err := d.names.ParseWebhook(m.Subject())
 	h := m.Headers()
 	seq, seqErr := strconv.ParseUint(h.Get(names.HeaderEventSeq), 10, 64)
@@ -273,27 +300,13 @@ func (d *Dispatcher) handle(m jetstream.Msg) {
 		channelID: h.Get(names.HeaderChannel), eventID: h.Get(names.HeaderEventID),
 		eventType: h.Get(names.HeaderEventType), seq: seq, payload: m.Data(),
 	}
-	log := d.log.With("endpoint_id", endpointID, "event_id", j.eventID, "channel_id", j.channelID)
-	d.noteChanges()
-	if err := d.cache.refresh(ctx); err != nil {
-		log.Warn("reloading webhook endpoints", "error", err)
-	}
-	ep, err := d.endpoint(ctx, endpointID)
-	if err != nil {
-		log.Warn("reading webhook endpoint", "error", err)
-		_ = m.NakWithDelay(infraRetry)
-		return
-	}
-	if ep == nil {
-		metricDeliveries.WithLabelValues(metricDropped).Inc()
-		_ = m.Ack()
-		return
-	}
+	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	defer cancel()
 	if meta, err := m.Metadata(); err == nil && meta.NumDelivered > 1 {
 		// A dispatcher may have recorded it and died before its ack.
 		done, err := d.db.recorded(ctx, endpointID, j.eventID)
 		if err != nil {
-			log.Warn("checking a redelivered webhook delivery", "error", err)
+			d.jobLog(j).Warn("checking a redelivered webhook delivery", "error", err)
 			_ = m.NakWithDelay(infraRetry)
 			return
 		}
@@ -302,32 +315,143 @@ func (d *Dispatcher) handle(m jetstream.Msg) {
 			return
 		}
 	}
-	deferTo := func(status string, notBefore *time.Time, reason, metric string) {
-		if _, err := d.db.deferJob(ctx, j, status, notBefore, reason); err != nil {
-			log.Warn("recording a webhook delivery", "error", err)
-			_ = m.NakWithDelay(infraRetry)
+	ep := d.admissible(ctx, j, m)
+	if ep == nil {
+		return
+	}
+	switch d.slots.admit(endpointID, waiting{m: m, j: j, at: time.Now()}) {
+	case admitStarted:
+		d.inflight.addMsg(m)
+		d.run(ep, j, m)
+	case admitQueued:
+		// Started by the holder of the next slot of the endpoint to free.
+	default:
+		if d.slots.isClosed() {
+			_ = m.Nak()
 			return
 		}
-		metricDeliveries.WithLabelValues(metric).Inc()
+		d.moreDue.Store(true)
+		d.deferTo(ctx, j, m, StatusPending, nil, "", metricDeferred)
+	}
+}
+
+func (d *Dispatcher) jobLog(j *job) *slog.Logger {
+	return d.log.With("endpoint_id", j.endpointID, "event_id", j.eventID, "channel_id", j.channelID)
+}
+
+// admissible returns the endpoint of the fresh delivery j when it may be
+// attempted now. Otherwise it settles m (dropped, dead letter, deferred
+// past the endpoint's backoff, or NAKed when Postgres fails) and returns
+// nil.
+func (d *Dispatcher) admissible(ctx context.Context, j *job, m jetstream.Msg) *Endpoint {
+	d.noteChanges()
+	if err := d.cache.refresh(ctx); err != nil {
+		d.jobLog(j).Warn("reloading webhook endpoints", "error", err)
+	}
+	ep, err := d.endpoint(ctx, j.endpointID)
+	if err != nil {
+		d.jobLog(j).Warn("reading webhook endpoint", "error", err)
+		_ = m.NakWithDelay(infraRetry)
+		return nil
+	}
+	if ep == nil {
+		metricDeliveries.WithLabelValues(metricDropped).Inc()
 		_ = m.Ack()
+		return nil
 	}
 	if !ep.Enabled {
-		deferTo(StatusDead, nil, "endpoint disabled: "+ep.DisabledReason, metricDead)
-		return
+		d.deferTo(ctx, j, m, StatusDead, nil, "endpoint disabled: "+ep.DisabledReason, metricDead)
+		return nil
 	}
 	if until := d.cache.backoffUntil(ep); time.Now().Before(until) {
-		deferTo(StatusPending, &until, "", metricDeferred)
+		d.deferTo(ctx, j, m, StatusPending, &until, "", metricDeferred)
+		return nil
+	}
+	return ep
+}
+
+// deferTo records the fresh delivery j in Postgres without attempting it,
+// then acks m.
+func (d *Dispatcher) deferTo(ctx context.Context, j *job, m jetstream.Msg, status string, notBefore *time.Time, reason, metric string) {
+	if _, err := d.db.deferJob(ctx, j, status, notBefore, reason); err != nil {
+		d.jobLog(j).Warn("recording a webhook delivery", "error", err)
+		_ = m.NakWithDelay(infraRetry)
 		return
 	}
-	if !d.slots.tryAcquire(endpointID) {
-		d.moreDue.Store(true)
-		deferTo(StatusPending, nil, "", metricDeferred)
+	metricDeliveries.WithLabelValues(metric).Inc()
+	_ = m.Ack()
+}
+
+// run attempts j, holding one pool token and one slot of ep, then the
+// messages queued for ep while they last: each slot that frees takes the
+// next of them. m is j's message (nil for a claimed delivery).
+func (d *Dispatcher) run(ep *Endpoint, j *job, m jetstream.Msg) {
+	for {
+		d.attempt(ep, j, m)
+		for {
+			w, ok := d.slots.next(ep.ID)
+			if !ok {
+				if d.moreDue.Load() {
+					d.wakeClaimer()
+				}
+				return
+			}
+			// The endpoint may have changed while the message waited.
+			ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+			next := d.admissible(ctx, w.j, w.m)
+			cancel()
+			if next != nil {
+				ep, j, m = next, w.j, w.m
+				d.inflight.addMsg(m)
+				break
+			}
+		}
+	}
+}
+
+// expireQueued defers to Postgres the messages of endpoints that started
+// none of them for queueWait: the endpoint is stuck or very slow, and the
+// claimer attempts them when its slots free.
+func (d *Dispatcher) expireQueued(ctx context.Context) {
+	t := time.NewTicker(queueWait / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		d.deferWaiting(d.slots.stalled(time.Now().Add(-queueWait)), "deferring webhook deliveries of a stalled endpoint")
+	}
+}
+
+// deferWaiting records messages taken out of the queues in memory as
+// pending in Postgres and acks them; when that fails it NAKs them.
+func (d *Dispatcher) deferWaiting(ws []waiting, what string) {
+	if len(ws) == 0 {
 		return
 	}
-	defer d.releaseSlot(endpointID)
-	d.inflight.addMsg(m)
-	defer d.inflight.removeMsg(m)
-	d.attempt(ep, j, m)
+	jobs := make([]*job, len(ws))
+	for i, w := range ws {
+		jobs[i] = w.j
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	err := d.db.deferJobs(ctx, jobs, nil)
+	cancel()
+	for _, w := range ws {
+		if err != nil {
+			_ = w.m.NakWithDelay(infraRetry)
+		} else {
+			_ = w.m.Ack()
+		}
+	}
+	if err != nil {
+		d.log.Warn(what, "count", len(ws), "error", err)
+		return
+	}
+	metricDeliveries.WithLabelValues(metricDeferred).Add(float64(len(ws)))
+	d.moreDue.Store(true)
+	d.wakeClaimer()
 }
 
 // endpoint returns an endpoint from the cache, or from Postgres when the
@@ -347,43 +471,76 @@ func (d *Dispatcher) endpoint(ctx context.Context, id string) (*Endpoint, error)
 	return ep, nil
 }
 
-func (d *Dispatcher) releaseSlot(endpointID string) {
-	d.slots.release(endpointID)
-	if d.moreDue.Load() {
-		d.wakeClaimer()
-	}
-}
-
-// attempt delivers j to ep once and records the result. m is the NATS
-// message of a fresh delivery (nil for one claimed from Postgres): it is
-// acked after the result is recorded.
+// attempt delivers j to ep once and has the result recorded. m is the
+// NATS message of a fresh delivery (nil for one claimed from Postgres): it
+// is acked after the result is recorded. A 2xx returns at once, its
+// record written in the background (the slot serves the next delivery
+// meanwhile); any other result waits for its record, whose backoff the
+// next attempt to ep must see.
 func (d *Dispatcher) attempt(ep *Endpoint, j *job, m jetstream.Msg) {
-	log := d.log.With("endpoint_id", ep.ID, "event_id", j.eventID, "channel_id", j.channelID)
 	r := d.sender.send(d.attemptCtx, ep, j)
-	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
-	defer cancel()
 	if r.aborted {
+		ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+		defer cancel()
+		d.untrack(j, m)
 		if m != nil {
 			_ = m.Nak()
 		} else if err := d.db.release(ctx, d.cfg.Owner, []string{j.deliveryID}); err != nil {
-			log.Warn("releasing an abandoned webhook delivery; its lease will expire", "error", err)
+			d.jobLog(j).Warn("releasing an abandoned webhook delivery; its lease will expire", "error", err)
 		}
 		return
 	}
-	res := "failure"
 	if r.outcome == outcomeDelivered {
-		res = "success"
+		metricAttemptSeconds.WithLabelValues("success").Observe(r.latency.Seconds())
+		d.rec.add(&recording{attemptRecord: attemptRecord{j: j, r: r}, done: func(out recordOut, err error) {
+			d.settle(ep, j, m, r, out, err)
+		}})
+		return
 	}
-	metricAttemptSeconds.WithLabelValues(res).Observe(r.latency.Seconds())
-	out, err := d.db.record(ctx, d.cfg.Owner, &d.cfg, j, r)
+	metricAttemptSeconds.WithLabelValues("failure").Observe(r.latency.Seconds())
+	recorded := make(chan struct{})
+	var out recordOut
+	var err error
+	d.rec.add(&recording{attemptRecord: attemptRecord{j: j, r: r}, done: func(o recordOut, e error) {
+		out, err = o, e
+		close(recorded)
+	}})
+	<-recorded
+	if !d.settle(ep, j, m, r, out, err) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	defer cancel()
+	switch {
+	case r.outcome == outcomeGone:
+		d.disable(ctx, ep, "receiver answered 410 Gone", "gone", nil)
+	case out.disable:
+		d.disable(ctx, ep, fmt.Sprintf("failing without a success since %s (longer than %s)",
+			out.failingSince.UTC().Format(time.RFC3339), d.cfg.DisableAfter), "failing", out.failingSince)
+	}
+}
+
+// untrack ends the heartbeat of a delivery.
+func (d *Dispatcher) untrack(j *job, m jetstream.Msg) {
+	if m != nil {
+		d.inflight.removeMsg(m)
+	} else {
+		d.inflight.removeClaim(j.deliveryID)
+	}
+}
+
+// settle acks m once the result r of j is recorded (err nil), notes the
+// endpoint's backoff and counts the outcome; it reports whether the
+// result was recorded. Not recorded: NATS redelivers a fresh delivery,
+// and a claimed one is re-claimed when its lease ends.
+func (d *Dispatcher) settle(ep *Endpoint, j *job, m jetstream.Msg, r *result, out recordOut, err error) bool {
+	d.untrack(j, m)
 	if err != nil {
-		// Not recorded: NATS redelivers a fresh delivery, and a claimed one
-		// is re-claimed when its lease ends.
-		log.Error("recording a webhook attempt", "error", err)
+		d.jobLog(j).Error("recording a webhook attempt", "error", err)
 		if m != nil {
 			_ = m.NakWithDelay(infraRetry)
 		}
-		return
+		return false
 	}
 	if m != nil {
 		_ = m.Ack()
@@ -403,24 +560,18 @@ func (d *Dispatcher) attempt(ep *Endpoint, j *job, m jetstream.Msg) {
 		metricDeliveries.WithLabelValues(metricDelivered).Inc()
 	case StatusFailed:
 		metricDeliveries.WithLabelValues(metricRetry).Inc()
-		log.Debug("webhook attempt failed; retry scheduled", "status_code", r.statusCode, "error", r.err)
+		d.jobLog(j).Debug("webhook attempt failed; retry scheduled", "status_code", r.statusCode, "error", r.err)
 	case StatusDead:
 		if r.outcome == outcomeGone {
 			metricDeliveries.WithLabelValues(metricGone).Inc()
 		} else {
 			metricDeliveries.WithLabelValues(metricDead).Inc()
-			log.Warn("webhook delivery exhausted its retries; it is a dead letter now", "status_code", r.statusCode, "error", r.err)
+			d.jobLog(j).Warn("webhook delivery exhausted its retries; it is a dead letter now", "status_code", r.statusCode, "error", r.err)
 		}
 	case "":
-		log.Info("webhook delivery was taken over by another dispatcher while attempted; attempt logged only")
+		d.jobLog(j).Info("webhook delivery was taken over by another dispatcher while attempted; attempt logged only")
 	}
-	switch {
-	case r.outcome == outcomeGone:
-		d.disable(ctx, ep, "receiver answered 410 Gone", "gone", nil)
-	case out.disable:
-		d.disable(ctx, ep, fmt.Sprintf("failing without a success since %s (longer than %s)",
-			out.failingSince.UTC().Format(time.RFC3339), d.cfg.DisableAfter), "failing", out.failingSince)
-	}
+	return true
 }
 
 // DisabledData is the data of a webhook.disabled event, published on the
@@ -532,9 +683,7 @@ func (d *Dispatcher) startClaimed(j *job) {
 	go func() {
 		defer d.attempts.Done()
 		defer d.releasePool(1)
-		defer d.releaseSlot(j.endpointID)
-		defer d.inflight.removeClaim(j.deliveryID)
-		d.attempt(ep, j, nil)
+		d.run(ep, j, nil)
 	}()
 }
 
@@ -551,6 +700,9 @@ func (d *Dispatcher) heartbeat(ctx context.Context) {
 		}
 		msgs, claimed := d.inflight.snapshot()
 		for _, m := range msgs {
+			_ = m.InProgress()
+		}
+		for _, m := range d.slots.queuedMsgs() {
 			_ = m.InProgress()
 		}
 		if len(claimed) > 0 {
@@ -618,44 +770,6 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-}
-
-// endpointSlots counts attempts in flight per endpoint.
-type endpointSlots struct {
-	mu    sync.Mutex
-	limit int
-	n     map[string]int
-}
-
-func (s *endpointSlots) tryAcquire(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.n[id] >= s.limit {
-		return false
-	}
-	s.n[id]++
-	return true
-}
-
-func (s *endpointSlots) release(id string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.n[id]--; s.n[id] <= 0 {
-		delete(s.n, id)
-	}
-}
-
-// busy lists the endpoints with attempts in flight and their free slots.
-func (s *endpointSlots) busy() ([]string, []int32) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	idList := make([]string, 0, len(s.n))
-	free := make([]int32, 0, len(s.n))
-	for id, n := range s.n {
-		idList = append(idList, id)
-		free = append(free, int32(max(0, s.limit-n)))
-	}
-	return idList, free
 }
 
 // inflight tracks what the heartbeat keeps alive.

@@ -34,10 +34,20 @@
 //     kept this way); if the dispatcher dies it is redelivered after
 //     AckWait (heartbeats with InProgress while an attempt runs). A
 //     redelivered message whose delivery is already recorded is only
-//     acked. A message for an endpoint that is busy (EndpointConcurrency
-//     attempts in flight here) or backing off is not attempted: it is
-//     recorded as pending and acked, so it never holds a slot, a worker
-//     or MaxAckPending.
+//     acked. Results of attempts that end within a few milliseconds are
+//     written in one transaction, and each message is acked only after
+//     that commit. A message for an endpoint that is busy
+//     (EndpointConcurrency attempts in flight here) waits in memory, kept
+//     with InProgress, and is started by the next attempt of that
+//     endpoint to end; it holds no attempt slot while it waits. What
+//     waits in memory is bounded (queueTotal, shared fairly between the
+//     endpoints with messages waiting; the pull stops while it is full),
+//     and goes to Postgres as pending (then acked) when its endpoint's
+//     share is full, when the endpoint starts none of them for queueWait,
+//     or when the pull has waited queueStall for room (the newest of the
+//     longest queue). A message for an endpoint backing off is recorded
+//     as pending and acked at once. At shutdown the messages waiting are
+//     NAKed; after a crash NATS redelivers them after AckWait.
 //  3. Short retries. Inside one attempt, go-retryablehttp repeats the
 //     request after transport errors, 429, 502, 503 and 504 (ShortRetries
 //     times, honouring Retry-After up to MaxRetryAfter). Redirects are not
@@ -59,8 +69,9 @@
 //
 // One endpoint never delays another: attempts run in a bounded pool
 // (Concurrency) with at most EndpointConcurrency in flight per endpoint,
-// messages are pulled only when a slot is free, and whatever cannot be
-// attempted now waits in Postgres. Each endpoint has a failure streak
+// a slow endpoint's messages cannot fill the memory or stop the pull for
+// long (see the bounds above), and whatever cannot be attempted soon
+// waits in Postgres. Each endpoint has a failure streak
 // shared by all dispatchers: after a failure it backs off for the schedule
 // step of its streak (failures of requests already in flight do not
 // lengthen it), and nothing is attempted to it until then. A success ends

@@ -40,7 +40,7 @@ func (d *Dispatcher) fanout(ctx context.Context, cons jetstream.Consumer) {
 	var acker sync.WaitGroup
 	acker.Go(func() {
 		for f := range pending {
-			d.settle(f)
+			d.settleFanned(f)
 		}
 	})
 	defer acker.Wait()
@@ -123,9 +123,9 @@ func (d *Dispatcher) fanOne(ctx context.Context, m jetstream.Msg) (fanned, bool)
 	return f, true
 }
 
-// settle acks an event once all its delivery messages are stored, or
+// settleFanned acks an event once all its delivery messages are stored, or
 // NAKs it for a new fan-out.
-func (d *Dispatcher) settle(f fanned) {
+func (d *Dispatcher) settleFanned(f fanned) {
 	timeout := time.NewTimer(publishTimeout)
 	defer timeout.Stop()
 	for _, fut := range f.futures {
