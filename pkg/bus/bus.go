@@ -42,7 +42,7 @@ func Connect(ctx context.Context, url string, n names.NATS, opts ...nats.Option)
 		nc.Close()
 		return nil, err
 	}
-	js, err := jetstream.New(nc)
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(publishTimeout))
 	if err != nil {
 		nc.Close()
 		return nil, fmt.Errorf("bus: jetstream: %w", err)
@@ -126,8 +126,61 @@ func (b *Bus) EnsureStreams(ctx context.Context, o StreamOptions) error {
 	return nil
 }
 
+// publishTimeout bounds the wait for the ack of an asynchronous publish,
+// as JetStream's default API timeout bounds a synchronous one.
+const publishTimeout = 5 * time.Second
+
 // PublishEvent stores ev in WA_EVT, de-duplicated by its id.
 func (b *Bus) PublishEvent(ctx context.Context, ev event.Envelope) (*jetstream.PubAck, error) {
+	msg, err := b.eventMsg(ev)
+	if err != nil {
+		return nil, err
+	}
+	ack, err := b.JS.PublishMsg(ctx, msg)
+	if err != nil {
+		return nil, fmt.Errorf("bus: publish %s: %w", ev.Type, err)
+	}
+	return ack, nil
+}
+
+// PublishEvents stores evs in WA_EVT in order, each de-duplicated by its
+// id as PublishEvent does, without waiting for one ack before sending the
+// next; it returns when every ack arrived or failed, with the failures.
+func (b *Bus) PublishEvents(ctx context.Context, evs []event.Envelope) error {
+	type pending struct {
+		typ string
+		f   jetstream.PubAckFuture
+	}
+	futures := make([]pending, 0, len(evs))
+	var errs []error
+	for _, ev := range evs {
+		msg, err := b.eventMsg(ev)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		f, err := b.JS.PublishMsgAsync(msg)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("bus: publish %s: %w", ev.Type, err))
+			continue
+		}
+		futures = append(futures, pending{ev.Type, f})
+	}
+	for _, p := range futures {
+		select {
+		case <-p.f.Ok():
+		case err := <-p.f.Err():
+			errs = append(errs, fmt.Errorf("bus: publish %s: %w", p.typ, err))
+		case <-ctx.Done():
+			return errors.Join(append(errs, fmt.Errorf("bus: publish %s: %w", p.typ, ctx.Err()))...)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// eventMsg is the message of ev in WA_EVT, with its id as the
+// de-duplication key and its epoch as a header.
+func (b *Bus) eventMsg(ev event.Envelope) (*nats.Msg, error) {
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("bus: encode event: %w", err)
@@ -135,11 +188,7 @@ func (b *Bus) PublishEvent(ctx context.Context, ev event.Envelope) (*jetstream.P
 	msg := &nats.Msg{Subject: b.Names.Evt(ev.ChannelID, ev.Type), Data: data, Header: nats.Header{}}
 	msg.Header.Set(names.HeaderMsgID, ev.ID)
 	msg.Header.Set(names.HeaderEpoch, strconv.FormatInt(ev.Epoch, 10))
-	ack, err := b.JS.PublishMsg(ctx, msg)
-	if err != nil {
-		return nil, fmt.Errorf("bus: publish %s: %w", ev.Type, err)
-	}
-	return ack, nil
+	return msg, nil
 }
 
 // PublishCommand stores a command for channel in WA_CMD. msgID, when not

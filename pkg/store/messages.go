@@ -5,10 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/wagate/wagate/pkg/ids"
 )
 
 // Message statuses and their order; status only moves to a higher rank.
@@ -57,6 +61,10 @@ type Message struct {
 
 const messageCols = `id, channel_id, direction, coalesce(idempotency_key, ''), request_hash, chat, sender, type, body,
 	status, reason, coalesce(wa_id, ''), coalesce(send_epoch, 0), created_at, updated_at, sent_at, delivered_at, read_at`
+
+// qualifiedMessageCols are messageCols of the table aliased m.
+const qualifiedMessageCols = `m.id, m.channel_id, m.direction, coalesce(m.idempotency_key, ''), m.request_hash, m.chat, m.sender, m.type, m.body,
+	m.status, m.reason, coalesce(m.wa_id, ''), coalesce(m.send_epoch, 0), m.created_at, m.updated_at, m.sent_at, m.delivered_at, m.read_at`
 
 func scanMessage(row pgx.Row) (*Message, error) {
 	var m Message
@@ -114,59 +122,152 @@ func (s *Store) QueueDepth(ctx context.Context, channelID string) (int, error) {
 	return n, err
 }
 
-// NextQueued returns the oldest message of a channel not yet sent, or ErrNotFound.
-func (s *Store) NextQueued(ctx context.Context, channelID string) (*Message, error) {
-	return scanMessage(s.Pool.QueryRow(ctx, `SELECT `+messageCols+` FROM messages
-		WHERE channel_id = $1 AND status IN ('queued', 'sending') ORDER BY created_at, id LIMIT 1`, channelID))
+// Claimed is a message claimed for sending, with its status before the
+// claim: sending means a previous owner may have sent it already.
+type Claimed struct {
+	*Message
+	Previous string
 }
 
-// ClaimSend marks a message sending under the fence's epoch. It returns
-// the message's status before the claim, so the caller knows a previous
-// owner may already have sent it (status sending).
-func (s *Store) ClaimSend(ctx context.Context, f Fence, id string) (previous string, err error) {
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		if err := checkEpoch(ctx, tx, f); err != nil {
-			return err
-		}
-		err := tx.QueryRow(ctx, `UPDATE messages m SET status = 'sending', status_rank = 1, send_epoch = $2, updated_at = now()
-			FROM (SELECT id, status FROM messages WHERE id = $1 FOR UPDATE) old
-			WHERE m.id = old.id AND old.status IN ('queued', 'sending') RETURNING old.status`, id, f.Epoch).Scan(&previous)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		}
-		return err
+// ClaimQueued marks up to limit of a channel's oldest messages not yet sent
+// as sending under the fence's epoch, in one statement that also checks the
+// epoch, and returns them oldest first. It returns ErrStaleEpoch when the
+// fence is stale (nothing is claimed then) and no messages when the queue is
+// empty.
+func (s *Store) ClaimQueued(ctx context.Context, f Fence, channelID string, limit int) ([]Claimed, error) {
+	// The epoch is read under FOR SHARE in the same statement, so taking a
+	// new epoch waits for the claim and a stale claim locks nothing.
+	rows, err := s.Pool.Query(ctx, `UPDATE messages m SET status = 'sending', status_rank = 1, send_epoch = $4, updated_at = now()
+		FROM (SELECT id, status FROM messages
+			WHERE channel_id = $1 AND status IN ('queued', 'sending')
+			  AND (SELECT epoch FROM shards WHERE shard = $3 FOR SHARE) = $4
+			ORDER BY created_at, id LIMIT $2 FOR UPDATE) old
+		WHERE m.id = old.id
+		RETURNING old.status, `+qualifiedMessageCols, channelID, limit, f.Shard, f.Epoch)
+	if err != nil {
+		return nil, fmt.Errorf("store: claim queued messages: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Claimed, error) {
+		var c Claimed
+		var m Message
+		err := row.Scan(&c.Previous, &m.ID, &m.ChannelID, &m.Direction, &m.IdempotencyKey, &m.RequestHash, &m.Chat, &m.Sender, &m.Type,
+			&m.Body, &m.Status, &m.Reason, &m.WAID, &m.SendEpoch, &m.CreatedAt, &m.UpdatedAt, &m.SentAt, &m.DeliveredAt, &m.ReadAt)
+		c.Message = &m
+		return c, err
 	})
-	return previous, err
+	if err != nil {
+		return nil, fmt.Errorf("store: claim queued messages: %w", err)
+	}
+	if len(out) == 0 {
+		// Nothing claimed: an empty queue, or a stale fence.
+		var epoch int64
+		if err := s.Pool.QueryRow(ctx, `SELECT epoch FROM shards WHERE shard = $1`, f.Shard).Scan(&epoch); err != nil {
+			return nil, fmt.Errorf("store: read shard epoch: %w", err)
+		}
+		if epoch != f.Epoch {
+			return nil, fmt.Errorf("%w (shard %d at epoch %d, writer holds %d)", ErrStaleEpoch, f.Shard, epoch, f.Epoch)
+		}
+		return nil, nil
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if !a.CreatedAt.Equal(b.CreatedAt) {
+			return a.CreatedAt.Before(b.CreatedAt)
+		}
+		return a.ID < b.ID
+	})
+	return out, nil
 }
 
-// Advance moves messages of a channel to status when that is a step
-// forward, matching ids against wagate ids and WhatsApp ids. It returns
-// the messages that changed, so each change is published once.
-func (s *Store) Advance(ctx context.Context, channelID string, ids []string, status, reason, waID string, at time.Time) ([]*Message, error) {
+// Step is one message's move to a status: ID is its wagate id or its
+// WhatsApp id, At the time of the change, and WAID, when set, the WhatsApp
+// id to record (a send's).
+type Step struct {
+	ID   string
+	WAID string
+	At   time.Time
+}
+
+// Advance moves messages of a channel to status at one time when that is
+// a step forward; it returns what AdvanceEach does.
+func (s *Store) Advance(ctx context.Context, channelID string, msgIDs []string, status, reason, waID string, at time.Time) ([]*Message, error) {
+	steps := make([]Step, len(msgIDs))
+	for i, id := range msgIDs {
+		steps[i] = Step{ID: id, WAID: waID, At: at}
+	}
+	return s.AdvanceEach(ctx, channelID, status, reason, steps)
+}
+
+// AdvanceEach moves messages of a channel to status, each at its step's
+// time, when that is a step forward, in one statement. It returns the
+// messages that changed, in the order of their steps, so each change is
+// published once; of each only the id, channel, direction, WhatsApp id,
+// chat, type and status are read back.
+func (s *Store) AdvanceEach(ctx context.Context, channelID, status, reason string, steps []Step) ([]*Message, error) {
 	rank, ok := StatusRank[status]
 	if !ok {
 		return nil, fmt.Errorf("store: unknown status %q", status)
 	}
-	rows, err := s.Pool.Query(ctx, `UPDATE messages SET status = $3, status_rank = $4, reason = $5, updated_at = now(),
-		wa_id = coalesce(nullif($6, ''), wa_id),
-		sent_at = CASE WHEN $3 = 'sent' THEN $7 ELSE sent_at END,
-		delivered_at = CASE WHEN $3 = 'delivered' OR ($4 > 4 AND delivered_at IS NULL) THEN $7 ELSE delivered_at END,
-		read_at = CASE WHEN $3 IN ('read', 'played') AND read_at IS NULL THEN $7 ELSE read_at END
-		WHERE channel_id = $1 AND direction = 'outbound' AND (id = ANY($2) OR wa_id = ANY($2)) AND status_rank < $4
-		RETURNING `+messageCols, channelID, ids, status, rank, reason, waID, at)
+	if len(steps) == 0 {
+		return nil, nil
+	}
+	// wagate ids are matched through the primary key and WhatsApp ids
+	// through messages_wa_id, in separate arms: with one array matched
+	// against both columns a generic plan scans the channel's history. Each
+	// lookup is a subquery behind OFFSET 0, planned on its own for one id,
+	// so that no plan reads the channel through messages_log, whichever
+	// statistics the cached plan was made with.
+	var own, wa []string
+	var ownAt, waAt []time.Time
+	var ownWA, waWA []string
+	for _, st := range steps {
+		if strings.HasPrefix(st.ID, ids.Message) {
+			own, ownAt, ownWA = append(own, st.ID), append(ownAt, st.At), append(ownWA, st.WAID)
+		} else {
+			wa, waAt, waWA = append(wa, st.ID), append(waAt, st.At), append(waWA, st.WAID)
+		}
+	}
+	rows, err := s.Pool.Query(ctx, `UPDATE messages SET status = $8, status_rank = $9, reason = $10, updated_at = now(),
+		wa_id = coalesce(nullif(s.s_wa, ''), wa_id),
+		sent_at = CASE WHEN $8 = 'sent' THEN s.s_at ELSE sent_at END,
+		delivered_at = CASE WHEN $8 = 'delivered' OR ($9 > 4 AND delivered_at IS NULL) THEN s.s_at ELSE delivered_at END,
+		read_at = CASE WHEN $8 IN ('read', 'played') AND read_at IS NULL THEN s.s_at ELSE read_at END
+		FROM (
+			SELECT DISTINCT ON (s_id) s_id, s_at, s_wa FROM (
+				SELECT m.id AS s_id, o.s_at, o.s_wa
+				FROM unnest($2::text[], $3::timestamptz[], $4::text[]) AS o(s_key, s_at, s_wa),
+				LATERAL (SELECT id FROM messages WHERE id = o.s_key AND channel_id = $1 AND direction = 'outbound' OFFSET 0) m
+				UNION ALL
+				SELECT m.id, x.s_at, x.s_wa
+				FROM unnest($5::text[], $6::timestamptz[], $7::text[]) AS x(s_key, s_at, s_wa),
+				LATERAL (SELECT id FROM messages WHERE channel_id = $1 AND direction = 'outbound' AND wa_id = x.s_key
+					AND wa_id IS NOT NULL OFFSET 0) m
+			) found ORDER BY s_id, s_at
+		) s
+		WHERE messages.id = s.s_id AND messages.status_rank < $9
+		RETURNING id, channel_id, coalesce(wa_id, ''), chat, type, status`, channelID, own, ownAt, ownWA, wa, waAt, waWA, status, rank, reason)
 	if err != nil {
 		return nil, fmt.Errorf("store: advance messages: %w", err)
 	}
-	defer rows.Close()
-	var out []*Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*Message, error) {
+		m := &Message{Direction: "outbound"}
+		return m, row.Scan(&m.ID, &m.ChannelID, &m.WAID, &m.Chat, &m.Type, &m.Status)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: advance messages: %w", err)
 	}
-	return out, rows.Err()
+	order := make(map[string]int, len(steps))
+	for i := len(steps) - 1; i >= 0; i-- {
+		order[steps[i].ID] = i
+	}
+	pos := func(m *Message) int {
+		if i, ok := order[m.ID]; ok {
+			return i
+		}
+		return order[m.WAID]
+	}
+	sort.SliceStable(out, func(i, j int) bool { return pos(out[i]) < pos(out[j]) })
+	return out, nil
 }
 
 // RecordInbound stores a received message once (by WhatsApp id); created

@@ -34,12 +34,14 @@ type channelRun struct {
 	id  string
 	log *slog.Logger
 
-	mu        sync.Mutex
-	queue     []job
-	running   bool
-	commands  int
-	timer     *time.Timer // the one pending internal job (resume, reconnect)
-	pumpTimer *time.Timer // the next turn of the outbound queue
+	mu         sync.Mutex
+	queue      []job
+	running    bool
+	commands   int
+	timer      *time.Timer // the one pending internal job (resume, reconnect)
+	pumpTimer  *time.Timer // the next turn of the outbound queue
+	pumpQueued bool        // a pump job waits in the queue
+	held       heldReceipts
 
 	row          *store.Channel
 	state        string
@@ -47,9 +49,9 @@ type channelRun struct {
 	sessCancel   context.CancelFunc
 	gen          uint64
 	pendingPhone string
-	typedFor     string // message whose typing indicator was shown
-	claimed      string // message this owner claimed and is about to send
-	attempts     int    // failed connection attempts in a row
+	typedFor     string          // message whose typing indicator was shown
+	claimed      map[string]bool // messages this owner claimed and has not sent yet
+	attempts     int             // failed connection attempts in a row
 	closed       bool
 }
 
@@ -99,6 +101,8 @@ func (c *channelRun) handle(j job) {
 		c.handleRequest(ctx, j.req)
 	case j.msg != nil:
 		c.handleCommand(ctx, j)
+	case len(j.receipts) > 0:
+		c.onReceipts(ctx, j.receipts)
 	case j.ev != nil:
 		if j.gen != c.gen {
 			return // from a session already replaced
@@ -262,7 +266,7 @@ func (c *channelRun) start(ctx context.Context, reason string, force bool) error
 	sess, err := d.Open(sctx, session.Options{
 		ChannelID: c.id,
 		JID:       c.row.JID,
-		Sink:      session.SinkFunc(func(ev session.Event) { c.enqueue(job{ev: ev, gen: gen}) }),
+		Sink:      session.SinkFunc(func(ev session.Event) { c.fromSession(gen, ev) }),
 	})
 	if err != nil {
 		cancel()
@@ -529,6 +533,17 @@ func (c *channelRun) publish(ctx context.Context, typ string, data any) {
 	}
 	if _, err := c.sr.w.cfg.Bus.PublishEvent(ctx, ev); err != nil {
 		c.log.Error("cannot publish event", "type", typ, "err", err)
+	}
+}
+
+// publishAll publishes the events of one batch in order, waiting once for
+// all their acks instead of once per event.
+func (c *channelRun) publishAll(ctx context.Context, evs []event.Envelope) {
+	if len(evs) == 0 {
+		return
+	}
+	if err := c.sr.w.cfg.Bus.PublishEvents(ctx, evs); err != nil {
+		c.log.Error("cannot publish events", "events", len(evs), "err", err)
 	}
 }
 

@@ -25,6 +25,14 @@
 // handler that hit a transient error (Postgres or NATS unavailable) NAKs it
 // for redelivery.
 //
+// Outbound queue. A pump turn claims the channel's oldest queued messages
+// (up to 64; one while a send rate or a typing indicator spaces them) in one
+// statement that checks the epoch, sends them in order, records the sent
+// ones in one statement and publishes their events together, then yields
+// the mailbox. A message claimed but not sent stays sending; one claimed by
+// a previous owner is sent again (WhatsApp de-duplicates by message id).
+// Receipts of a burst are recorded together (receipts.go).
+//
 // State. The mailbox goroutine is the only writer of its channel's state;
 // every write carries the shard's epoch (store.SetState) and is published
 // as connection.status_changed after it committed.

@@ -20,7 +20,8 @@ type job struct {
 	verb     string
 	msg      jetstream.Msg
 	ev       session.Event
-	gen      uint64 // session generation the event belongs to
+	gen      uint64            // session generation the event belongs to
+	receipts []session.Inbound // receipts recorded together (receipts.go)
 	internal string
 	req      *request // a wa.rpc request (rpc.go)
 }
@@ -43,10 +44,21 @@ func (c *channelRun) enqueueCommand(verb string, msg jetstream.Msg) bool {
 // and internal jobs are never refused: they are few per session.
 func (c *channelRun) enqueue(j job) {
 	c.mu.Lock()
+	start := c.push(j)
+	c.mu.Unlock()
+	c.startDrain(start)
+}
+
+// push appends j to the queue and reports whether a goroutine must be
+// started to drain it (startDrain, after c.mu is released); c.mu is held.
+func (c *channelRun) push(j job) bool {
 	c.queue = append(c.queue, j)
 	start := !c.running
 	c.running = true
-	c.mu.Unlock()
+	return start
+}
+
+func (c *channelRun) startDrain(start bool) {
 	if start {
 		c.sr.wg.Add(1)
 		go c.drain()
@@ -64,15 +76,26 @@ func (c *channelRun) drain() {
 			c.mu.Unlock()
 			return
 		}
-		j := c.queue[0]
-		c.queue[0] = job{}
-		c.queue = c.queue[1:]
-		if j.msg != nil {
+		j := c.pop()
+		switch {
+		case j.msg != nil:
 			c.commands--
+		case j.internal == jobPump:
+			c.pumpQueued = false
+		case len(j.receipts) > 0:
+			j = c.coalesceReceipts(j)
 		}
 		c.mu.Unlock()
 		c.handle(j)
 	}
+}
+
+// pop takes the first job of the queue; c.mu is held.
+func (c *channelRun) pop() job {
+	j := c.queue[0]
+	c.queue[0] = job{}
+	c.queue = c.queue[1:]
+	return j
 }
 
 // kick wakes the mailbox so it notices the shard stopped.

@@ -215,3 +215,59 @@ func TestWarmupLowersTheRateOfANewNumber(t *testing.T) {
 	first, last := f.message(ch, msgs[0]).SentAt, f.message(ch, msgs[3]).SentAt
 	require.GreaterOrEqual(t, last.Sub(*first), 3*95*time.Millisecond, "warming spreads 4 sends over at least 3 intervals of 100 ms")
 }
+
+// A burst to one channel without a send rate goes out in batches: in
+// order, each message to the phone once, and each status event once.
+func TestABurstIsSentInOrderOnce(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 1, time.Second)
+	f.startWorker("w")
+	ch := f.pairedChannel("burst")
+	const n = 200
+	msgs := make([]string, n)
+	for i := range n {
+		// Stored without a wake-up each, so that one wake-up finds them all
+		// queued and the worker claims several batches.
+		req := messaging.Request{To: "15550001111", Type: messaging.TypeText, Text: fmt.Sprintf("burst %d", i)}
+		body, _ := json.Marshal(req)
+		m := &store.Message{ID: ids.New(ids.Message), ChannelID: ch, Chat: req.To, Type: req.Type, Body: body}
+		_, _, err := f.store.EnqueueMessage(context.Background(), m)
+		require.NoError(t, err)
+		msgs[i] = m.ID
+	}
+	for range 3 {
+		f.command(ch, command.Send, command.Envelope{MessageID: msgs[n-1]})
+	}
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		for _, id := range msgs {
+			if f.message(ch, id).Status != store.StatusRead {
+				return false
+			}
+		}
+		return true
+	}, "the whole burst to be read")
+	var last time.Time
+	for i, id := range msgs {
+		require.Equal(t, int64(1), f.deliveries(id), "message %d delivered once", i)
+		m := f.message(ch, id)
+		require.False(t, m.SentAt.Before(last), "message %d sent before message %d", i, i-1)
+		last = *m.SentAt
+	}
+	testenv.Eventually(t, 5*time.Second, func() bool { return countType(f.events(ch), event.MessageRead) == n }, "every read event")
+	sentOrder := map[string][]string{}
+	for _, e := range f.events(ch) {
+		var d worker.MessageStatus
+		require.NoError(t, json.Unmarshal(e.Data, &d))
+		if d.MessageID != "" {
+			sentOrder[e.Type] = append(sentOrder[e.Type], d.MessageID)
+		}
+	}
+	require.Equal(t, msgs, sentOrder[event.MessageSent], "one message.sent each, in send order")
+	for _, typ := range []string{event.MessageDelivered, event.MessageRead} {
+		got := append([]string(nil), sentOrder[typ]...)
+		sort.Strings(got)
+		want := append([]string(nil), msgs...)
+		sort.Strings(want)
+		require.Equal(t, want, got, "one %s each", typ)
+	}
+}

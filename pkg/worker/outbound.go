@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wagate/wagate/pkg/command"
@@ -79,9 +80,15 @@ func mustJSON(v any) json.RawMessage {
 // pumpSoon schedules the sending of the channel's queue.
 func (c *channelRun) pumpSoon() { c.afterPump(0) }
 
+// afterPump schedules a pump turn after d. A turn already waiting in the
+// mailbox makes it unnecessary: that turn claims every message committed
+// before it starts, and schedules what comes after it.
 func (c *channelRun) afterPump(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.pumpQueued {
+		return
+	}
 	if c.pumpTimer != nil {
 		if d > 0 {
 			return // a pump is already scheduled
@@ -91,104 +98,160 @@ func (c *channelRun) afterPump(d time.Duration) {
 	c.pumpTimer = time.AfterFunc(d, func() {
 		c.mu.Lock()
 		c.pumpTimer = nil
+		queue := !c.pumpQueued && c.sr.ctx.Err() == nil
+		c.pumpQueued = c.pumpQueued || queue
 		c.mu.Unlock()
-		if c.sr.ctx.Err() == nil {
+		if queue {
 			c.enqueue(job{internal: jobPump})
 		}
 	})
 }
 
-// pump sends the oldest queued message when the channel is active and
-// the rate limit allows, then schedules itself for the next one. One
-// message per mailbox turn, so commands interleave with a long queue.
+// maxBatch is how many queued messages one pump turn claims and sends when
+// neither a send rate nor a typing indicator spaces them.
+const maxBatch = 64
+
+// pump claims the oldest queued messages when the channel is active and
+// sends them in order, then schedules the next turn: one batch per mailbox
+// turn, so commands interleave with a long queue. Under a send rate or a
+// typing indicator a turn claims one message, and the limiter spaces them.
 func (c *channelRun) pump(ctx context.Context) error {
 	if c.sess == nil || c.state != state.Active {
 		return nil // Connected pumps again
 	}
 	st := c.sr.w.cfg.Store
-	m, err := st.NextQueued(ctx, c.id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		c.afterPump(time.Second)
-		return err
-	}
-	var req messaging.Request
-	if err := json.Unmarshal(m.Body, &req); err != nil {
-		return c.fail(ctx, m, "stored request is unreadable", "invalid_request")
-	}
-	if req.TypingMS == 0 {
-		req.TypingMS = c.settings().TypingMS
-	}
-	if req.TypingMS > 0 && c.typedFor != m.ID {
-		if p, ok := c.sess.(presencer); ok {
-			_ = p.SendPresence(ctx, "composing", m.Chat)
-			c.typedFor = m.ID
-			c.afterPump(time.Duration(req.TypingMS) * time.Millisecond)
-			return nil
-		}
+	settings := c.settings()
+	plan := c.plan(time.Now())
+	n := 1
+	if plan.Rate.Unlimited() && settings.TypingMS == 0 {
+		n = maxBatch
 	}
 	// Claim first, then take the rate slot right before sending, so the
 	// spacing WhatsApp sees is the limiter's, not the database's.
-	previous, err := st.ClaimSend(ctx, c.sr.fence(), m.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		c.pumpSoon() // sent or failed meanwhile
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	ours := c.claimed == m.ID
-	c.claimed = m.ID
-	wait, err := c.sr.w.limiter.Reserve(ctx, c.id, c.plan(time.Now()))
+	claimed, err := st.ClaimQueued(ctx, c.sr.fence(), c.id, n)
 	if err != nil {
 		c.afterPump(time.Second)
 		return err
 	}
-	if wait > 0 {
-		c.afterPump(wait)
-		return nil
+	if c.claimed == nil {
+		c.claimed = make(map[string]bool, len(claimed))
 	}
-	if previous == store.StatusSending && !ours {
-		// A previous owner crashed between sending and recording it. The
-		// same message id goes to WhatsApp again, which recipients
-		// de-duplicate by id.
-		c.log.Warn("re-sending a message whose previous attempt has no outcome", "message_id", m.ID)
+	ours := make([]bool, len(claimed))
+	for i, m := range claimed {
+		ours[i] = c.claimed[m.ID]
+		c.claimed[m.ID] = true
 	}
-	c.resolveReferences(ctx, &req)
-	res, err := c.sess.Send(ctx, session.Outbound{ID: m.ID, To: m.Chat, Type: m.Type, Body: req.DriverBody()})
-	switch {
-	case err == nil:
-		at := res.Timestamp
-		if at.IsZero() {
-			at = time.Now()
+	t := sendTurn{c: c, waIDs: map[string]string{}}
+	defer t.record(ctx)
+	for i, m := range claimed {
+		var req messaging.Request
+		if err := json.Unmarshal(m.Body, &req); err != nil {
+			t.record(ctx)
+			if err := c.fail(ctx, m.Message, "stored request is unreadable", "invalid_request"); err != nil {
+				c.afterPump(time.Second)
+				return err
+			}
+			delete(c.claimed, m.ID)
+			continue
 		}
-		c.advance(context.WithoutCancel(ctx), []string{m.ID}, store.StatusSent, "", res.WAID, at)
-		c.typedFor = ""
-		c.pumpSoon()
-		return nil
-	case errors.Is(err, session.ErrInvalid), errors.Is(err, session.ErrUnsupported):
-		c.typedFor = ""
-		err := c.fail(ctx, m, err.Error(), "rejected")
-		c.pumpSoon()
-		return err
-	case errors.Is(err, session.ErrNotConnected):
-		return nil // retried after Connected
-	default:
-		c.log.Warn("send failed; retrying", "message_id", m.ID, "err", err)
-		c.afterPump(2 * time.Second)
-		return nil
+		if req.TypingMS == 0 {
+			req.TypingMS = settings.TypingMS
+		}
+		if req.TypingMS > 0 && c.typedFor != m.ID {
+			if p, ok := c.sess.(presencer); ok {
+				if i > 0 {
+					c.pumpSoon() // it types at the start of the next turn
+					return nil
+				}
+				_ = p.SendPresence(ctx, "composing", m.Chat)
+				c.typedFor = m.ID
+				c.afterPump(time.Duration(req.TypingMS) * time.Millisecond)
+				return nil
+			}
+		}
+		wait, err := c.sr.w.limiter.Reserve(ctx, c.id, plan)
+		if err != nil {
+			c.afterPump(time.Second)
+			return err
+		}
+		if wait > 0 {
+			c.afterPump(wait)
+			return nil
+		}
+		if m.Previous == store.StatusSending && !ours[i] {
+			// A previous owner crashed between sending and recording it. The
+			// same message id goes to WhatsApp again, which recipients
+			// de-duplicate by id.
+			c.log.Warn("re-sending a message whose previous attempt has no outcome", "message_id", m.ID)
+		}
+		t.resolveReferences(ctx, &req)
+		res, err := c.sess.Send(ctx, session.Outbound{ID: m.ID, To: m.Chat, Type: m.Type, Body: req.DriverBody()})
+		switch {
+		case err == nil:
+			at := res.Timestamp
+			if at.IsZero() {
+				at = time.Now()
+			}
+			delete(c.claimed, m.ID)
+			t.sent = append(t.sent, store.Step{ID: m.ID, WAID: res.WAID, At: at})
+			t.waIDs[m.ID] = res.WAID
+			c.typedFor = ""
+		case errors.Is(err, session.ErrInvalid), errors.Is(err, session.ErrUnsupported):
+			c.typedFor = ""
+			t.record(ctx)
+			if err := c.fail(ctx, m.Message, err.Error(), "rejected"); err != nil {
+				c.afterPump(time.Second)
+				return err
+			}
+			delete(c.claimed, m.ID)
+		case errors.Is(err, session.ErrNotConnected):
+			return nil // retried after Connected
+		default:
+			c.log.Warn("send failed; retrying", "message_id", m.ID, "err", err)
+			c.afterPump(2 * time.Second)
+			return nil
+		}
 	}
+	if len(claimed) == n {
+		// The queue may hold more. A shorter claim emptied it: a message
+		// stored after the claim brings its own wake-up.
+		c.pumpSoon()
+	}
+	return nil
 }
 
-// resolveReferences maps wagate message ids in a request to WhatsApp ids.
-func (c *channelRun) resolveReferences(ctx context.Context, r *messaging.Request) {
-	st := c.sr.w.cfg.Store
+// sendTurn is the state of one pump turn: the sends not yet recorded and
+// the WhatsApp ids of the messages it sent.
+type sendTurn struct {
+	c     *channelRun
+	sent  []store.Step
+	waIDs map[string]string
+}
+
+// record stores the sends of the turn so far as sent, in one statement,
+// and publishes their events. A send that happened is recorded even when
+// the shard is stopping.
+func (t *sendTurn) record(ctx context.Context) {
+	if len(t.sent) == 0 {
+		return
+	}
+	t.c.advance(context.WithoutCancel(ctx), store.StatusSent, "", t.sent)
+	t.sent = t.sent[:0]
+}
+
+// resolveReferences maps wagate message ids in a request to WhatsApp ids,
+// including those of messages sent earlier in the turn and not yet recorded.
+func (t *sendTurn) resolveReferences(ctx context.Context, r *messaging.Request) {
+	st := t.c.sr.w.cfg.Store
 	resolve := func(id *string) {
-		if *id != "" && len(*id) > len(ids.Message) && (*id)[:len(ids.Message)] == ids.Message {
-			*id = st.ResolveWAID(ctx, c.id, *id)
+		if len(*id) <= len(ids.Message) || !strings.HasPrefix(*id, ids.Message) {
+			return
 		}
+		if wa, ok := t.waIDs[*id]; ok && wa != "" {
+			*id = wa
+			return
+		}
+		*id = st.ResolveWAID(ctx, t.c.id, *id)
 	}
 	resolve(&r.ReplyTo)
 	if r.Reaction != nil {
@@ -246,22 +309,45 @@ func (c *channelRun) checkHealth(ctx context.Context) {
 	c.publish(ctx, event.ChannelHealth, HealthChanged{Score: h.Score, Band: h.Band, PreviousBand: previous, Reasons: h.Reasons, At: time.Now().UTC()})
 }
 
-// advance records a status change and publishes one event per message
-// that changed.
-func (c *channelRun) advance(ctx context.Context, msgIDs []string, status, reason, waID string, at time.Time) {
-	changed, err := c.sr.w.cfg.Store.Advance(ctx, c.id, msgIDs, status, reason, waID, at)
+// advance records status changes, one per step, in one statement and
+// publishes one event per message that changed, all at once.
+func (c *channelRun) advance(ctx context.Context, status, reason string, steps []store.Step) {
+	changed, err := c.sr.w.cfg.Store.AdvanceEach(ctx, c.id, status, reason, steps)
 	if err != nil {
-		c.log.Error("cannot record message status", "status", status, "err", err)
+		c.log.Error("cannot record message status", "status", status, "messages", len(steps), "err", err)
 		return
 	}
-	typ := map[string]string{
-		store.StatusSent: event.MessageSent, store.StatusDelivered: event.MessageDelivered,
-		store.StatusRead: event.MessageRead, store.StatusPlayed: event.MessagePlayed, store.StatusFailed: event.MessageFailed,
-	}[status]
+	typ := statusEvents[status]
+	// A message named twice took the earliest of its times, as the store
+	// does.
+	at := make(map[string]time.Time, len(steps))
+	for _, st := range steps {
+		if t, ok := at[st.ID]; !ok || st.At.Before(t) {
+			at[st.ID] = st.At
+		}
+	}
+	evs := make([]event.Envelope, 0, len(changed))
+	now := time.Now()
 	for _, m := range changed {
-		c.publish(ctx, typ, MessageStatus{MessageID: m.ID, WAID: m.WAID, Chat: m.Chat, Type: m.Type, Status: status, Reason: reason, At: at.UTC()})
+		t, ok := at[m.ID]
+		if w, wok := at[m.WAID]; wok && (!ok || w.Before(t)) {
+			t = w
+		}
+		ev, err := event.New(typ, c.id, c.sr.epoch, now, MessageStatus{MessageID: m.ID, WAID: m.WAID, Chat: m.Chat, Type: m.Type, Status: status, Reason: reason, At: t.UTC()})
+		if err != nil {
+			c.log.Error("cannot encode event", "type", typ, "err", err)
+			continue
+		}
+		evs = append(evs, ev)
 		c.count(ctx, status)
 	}
+	c.publishAll(ctx, evs)
+}
+
+// statusEvents are the event types of the message statuses.
+var statusEvents = map[string]string{
+	store.StatusSent: event.MessageSent, store.StatusDelivered: event.MessageDelivered,
+	store.StatusRead: event.MessageRead, store.StatusPlayed: event.MessagePlayed, store.StatusFailed: event.MessageFailed,
 }
 
 func (c *channelRun) count(ctx context.Context, counter string) {
@@ -300,9 +386,7 @@ func (c *channelRun) onInbound(ctx context.Context, e session.Inbound) {
 	}
 	switch e.Type {
 	case event.MessageDelivered, event.MessageRead, event.MessagePlayed:
-		status := map[string]string{event.MessageDelivered: store.StatusDelivered, event.MessageRead: store.StatusRead, event.MessagePlayed: store.StatusPlayed}[e.Type]
-		c.advance(ctx, e.MessageIDs, status, "", "", at)
-		return
+		return // a receipt naming no message (the others are recorded by onReceipts)
 	case event.MessageReceived:
 		var d struct {
 			ID   string `json:"id"`

@@ -1,0 +1,173 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/wagate/wagate/pkg/ids"
+	"github.com/wagate/wagate/pkg/store"
+	"github.com/wagate/wagate/pkg/testenv"
+)
+
+// queueBundle is a store with one channel on shard 0 and its fence.
+type queueBundle struct {
+	st      *store.Store
+	channel string
+	fence   store.Fence
+}
+
+func setupQueue(t *testing.T) queueBundle {
+	t.Helper()
+	ctx := context.Background()
+	st, _ := testenv.Store(t, 1)
+	ch := ids.New(ids.Channel)
+	require.NoError(t, st.CreateChannel(ctx, &store.Channel{ID: ch, Name: "q", TokenHash: []byte(ch), Shard: 0, Driver: "sim"}))
+	epoch, err := st.TakeEpoch(ctx, 0, "w")
+	require.NoError(t, err)
+	return queueBundle{st: st, channel: ch, fence: store.Fence{Shard: 0, Epoch: epoch, Worker: "w"}}
+}
+
+// enqueue stores n messages and returns their ids in queue order.
+func (b queueBundle) enqueue(t *testing.T, channel string, n int) []string {
+	t.Helper()
+	var out []string
+	for i := range n {
+		m := &store.Message{ID: ids.New(ids.Message), ChannelID: channel, Chat: "c", Type: "text", Body: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))}
+		_, _, err := b.st.EnqueueMessage(context.Background(), m)
+		require.NoError(t, err)
+		out = append(out, m.ID)
+	}
+	return out
+}
+
+func (b queueBundle) message(t *testing.T, id string) *store.Message {
+	t.Helper()
+	m, err := b.st.Message(context.Background(), b.channel, id)
+	require.NoError(t, err)
+	return m
+}
+
+func claimedIDs(c []store.Claimed) []string {
+	out := make([]string, len(c))
+	for i, m := range c {
+		out[i] = m.ID
+	}
+	return out
+}
+
+func TestClaimQueuedTakesTheOldestInOrder(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupQueue(t)
+	queued := b.enqueue(t, b.channel, 150)
+
+	first, err := b.st.ClaimQueued(ctx, b.fence, b.channel, 64)
+	require.NoError(t, err)
+	require.Equal(t, queued[:64], claimedIDs(first))
+	for _, m := range first {
+		require.Equal(t, store.StatusQueued, m.Previous)
+		require.Equal(t, store.StatusSending, m.Status)
+		require.Equal(t, b.fence.Epoch, m.SendEpoch)
+	}
+
+	// Claimed but not sent: claimed again first, as sending.
+	again, err := b.st.ClaimQueued(ctx, b.fence, b.channel, 100)
+	require.NoError(t, err)
+	require.Equal(t, queued[:100], claimedIDs(again))
+	for i, m := range again {
+		want := store.StatusQueued
+		if i < 64 {
+			want = store.StatusSending
+		}
+		require.Equal(t, want, m.Previous, "message %d", i)
+	}
+
+	steps := make([]store.Step, 0, len(queued))
+	for _, id := range queued {
+		steps = append(steps, store.Step{ID: id, WAID: "WA" + id, At: time.Now()})
+	}
+	_, err = b.st.AdvanceEach(ctx, b.channel, store.StatusSent, "", steps)
+	require.NoError(t, err)
+	none, err := b.st.ClaimQueued(ctx, b.fence, b.channel, 64)
+	require.NoError(t, err)
+	require.Empty(t, none, "an empty queue claims nothing")
+}
+
+func TestClaimQueuedWithAStaleEpochClaimsNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupQueue(t)
+	queued := b.enqueue(t, b.channel, 5)
+	newer, err := b.st.TakeEpoch(ctx, 0, "other")
+	require.NoError(t, err)
+
+	_, err = b.st.ClaimQueued(ctx, b.fence, b.channel, 64)
+	require.ErrorIs(t, err, store.ErrStaleEpoch)
+	for _, id := range queued {
+		require.Equal(t, store.StatusQueued, b.message(t, id).Status, "nothing written")
+	}
+
+	// An empty queue under a stale epoch is refused too.
+	other := ids.New(ids.Channel)
+	require.NoError(t, b.st.CreateChannel(ctx, &store.Channel{ID: other, Name: "o", TokenHash: []byte(other), Shard: 0, Driver: "sim"}))
+	_, err = b.st.ClaimQueued(ctx, b.fence, other, 64)
+	require.ErrorIs(t, err, store.ErrStaleEpoch)
+
+	claimed, err := b.st.ClaimQueued(ctx, store.Fence{Shard: 0, Epoch: newer, Worker: "other"}, b.channel, 64)
+	require.NoError(t, err)
+	require.Equal(t, queued, claimedIDs(claimed))
+}
+
+func TestAdvanceEachMatchesBothIdsAtTheirOwnTimes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupQueue(t)
+	msgs := b.enqueue(t, b.channel, 4)
+	base := time.Now().UTC().Truncate(time.Millisecond)
+	var sent []store.Step
+	for i, id := range msgs {
+		sent = append(sent, store.Step{ID: id, WAID: fmt.Sprintf("3EB0%d", i), At: base.Add(time.Duration(i) * time.Second)})
+	}
+	changed, err := b.st.AdvanceEach(ctx, b.channel, store.StatusSent, "", sent)
+	require.NoError(t, err)
+	require.Len(t, changed, 4)
+	for i, m := range changed {
+		require.Equal(t, msgs[i], m.ID, "in the order of the steps")
+		require.Equal(t, sent[i].WAID, m.WAID)
+		require.Equal(t, store.StatusSent, m.Status)
+		require.True(t, sent[i].At.Equal(*b.message(t, m.ID).SentAt), "sent at its own time")
+	}
+
+	// Receipts name messages by either id; duplicates change a message once.
+	delivered := []store.Step{
+		{ID: "3EB02", At: base.Add(10 * time.Second)},
+		{ID: msgs[0], At: base.Add(11 * time.Second)},
+		{ID: "3EB00", At: base.Add(12 * time.Second)},
+		{ID: "3EB0unknown", At: base},
+	}
+	changed, err = b.st.AdvanceEach(ctx, b.channel, store.StatusDelivered, "", delivered)
+	require.NoError(t, err)
+	require.Len(t, changed, 2)
+	require.Equal(t, msgs[2], changed[0].ID)
+	require.True(t, base.Add(10*time.Second).Equal(*b.message(t, msgs[2]).DeliveredAt))
+	require.Equal(t, msgs[0], changed[1].ID)
+	require.True(t, base.Add(11*time.Second).Equal(*b.message(t, msgs[0]).DeliveredAt), "the earliest of its receipts")
+
+	// Not a step forward: nothing changes.
+	changed, err = b.st.AdvanceEach(ctx, b.channel, store.StatusDelivered, "", delivered[:2])
+	require.NoError(t, err)
+	require.Empty(t, changed)
+
+	// Another channel's ids are not this channel's messages.
+	other := ids.New(ids.Channel)
+	require.NoError(t, b.st.CreateChannel(ctx, &store.Channel{ID: other, Name: "o", TokenHash: []byte(other), Shard: 0, Driver: "sim"}))
+	changed, err = b.st.AdvanceEach(ctx, other, store.StatusRead, "", []store.Step{{ID: msgs[1], At: base}, {ID: "3EB01", At: base}})
+	require.NoError(t, err)
+	require.Empty(t, changed)
+	require.Equal(t, store.StatusSent, b.message(t, msgs[1]).Status)
+}
