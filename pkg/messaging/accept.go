@@ -117,7 +117,7 @@ func (a *acceptor) flush(batch []acceptReq) {
 			var at time.Time
 			if err == nil && created {
 				at = stored.CreatedAt
-				a.wake(ctx, []*store.Message{stored})
+				a.wake([]*store.Message{stored})
 			}
 			r.done <- acceptResult{createdAt: at, err: ignoreReplay(err)}
 		}
@@ -135,10 +135,12 @@ func (a *acceptor) flush(batch []acceptReq) {
 			fresh = append(fresh, ms[i])
 		}
 	}
-	a.wake(ctx, fresh)
+	// Answer first: the answer does not depend on the wake-up (a stored
+	// send is accepted either way), so no request waits for its PubAck.
 	for i, r := range batch {
 		r.done <- acceptResult{createdAt: created[i]}
 	}
+	a.wake(fresh)
 }
 
 // ignoreReplay: a reused key is answered by the caller's replay path.
@@ -150,11 +152,12 @@ func ignoreReplay(err error) error {
 }
 
 // wake publishes one wake-up per channel of ms (de-duplicated by the
-// channel's last message id) and waits for them together. A wake-up that
-// fails is logged: the messages are stored, and their channel's owner
-// sends them when it next looks at the queue (at the latest when the
-// channel resumes); a retry with the same Idempotency-Key wakes it again.
-func (a *acceptor) wake(ctx context.Context, ms []*store.Message) {
+// channel's last message id) without waiting: a goroutine collects the
+// acknowledgements and logs the failures. A wake-up that fails leaves its
+// messages stored, and their channel's owner sends them when it next looks
+// at the queue (its next wake-up, at the latest when the channel resumes);
+// a retry with the same Idempotency-Key wakes it again.
+func (a *acceptor) wake(ms []*store.Message) {
 	if len(ms) == 0 {
 		return
 	}
@@ -179,6 +182,10 @@ func (a *acceptor) wake(ctx context.Context, ms []*store.Message) {
 	if len(futures) == 0 {
 		return
 	}
+	go a.awaitAcks(futures)
+}
+
+func (a *acceptor) awaitAcks(futures []jetstream.PubAckFuture) {
 	timeout := time.NewTimer(wakeTimeout)
 	defer timeout.Stop()
 	for _, f := range futures {
@@ -188,8 +195,6 @@ func (a *acceptor) wake(ctx context.Context, ms []*store.Message) {
 			a.log.Warn("sends stored but their wake-up was not stored", "subject", f.Msg().Subject, "err", err)
 		case <-timeout.C:
 			a.log.Warn("sends stored but their wake-ups were not acknowledged in time", "timeout", wakeTimeout)
-			return
-		case <-ctx.Done():
 			return
 		}
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"log/slog"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/stretchr/testify/require"
 
@@ -68,8 +71,13 @@ func TestAcceptBatchWithAGoneChannel(t *testing.T) {
 	// Wake-ups: one per message written alone, one per channel and batch.
 	info, err := b.JS.Stream(ctx, b.Names.CmdStream())
 	require.NoError(t, err)
-	si, err := info.Info(ctx)
-	require.NoError(t, err)
+	// Wake-ups are published without the requests waiting for them.
+	var si *jetstream.StreamInfo
+	testenv.Eventually(t, 5*time.Second, func() bool {
+		si, err = info.Info(ctx)
+		require.NoError(t, err)
+		return si.State.Msgs == 3
+	}, "three wake-ups in WA_CMD")
 	var wakes []string
 	for seq := si.State.FirstSeq; seq <= si.State.LastSeq; seq++ {
 		m, err := info.GetMsg(ctx, seq)
