@@ -20,14 +20,17 @@ import (
 func runWebhook(ctx context.Context, r *runner, res *result) error {
 	deliveries := pick(r, 20000, 1000)
 	for _, v := range []struct {
-		endpoints  int
-		conc       int // in-flight attempts the dispatcher allows: EndpointConcurrency 4 per endpoint, Concurrency 64
-		diagnostic bool
-	}{{1, 4, false}, {16, 64, false}, {16, 64, true}} {
-		if r.quick && (v.diagnostic || v.endpoints == 1) {
-			continue // quick: sixteen endpoints only
+		endpoints int
+		// maxInFlight is the endpoints' max_in_flight; 0 leaves the
+		// dispatcher's default, 4.
+		maxInFlight int
+		conc        int // in-flight attempts the dispatcher allows: max_in_flight per endpoint, Concurrency 256 in all
+		diagnostic  bool
+	}{{1, 0, 4, false}, {16, 0, 64, false}, {16, 0, 64, true}, {1, 32, 32, false}} {
+		if r.quick && (v.diagnostic || v.endpoints == 1 && v.maxInFlight == 0) {
+			continue // quick: sixteen endpoints, and one endpoint at max_in_flight 32
 		}
-		if err := webhookBacklog(ctx, r, res, deliveries, v.endpoints, v.conc, v.diagnostic); err != nil {
+		if err := webhookBacklog(ctx, r, res, deliveries, v.endpoints, v.maxInFlight, v.conc, v.diagnostic); err != nil {
 			return err
 		}
 	}
@@ -36,7 +39,7 @@ func runWebhook(ctx context.Context, r *runner, res *result) error {
 
 // webhookBacklog measures one backlog. A diagnostic run sets
 // synchronous_commit=off: the ceiling once delivery records are batched.
-func webhookBacklog(ctx context.Context, r *runner, res *result, deliveries, endpoints, conc int, diagnostic bool) error {
+func webhookBacklog(ctx context.Context, r *runner, res *result, deliveries, endpoints, maxInFlight, conc int, diagnostic bool) error {
 	e := newEnv(r.adminDSN, r.redisURL, r.log)
 	e.asyncCommit = diagnostic
 	defer e.close()
@@ -62,7 +65,11 @@ func webhookBacklog(ctx context.Context, r *runner, res *result, deliveries, end
 		return err
 	}
 	for i := range endpoints {
-		if _, err := a.do(ctx, "POST", "/v1/webhooks", map[string]any{"url": fmt.Sprintf("%s/%d", rc.url, i), "events": []string{event.MessageReceived}}, nil); err != nil {
+		body := map[string]any{"url": fmt.Sprintf("%s/%d", rc.url, i), "events": []string{event.MessageReceived}}
+		if maxInFlight > 0 {
+			body["max_in_flight"] = maxInFlight
+		}
+		if _, err := a.do(ctx, "POST", "/v1/webhooks", body, nil); err != nil {
 			return err
 		}
 	}
@@ -130,6 +137,11 @@ func webhookBacklog(ctx context.Context, r *runner, res *result, deliveries, end
 	g.Stop()
 	raw := rawHTTPAt(ctx, r, conc)
 	name := fmt.Sprintf("%d endpoint(s), %d in flight", endpoints, conc)
+	detail := fmt.Sprintf("endpoints_%d_diagnostic_%v", endpoints, diagnostic)
+	if maxInFlight > 0 {
+		name = fmt.Sprintf("%d endpoint(s), max_in_flight %d", endpoints, maxInFlight)
+		detail += fmt.Sprintf("_max_in_flight_%d", maxInFlight)
+	}
 	if diagnostic {
 		name = "diagnostic: " + name + ", synchronous_commit=off"
 	}
@@ -150,7 +162,7 @@ func webhookBacklog(ctx context.Context, r *runner, res *result, deliveries, end
 	if repeats > 0 {
 		res.add("repeated deliveries ("+name+")", float64(repeats), "").note("of %d requests", total)
 	}
-	setDetail(res, fmt.Sprintf("endpoints_%d_diagnostic_%v", endpoints, diagnostic), map[string]any{
+	setDetail(res, detail, map[string]any{
 		"deliveries": distinct, "requests": total, "outcomes": outcomes, "repeats": repeats, "seconds": span.Seconds(), "per_second": rate, "raw_http_per_second": raw,
 	})
 	return nil

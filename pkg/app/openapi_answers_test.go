@@ -313,8 +313,9 @@ func TestGatewayAnswersConformToOpenAPI(t *testing.T) {
 	whGone := c.expect(call{method: "POST", path: hooks, token: admin, body: map[string]any{"url": gone.URL, "events": []string{"message.*"}}}, 201, "").json(t)["id"].(string)
 	c.expect(call{method: "POST", path: hooks, token: admin, body: map[string]any{"url": "ftp://example.com"}}, 400, "validation_failed")
 	c.expect(call{method: "POST", path: hooks, token: admin, body: map[string]any{"url": ok.URL, "events": []string{"message.typo"}}}, 400, "validation_failed")
+	c.expect(call{method: "POST", path: hooks, token: admin, body: map[string]any{"url": ok.URL, "max_in_flight": 65}}, 400, "validation_failed")
 	c.expect(call{method: "POST", path: nobody + "/webhooks", token: admin, body: map[string]any{"url": ok.URL}}, 404, "channel_not_found")
-	whAdmin := c.expect(call{method: "POST", path: "/v1/webhooks", token: admin, body: map[string]any{"url": ok.URL + "/fleet", "events": []string{"message.sent"}}}, 201, "").json(t)["id"].(string)
+	whAdmin := c.expect(call{method: "POST", path: "/v1/webhooks", token: admin, body: map[string]any{"url": ok.URL + "/fleet", "events": []string{"message.sent"}, "max_in_flight": 16}}, 201, "").json(t)["id"].(string)
 	c.expect(call{method: "POST", path: "/v1/webhooks", token: otherToken, body: map[string]any{"url": ok.URL}}, 401, "unauthorized")
 
 	// Messaging.
@@ -408,7 +409,7 @@ func TestGatewayAnswersConformToOpenAPI(t *testing.T) {
 	require.Len(t, c.expect(call{method: "GET", path: "/v1/webhooks", token: admin}, 200, "").json(t)["data"], 1)
 	c.expect(call{method: "GET", path: "/v1/webhooks/" + whOK, token: admin}, 404, "webhook_not_found")
 	c.expect(call{method: "GET", path: fleet, token: admin}, 200, "")
-	c.expect(call{method: "PATCH", path: fleet, token: admin, body: map[string]any{"events": []string{"message.*", "call.received"}}}, 200, "")
+	c.expect(call{method: "PATCH", path: fleet, token: admin, body: map[string]any{"events": []string{"message.*", "call.received"}, "max_in_flight": nil}}, 200, "")
 	c.expect(call{method: "POST", path: fleet + "/rotate", token: admin}, 200, "")
 	var fleetDelivery string
 	testenv.Eventually(t, 15*time.Second, func() bool {

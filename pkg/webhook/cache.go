@@ -40,6 +40,11 @@ func newCache(ttl time.Duration, load func(ctx context.Context) ([]*Endpoint, er
 func (c *cache) markStale() { c.staleSince.Store(time.Now().UnixNano()) }
 
 // reload loads every endpoint unless a load started after since.
+//
+// The stale mark is cleared only once the load is installed: a refresh
+// meanwhile waits for this load (on reloadMu, then finds it fresh) rather
+// than take the old endpoints for current. A mark made during the load
+// stays, for the load may have missed that change.
 func (c *cache) reload(ctx context.Context, since time.Time) error {
 	c.reloadMu.Lock()
 	defer c.reloadMu.Unlock()
@@ -47,10 +52,11 @@ func (c *cache) reload(ctx context.Context, since time.Time) error {
 	fresh := c.loadedAt.After(since)
 	c.mu.RUnlock()
 	if fresh {
+		c.staleSince.CompareAndSwap(since.UnixNano(), 0)
 		return nil
 	}
+	stale := c.staleSince.Load()
 	start := time.Now()
-	c.staleSince.Store(0)
 	list, err := c.load(ctx)
 	if err != nil {
 		c.staleSince.CompareAndSwap(0, start.UnixNano())
@@ -66,6 +72,7 @@ func (c *cache) reload(ctx context.Context, since time.Time) error {
 	}
 	c.mu.Lock()
 	c.byID, c.byChannel, c.loadedAt, c.backoff = byID, byChannel, start, map[string]time.Time{}
+	c.staleSince.CompareAndSwap(stale, 0)
 	c.mu.Unlock()
 	return nil
 }

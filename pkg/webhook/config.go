@@ -18,6 +18,10 @@ var DefaultSchedule = []time.Duration{
 	5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 24 * time.Hour,
 }
 
+// DefaultEndpointConcurrency is the default of Config.EndpointConcurrency:
+// the attempts in flight to an endpoint that sets no max_in_flight.
+const DefaultEndpointConcurrency = 4
+
 // Config configures a Dispatcher. Zero fields take the defaults of
 // WithDefaults.
 type Config struct {
@@ -40,11 +44,15 @@ type Config struct {
 	AllowPrivate bool
 
 	// Concurrency bounds the attempts in flight in this dispatcher, over all
-	// endpoints (default 64).
+	// endpoints (default 256: an endpoint at the largest max_in_flight,
+	// MaxInFlightLimit, holds a quarter of it, so it cannot starve the
+	// others).
 	Concurrency int
 	// EndpointConcurrency bounds the attempts in flight to one endpoint in
-	// this dispatcher (default 4), so a slow endpoint holds at most this
-	// many of the Concurrency slots.
+	// this dispatcher when the endpoint sets no max_in_flight of its own
+	// (default DefaultEndpointConcurrency), so a slow endpoint holds at
+	// most this many of the Concurrency slots. An endpoint's own
+	// max_in_flight replaces it; neither exceeds Concurrency.
 	EndpointConcurrency int
 
 	// HTTPTimeout bounds one HTTP request, connect to last header (default 10 s).
@@ -99,10 +107,10 @@ func (c Config) WithDefaults() Config {
 		c.DisableAfter = 5 * 24 * time.Hour
 	}
 	if c.Concurrency <= 0 {
-		c.Concurrency = 64
+		c.Concurrency = 256
 	}
 	if c.EndpointConcurrency <= 0 {
-		c.EndpointConcurrency = 4
+		c.EndpointConcurrency = DefaultEndpointConcurrency
 	}
 	if c.EndpointConcurrency > c.Concurrency {
 		c.EndpointConcurrency = c.Concurrency
@@ -175,4 +183,12 @@ func (c Config) maxStep() time.Duration {
 		m = max(m, d)
 	}
 	return m
+}
+
+// endpointLimit is the bound of the attempts in flight to ep.
+func (c Config) endpointLimit(ep *Endpoint) int {
+	if ep.MaxInFlight > 0 {
+		return min(ep.MaxInFlight, c.Concurrency)
+	}
+	return c.EndpointConcurrency
 }

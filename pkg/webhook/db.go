@@ -37,14 +37,14 @@ func scheduleMicros(s []time.Duration) []int64 {
 
 const endpointCols = `id, coalesce(channel_id, ''), url, description, events, headers, enabled, disabled_reason,
 	disabled_at, secret, coalesce(previous_secret, ''), previous_secret_until, failing_since,
-	consecutive_failures, backoff_until, created_at, updated_at`
+	consecutive_failures, backoff_until, coalesce(max_in_flight, 0), created_at, updated_at`
 
 func scanEndpoint(row pgx.Row) (*Endpoint, error) {
 	var e Endpoint
 	var headers []byte
 	err := row.Scan(&e.ID, &e.ChannelID, &e.URL, &e.Description, &e.Events, &headers, &e.Enabled,
 		&e.DisabledReason, &e.DisabledAt, &e.Secret, &e.PreviousSecret, &e.PreviousSecretUntil,
-		&e.FailingSince, &e.ConsecutiveFailures, &e.BackoffUntil, &e.CreatedAt, &e.UpdatedAt)
+		&e.FailingSince, &e.ConsecutiveFailures, &e.BackoffUntil, &e.MaxInFlight, &e.CreatedAt, &e.UpdatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, store.ErrNotFound
 	}
@@ -67,12 +67,12 @@ func (d db) createEndpoint(ctx context.Context, e *Endpoint) (*Endpoint, error) 
 		return nil, err
 	}
 	got, err := scanEndpoint(d.pool.QueryRow(ctx, `INSERT INTO webhook_endpoints
-		(id, channel_id, url, description, events, headers, enabled, disabled_reason, disabled_at, secret)
+		(id, channel_id, url, description, events, headers, enabled, disabled_reason, disabled_at, secret, max_in_flight)
 		SELECT $1, nullif($2, ''), $3, $4, $5, $6, $7, CASE WHEN $7 THEN '' ELSE 'created disabled' END,
-			CASE WHEN $7 THEN NULL ELSE now() END, $8
+			CASE WHEN $7 THEN NULL ELSE now() END, $8, nullif($10::integer, 0)
 		WHERE (SELECT count(*) FROM webhook_endpoints WHERE `+fmt.Sprintf(scopeCond, "$2")+`) < $9
 		RETURNING `+endpointCols,
-		e.ID, e.ChannelID, e.URL, e.Description, e.Events, headers, e.Enabled, e.Secret, maxEndpoints))
+		e.ID, e.ChannelID, e.URL, e.Description, e.Events, headers, e.Enabled, e.Secret, maxEndpoints, e.MaxInFlight))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errLimit
 	}
@@ -123,13 +123,17 @@ func collectEndpoints(rows pgx.Rows) ([]*Endpoint, error) {
 	return out, rows.Err()
 }
 
-// endpointPatch changes the fields that are not nil.
+// endpointPatch changes the fields that are not nil, and max_in_flight
+// when SetMaxInFlight.
 type endpointPatch struct {
 	URL         *string
 	Description *string
 	Events      []string
 	Headers     map[string]string
 	Enabled     *bool
+	// MaxInFlight is the new bound, 0 for the dispatcher's default.
+	SetMaxInFlight bool
+	MaxInFlight    int
 }
 
 // deadOnDisable turns the deliveries still waiting for a disabled endpoint
@@ -160,9 +164,10 @@ func (d db) updateEndpoint(ctx context.Context, scope, id string, p endpointPatc
 			failing_since = CASE WHEN $7 AND NOT enabled THEN NULL ELSE failing_since END,
 			consecutive_failures = CASE WHEN $7 AND NOT enabled THEN 0 ELSE consecutive_failures END,
 			backoff_until = CASE WHEN $7 AND NOT enabled THEN NULL ELSE backoff_until END,
+			max_in_flight = CASE WHEN $8 THEN nullif($9::integer, 0) ELSE max_in_flight END,
 			updated_at = now()
 			WHERE id = $1 AND `+fmt.Sprintf(scopeCond, "$2")+` RETURNING `+endpointCols,
-			id, scope, p.URL, p.Description, p.Events, headers, p.Enabled))
+			id, scope, p.URL, p.Description, p.Events, headers, p.Enabled, p.SetMaxInFlight, p.MaxInFlight))
 		if err != nil {
 			return err
 		}
@@ -400,11 +405,13 @@ func (d db) recorded(ctx context.Context, endpointID, eventID string) (bool, err
 	return ok, err
 }
 
-// claim leases up to total due deliveries to owner: at most perEndpoint of
-// one endpoint (busy endpoints get their free slots instead), none of an
-// endpoint that is disabled or backing off, oldest due first. A delivery
-// whose lease ran out (its dispatcher died mid-attempt) is due again.
-func (d db) claim(ctx context.Context, owner string, lease time.Duration, total, perEndpoint int, busyIDs []string, busyFree []int32) ([]*job, error) {
+// claim leases up to total due deliveries to owner: at most the
+// endpoint's max_in_flight (perEndpoint when it has none; never more than
+// maxPerEndpoint) of one endpoint, and for busy endpoints their free slots
+// instead; none of an endpoint that is disabled or backing off, oldest due
+// first. A delivery whose lease ran out (its dispatcher died mid-attempt)
+// is due again.
+func (d db) claim(ctx context.Context, owner string, lease time.Duration, total, perEndpoint, maxPerEndpoint int, busyIDs []string, busyFree []int32) ([]*job, error) {
 	rows, err := d.pool.Query(ctx, `WITH slots AS (
 			SELECT * FROM unnest($4::text[], $5::int[]) AS s(endpoint_id, free)
 		), cand AS (
@@ -413,7 +420,7 @@ func (d db) claim(ctx context.Context, owner string, lease time.Duration, total,
 				SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
 				WHERE d.endpoint_id = e.id AND d.status IN ('pending', 'failed', 'delivering') AND d.next_attempt_at <= now()
 				ORDER BY d.next_attempt_at
-				LIMIT coalesce((SELECT free FROM slots WHERE slots.endpoint_id = e.id), $3)
+				LIMIT coalesce((SELECT free FROM slots WHERE slots.endpoint_id = e.id), least(coalesce(e.max_in_flight, $3), $7))
 			) c
 			WHERE e.enabled AND (e.backoff_until IS NULL OR e.backoff_until <= now())
 			ORDER BY c.next_attempt_at LIMIT $2
@@ -426,7 +433,7 @@ func (d db) claim(ctx context.Context, owner string, lease time.Duration, total,
 			next_attempt_at = now() + $6::bigint * interval '1 microsecond', updated_at = now()
 		FROM locked WHERE d.id = locked.id
 		RETURNING d.id, d.endpoint_id, d.channel_id, d.event_id, d.event_type, d.event_seq, d.payload`,
-		owner, total, perEndpoint, busyIDs, busyFree, micros(lease))
+		owner, total, perEndpoint, busyIDs, busyFree, micros(lease), maxPerEndpoint)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: claim: %w", err)
 	}

@@ -91,7 +91,7 @@ func NewDispatcher(cfg Config) (*Dispatcher, error) {
 		names:      cfg.Bus.Names,
 		sender:     newSender(&cfg),
 		pool:       make(chan struct{}, cfg.Concurrency),
-		slots:      newEndpointSlots(cfg.EndpointConcurrency),
+		slots:      newEndpointSlots(),
 		poke:       make(chan struct{}, 1),
 		changes:    make(chan *nats.Msg, 256),
 		inflight:   inflight{msgs: map[jetstream.Msg]struct{}{}, claimed: map[string]struct{}{}},
@@ -319,7 +319,7 @@ func (d *Dispatcher) handle(m jetstream.Msg) {
 	if ep == nil {
 		return
 	}
-	switch d.slots.admit(endpointID, waiting{m: m, j: j, at: time.Now()}) {
+	switch d.slots.admit(endpointID, d.cfg.endpointLimit(ep), waiting{m: m, j: j, at: time.Now()}) {
 	case admitStarted:
 		d.inflight.addMsg(m)
 		d.run(ep, j, m)
@@ -389,7 +389,7 @@ func (d *Dispatcher) run(ep *Endpoint, j *job, m jetstream.Msg) {
 	for {
 		d.attempt(ep, j, m)
 		for {
-			w, ok := d.slots.next(ep.ID)
+			w, ok := d.slots.next(ep.ID, d.cfg.endpointLimit(d.current(ep)))
 			if !ok {
 				if d.moreDue.Load() {
 					d.wakeClaimer()
@@ -452,6 +452,15 @@ func (d *Dispatcher) deferWaiting(ws []waiting, what string) {
 	metricDeliveries.WithLabelValues(metricDeferred).Add(float64(len(ws)))
 	d.moreDue.Store(true)
 	d.wakeClaimer()
+}
+
+// current returns the cached version of ep, which a reload may have
+// replaced since ep was read, or ep when the cache no longer has it.
+func (d *Dispatcher) current(ep *Endpoint) *Endpoint {
+	if c := d.cache.get(ep.ID); c != nil {
+		return c
+	}
+	return ep
 }
 
 // endpoint returns an endpoint from the cache, or from Postgres when the
@@ -636,13 +645,16 @@ func (d *Dispatcher) claimLoop(ctx context.Context) {
 		case <-d.poke:
 		}
 		d.noteChanges()
+		if err := d.cache.refresh(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("reloading webhook endpoints", "error", err)
+		}
 		for ctx.Err() == nil {
 			n := d.tryAcquire(batchMax)
 			if n == 0 {
 				break
 			}
 			busyIDs, busyFree := d.slots.busy()
-			jobs, err := d.db.claim(ctx, d.cfg.Owner, d.cfg.Lease, n, d.cfg.EndpointConcurrency, busyIDs, busyFree)
+			jobs, err := d.db.claim(ctx, d.cfg.Owner, d.cfg.Lease, n, d.cfg.EndpointConcurrency, d.cfg.Concurrency, busyIDs, busyFree)
 			if err != nil {
 				d.releasePool(n)
 				if ctx.Err() == nil {
@@ -669,7 +681,7 @@ func (d *Dispatcher) startClaimed(j *job) {
 	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
 	defer cancel()
 	ep, err := d.endpoint(ctx, j.endpointID)
-	if err != nil || ep == nil || !d.slots.tryAcquire(j.endpointID) {
+	if err != nil || ep == nil || !d.slots.tryAcquire(j.endpointID, d.cfg.endpointLimit(ep)) {
 		// Deleted (its deliveries went with it), unreadable, or its slots
 		// filled since the claim: hand it back.
 		if ep != nil {

@@ -37,11 +37,13 @@
 //     acked. Results of attempts that end within a few milliseconds are
 //     written in one transaction, and each message is acked only after
 //     that commit. A message for an endpoint that is busy
-//     (EndpointConcurrency attempts in flight here) waits in memory, kept
+//     (its max_in_flight attempts in flight here) waits in memory, kept
 //     with InProgress, and is started by the next attempt of that
 //     endpoint to end; it holds no attempt slot while it waits. What
 //     waits in memory is bounded (queueTotal, shared fairly between the
-//     endpoints with messages waiting; the pull stops while it is full),
+//     endpoints with messages waiting, an endpoint allowed more attempts
+//     in flight getting a larger least share; the pull stops while it is
+//     full),
 //     and goes to Postgres as pending (then acked) when its endpoint's
 //     share is full, when the endpoint starts none of them for queueWait,
 //     or when the pull has waited queueStall for room (the newest of the
@@ -68,7 +70,9 @@
 // # Slow and dead endpoints
 //
 // One endpoint never delays another: attempts run in a bounded pool
-// (Concurrency) with at most EndpointConcurrency in flight per endpoint,
+// (Concurrency) with at most the endpoint's max_in_flight in flight per
+// endpoint (1 to 64, EndpointConcurrency when it sets none; a change
+// applies to the attempts started after the dispatcher sees it),
 // a slow endpoint's messages cannot fill the memory or stop the pull for
 // long (see the bounds above), and whatever cannot be attempted soon
 // waits in Postgres. Each endpoint has a failure streak
@@ -84,6 +88,9 @@
 // # Ordering
 //
 // Deliveries are not ordered: retries and parallel attempts reorder them.
+// An endpoint with max_in_flight 1 gets one attempt at a time from each
+// dispatcher, which keeps them nearly in order, not exactly: the messages
+// of one fetch race to their slot, and every dispatcher has its own.
 // Each carries the event's sequence in WA_EVT ("seq" in the payload and
 // the webhook-sequence header), which increases with the order in which
 // events were stored, so a receiver can order a channel's events.

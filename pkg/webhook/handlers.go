@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -35,6 +36,10 @@ type HandlersConfig struct {
 	Resolver ssrf.Resolver
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
+	// EndpointConcurrency is the dispatchers' Config.EndpointConcurrency,
+	// shown as the max_in_flight of endpoints that set none (default
+	// DefaultEndpointConcurrency).
+	EndpointConcurrency int
 }
 
 // Handlers serves the webhook routes: endpoints, rotation, the delivery
@@ -53,6 +58,9 @@ func NewHandlers(cfg HandlersConfig) *Handlers {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.EndpointConcurrency <= 0 {
+		cfg.EndpointConcurrency = DefaultEndpointConcurrency
+	}
 	return &Handlers{cfg: cfg, db: db{pool: cfg.Store.Pool}, guard: ssrf.Guard{AllowPrivate: cfg.AllowPrivate}}
 }
 
@@ -64,7 +72,7 @@ func NewHandlers(cfg HandlersConfig) *Handlers {
 //	GET    /v1/channels/:id/webhooks                      list
 //	GET    /v1/channels/:id/webhooks/dead-letters         dead letters of the channel's endpoints
 //	GET    /v1/channels/:id/webhooks/:wid                 read
-//	PATCH  /v1/channels/:id/webhooks/:wid                 update url, events, headers, enabled, description
+//	PATCH  /v1/channels/:id/webhooks/:wid                 update url, events, headers, enabled, description, max_in_flight
 //	DELETE /v1/channels/:id/webhooks/:wid                 delete with its delivery log
 //	POST   /v1/channels/:id/webhooks/:wid/rotate          new secret {grace_period}
 //	GET    /v1/channels/:id/webhooks/:wid/deliveries      delivery log (?status=&event_id=&before=&limit=)
@@ -145,6 +153,8 @@ type createRequest struct {
 	Events      []string          `json:"events"`
 	Headers     map[string]string `json:"headers"`
 	Enabled     *bool             `json:"enabled"`
+	// MaxInFlight is absent or null for the dispatchers' default.
+	MaxInFlight *int `json:"max_in_flight"`
 }
 
 func (h *Handlers) create(c *gin.Context) {
@@ -171,6 +181,12 @@ func (h *Handlers) create(c *gin.Context) {
 		httpapi.Abort(c, verr)
 		return
 	}
+	if req.MaxInFlight != nil {
+		if e.MaxInFlight, verr = checkMaxInFlight(*req.MaxInFlight); verr != nil {
+			httpapi.Abort(c, verr)
+			return
+		}
+	}
 	got, err := h.db.createEndpoint(c.Request.Context(), e)
 	if errors.Is(err, errLimit) {
 		httpapi.Abort(c, errLimitReach)
@@ -181,7 +197,7 @@ func (h *Handlers) create(c *gin.Context) {
 		return
 	}
 	h.announce()
-	c.JSON(http.StatusCreated, got.view(true))
+	c.JSON(http.StatusCreated, got.view(true, h.cfg.EndpointConcurrency))
 }
 
 type endpointList struct {
@@ -196,7 +212,7 @@ func (h *Handlers) list(c *gin.Context) {
 	}
 	out := endpointList{Data: make([]endpointJSON, 0, len(list))}
 	for _, e := range list {
-		out.Data = append(out.Data, e.view(false))
+		out.Data = append(out.Data, e.view(false, h.cfg.EndpointConcurrency))
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -217,7 +233,7 @@ func (h *Handlers) endpointOf(c *gin.Context) (*Endpoint, bool) {
 
 func (h *Handlers) get(c *gin.Context) {
 	if e, ok := h.endpointOf(c); ok {
-		c.JSON(http.StatusOK, e.view(false))
+		c.JSON(http.StatusOK, e.view(false, h.cfg.EndpointConcurrency))
 	}
 }
 
@@ -227,6 +243,20 @@ type updateRequest struct {
 	Events      *[]string          `json:"events"`
 	Headers     *map[string]string `json:"headers"`
 	Enabled     *bool              `json:"enabled"`
+	// MaxInFlight null returns the endpoint to the dispatchers' default.
+	MaxInFlight optionalInt `json:"max_in_flight"`
+}
+
+// optionalInt is a JSON member that may be absent (set false), null
+// (set, v nil) or an integer.
+type optionalInt struct {
+	set bool
+	v   *int
+}
+
+func (o *optionalInt) UnmarshalJSON(b []byte) error {
+	o.set = true
+	return json.Unmarshal(b, &o.v)
 }
 
 func (h *Handlers) update(c *gin.Context) {
@@ -265,6 +295,15 @@ func (h *Handlers) update(c *gin.Context) {
 			return
 		}
 	}
+	if req.MaxInFlight.set {
+		p.SetMaxInFlight = true
+		if req.MaxInFlight.v != nil {
+			if p.MaxInFlight, verr = checkMaxInFlight(*req.MaxInFlight.v); verr != nil {
+				httpapi.Abort(c, verr)
+				return
+			}
+		}
+	}
 	p.Enabled = req.Enabled
 	e, err := h.db.updateEndpoint(c.Request.Context(), scopeOf(c), c.Param("wid"), p)
 	if errors.Is(err, store.ErrNotFound) {
@@ -276,7 +315,7 @@ func (h *Handlers) update(c *gin.Context) {
 		return
 	}
 	h.announce()
-	c.JSON(http.StatusOK, e.view(false))
+	c.JSON(http.StatusOK, e.view(false, h.cfg.EndpointConcurrency))
 }
 
 func (h *Handlers) delete(c *gin.Context) {
@@ -330,7 +369,7 @@ func (h *Handlers) rotate(c *gin.Context) {
 		return
 	}
 	h.announce()
-	c.JSON(http.StatusOK, e.view(true))
+	c.JSON(http.StatusOK, e.view(true, h.cfg.EndpointConcurrency))
 }
 
 // Page sizes of the delivery lists.
@@ -534,6 +573,13 @@ func checkEvents(events []string) ([]string, *httpapi.Error) {
 		return nil, httpapi.Validation("events", "%s", why)
 	}
 	return out, nil
+}
+
+func checkMaxInFlight(n int) (int, *httpapi.Error) {
+	if n < 1 || n > MaxInFlightLimit {
+		return 0, httpapi.Validation("max_in_flight", "must be an integer from 1 to %d, or null for the default", MaxInFlightLimit)
+	}
+	return n, nil
 }
 
 func checkHeaders(h map[string]string) (map[string]string, *httpapi.Error) {

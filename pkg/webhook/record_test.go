@@ -78,7 +78,7 @@ func TestRecordAllWritesWhatRecordWrites(t *testing.T) {
 	claimed := rb.freshJob()
 	_, err := rb.db.deferJob(ctx, claimed, StatusPending, nil, "")
 	require.NoError(t, err)
-	got, err := rb.db.claim(ctx, rb.owner, time.Minute, 10, 4, nil, nil)
+	got, err := rb.db.claim(ctx, rb.owner, time.Minute, 10, 4, 64, nil, nil)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	claimed = got[0]

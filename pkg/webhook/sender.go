@@ -59,7 +59,7 @@ func newSender(cfg *Config) *sender {
 		DialContext:           guard.Dialer(cfg.HTTPTimeout).DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          256,
-		MaxIdleConnsPerHost:   cfg.EndpointConcurrency,
+		MaxIdleConnsPerHost:   min(MaxInFlightLimit, cfg.Concurrency),
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   cfg.HTTPTimeout,
 		ResponseHeaderTimeout: cfg.HTTPTimeout,

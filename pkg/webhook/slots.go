@@ -20,6 +20,15 @@ const (
 	// pull for fast ones, while a backlog for one endpoint waits entirely
 	// here.
 	queueMinShare = 256
+	// queuePerSlot raises the least share of an endpoint allowed many
+	// attempts in flight: it drains its queue that many times faster, so
+	// the same wait in memory is a longer queue (queueMinShare is this for
+	// the default 4 slots). It stops at queueMaxShare.
+	queuePerSlot = queueMinShare / 4
+	// queueMaxShare is the most that the least share grows to: an endpoint
+	// never holds more than half the room while others have messages
+	// waiting.
+	queueMaxShare = queueTotal / 2
 	// queueWait is the longest an endpoint may keep messages waiting in
 	// memory without starting one of them: a stuck or very slow endpoint
 	// leaves them to Postgres, so they hold neither memory nor
@@ -52,10 +61,17 @@ const (
 // attempt of its endpoint looked at an empty queue. Invariant: an
 // endpoint with messages queued has all its slots taken; whoever releases
 // a slot first takes the next queued message with it.
+//
+// Each endpoint has its own limit (its max_in_flight), passed by the
+// caller with every acquisition from the endpoint it has just read, so a
+// change applies to the next acquisition. When the limit falls below the
+// attempts in flight, slots that free are released rather than handed to
+// a queued message until the endpoint is back at its limit; when it
+// rises, new messages start at once and the claimer sees the free slots.
 type endpointSlots struct {
 	mu    sync.Mutex
-	limit int
 	n     map[string]int
+	limit map[string]int       // per endpoint with attempts in flight: its latest limit
 	q     map[string][]waiting // FIFO per endpoint; no entry when empty
 	held  int                  // messages queued over all endpoints
 	// started is, per endpoint with messages queued, when the last of them
@@ -64,30 +80,43 @@ type endpointSlots struct {
 	closed  bool
 }
 
-func newEndpointSlots(limit int) *endpointSlots {
-	return &endpointSlots{limit: limit, n: map[string]int{}, q: map[string][]waiting{}, started: map[string]time.Time{}}
+func newEndpointSlots() *endpointSlots {
+	return &endpointSlots{n: map[string]int{}, limit: map[string]int{}, q: map[string][]waiting{}, started: map[string]time.Time{}}
 }
 
-func (s *endpointSlots) tryAcquire(id string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.n[id] >= s.limit {
+// take takes a slot of id if fewer than limit are taken.
+func (s *endpointSlots) take(id string, limit int) bool {
+	s.limit[id] = limit
+	if s.n[id] >= limit {
 		return false
 	}
 	s.n[id]++
 	return true
 }
 
-// admit takes a slot of id for w, or queues w behind the endpoint's
-// attempts in flight when its share of the queue has room.
-func (s *endpointSlots) admit(id string, w waiting) int {
+// tryAcquire takes a slot of id, which allows limit attempts in flight.
+func (s *endpointSlots) tryAcquire(id string, limit int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.take(id, limit)
+}
+
+// share is the room of the queue of an endpoint allowed limit attempts in
+// flight while active endpoints have messages queued.
+func share(limit, active int) int {
+	return max(min(queueMaxShare, max(queueMinShare, queuePerSlot*limit)), queueTotal/active)
+}
+
+// admit takes a slot of id, which allows limit attempts in flight, for w,
+// or queues w behind the endpoint's attempts in flight when its share of
+// the queue has room.
+func (s *endpointSlots) admit(id string, limit int, w waiting) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return admitRejected
 	}
-	if s.n[id] < s.limit {
-		s.n[id]++
+	if s.take(id, limit) {
 		return admitStarted
 	}
 	q := s.q[id]
@@ -95,7 +124,7 @@ func (s *endpointSlots) admit(id string, w waiting) int {
 	if q == nil {
 		active++
 	}
-	if s.held >= queueTotal || len(q) >= max(queueMinShare, queueTotal/active) {
+	if s.held >= queueTotal || len(q) >= share(limit, active) {
 		return admitRejected
 	}
 	if q == nil {
@@ -107,11 +136,13 @@ func (s *endpointSlots) admit(id string, w waiting) int {
 }
 
 // next hands the slot of id that its holder is done with to the next
-// message queued for id; when none waits, it releases the slot.
-func (s *endpointSlots) next(id string) (waiting, bool) {
+// message queued for id; when none waits, or when id has more attempts in
+// flight than limit (lowered meanwhile), it releases the slot.
+func (s *endpointSlots) next(id string, limit int) (waiting, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if q := s.q[id]; len(q) > 0 && !s.closed {
+	s.limit[id] = limit
+	if q := s.q[id]; len(q) > 0 && !s.closed && s.n[id] <= limit {
 		w := q[0]
 		q[0] = waiting{}
 		if len(q) == 1 {
@@ -130,6 +161,7 @@ func (s *endpointSlots) next(id string) (waiting, bool) {
 func (s *endpointSlots) release(id string) {
 	if s.n[id]--; s.n[id] <= 0 {
 		delete(s.n, id)
+		delete(s.limit, id)
 	}
 }
 
@@ -230,7 +262,7 @@ func (s *endpointSlots) busy() ([]string, []int32) {
 	free := make([]int32, 0, len(s.n))
 	for id, n := range s.n {
 		idList = append(idList, id)
-		free = append(free, int32(max(0, s.limit-n)))
+		free = append(free, int32(max(0, s.limit[id]-n)))
 	}
 	return idList, free
 }
