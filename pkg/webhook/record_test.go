@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wagate/wagate/pkg/ids"
@@ -194,4 +195,31 @@ func TestRecorderIsolatesABadResult(t *testing.T) {
 	require.NoError(t, errs[0])
 	require.Error(t, errs[1])
 	require.Equal(t, StatusDelivered, rb.row(t, good).status)
+}
+
+// Results that queued while the recorder was busy are past their linger:
+// they are all written in the next group, not one or two at a time (a
+// select between them and the expired linger timer once picked at random,
+// and a backlog was recorded two results per transaction).
+func TestRecorderWritesWhatQueuedInOneGroup(t *testing.T) {
+	t.Parallel()
+	rb := setupRecord(t)
+	rc := newRecorder(rb.db, rb.owner, &rb.cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	const n = 200 // under recordBatch and the channel's capacity
+	var wg sync.WaitGroup
+	wg.Add(n)
+	for range n {
+		rc.add(&recording{attemptRecord: attemptRecord{j: rb.freshJob(), r: ok200()}, done: func(_ recordOut, err error) {
+			assert.NoError(t, err)
+			wg.Done()
+		}})
+	}
+	time.Sleep(2 * recordLinger) // every result is past its linger
+	go rc.run()
+	wg.Wait()
+	rc.stop()
+	var writes int
+	require.NoError(t, rb.db.pool.QueryRow(context.Background(),
+		`SELECT count(DISTINCT xmin::text) FROM webhook_deliveries WHERE endpoint_id = $1`, rb.epID).Scan(&writes))
+	require.Equal(t, 1, writes, "%d results queued before the recorder ran are one write", n)
 }

@@ -70,11 +70,30 @@ func (rc *recorder) run() {
 		}
 		batch = append(batch[:0], first)
 		open := true
-		timer.Reset(time.Until(first.at.Add(recordLinger)))
+		deadline := first.at.Add(recordLinger)
 	collect:
 		for open && len(batch) < recordBatch {
+			// Take everything already waiting first: results that queued
+			// while the last write ran are past their linger, and a select
+			// between them and an expired timer would pick at random.
 			select {
 			case x, ok := <-rc.in:
+				if !ok {
+					open = false
+					break collect
+				}
+				batch = append(batch, x)
+				continue
+			default:
+			}
+			wait := time.Until(deadline)
+			if wait <= 0 {
+				break
+			}
+			timer.Reset(wait)
+			select {
+			case x, ok := <-rc.in:
+				timer.Stop()
 				if !ok {
 					open = false
 					break collect
@@ -84,7 +103,6 @@ func (rc *recorder) run() {
 				break collect
 			}
 		}
-		timer.Stop()
 		rc.write(batch)
 		if !open {
 			return
