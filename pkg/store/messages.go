@@ -204,69 +204,98 @@ func (s *Store) Advance(ctx context.Context, channelID string, msgIDs []string, 
 // published once; of each only the id, channel, direction, WhatsApp id,
 // chat, type and status are read back.
 func (s *Store) AdvanceEach(ctx context.Context, channelID, status, reason string, steps []Step) ([]*Message, error) {
+	out, err := s.AdvanceMany(ctx, status, reason, []ChannelSteps{{ChannelID: channelID, Steps: steps}})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// ChannelSteps are the steps of one channel's messages.
+type ChannelSteps struct {
+	ChannelID string
+	Steps     []Step
+}
+
+// AdvanceMany is AdvanceEach for the messages of several channels in one
+// statement: a worker records the receipts and sends of all its channels
+// that arrive together with one commit. out[i] holds the messages of
+// groups[i] that changed, in the order of its steps.
+func (s *Store) AdvanceMany(ctx context.Context, status, reason string, groups []ChannelSteps) (out [][]*Message, err error) {
 	rank, ok := StatusRank[status]
 	if !ok {
 		return nil, fmt.Errorf("store: unknown status %q", status)
 	}
-	if len(steps) == 0 {
-		return nil, nil
-	}
+	out = make([][]*Message, len(groups))
 	// wagate ids are matched through the primary key and WhatsApp ids
 	// through messages_wa_id, in separate arms: with one array matched
 	// against both columns a generic plan scans the channel's history. Each
 	// lookup is a subquery behind OFFSET 0, planned on its own for one id,
 	// so that no plan reads the channel through messages_log, whichever
 	// statistics the cached plan was made with.
-	var own, wa []string
+	var own, ownCh, ownWA, wa, waCh, waWA []string
 	var ownAt, waAt []time.Time
-	var ownWA, waWA []string
-	for _, st := range steps {
-		if strings.HasPrefix(st.ID, ids.Message) {
-			own, ownAt, ownWA = append(own, st.ID), append(ownAt, st.At), append(ownWA, st.WAID)
-		} else {
-			wa, waAt, waWA = append(wa, st.ID), append(waAt, st.At), append(waWA, st.WAID)
+	index := make(map[string]int, len(groups)) // channel → group
+	for gi, g := range groups {
+		index[g.ChannelID] = gi
+		for _, st := range g.Steps {
+			if strings.HasPrefix(st.ID, ids.Message) {
+				own, ownCh, ownAt, ownWA = append(own, st.ID), append(ownCh, g.ChannelID), append(ownAt, st.At), append(ownWA, st.WAID)
+			} else {
+				wa, waCh, waAt, waWA = append(wa, st.ID), append(waCh, g.ChannelID), append(waAt, st.At), append(waWA, st.WAID)
+			}
 		}
 	}
-	rows, err := s.Pool.Query(ctx, `UPDATE messages SET status = $8, status_rank = $9, reason = $10, updated_at = now(),
+	if len(own)+len(wa) == 0 {
+		return out, nil
+	}
+	rows, err := s.Pool.Query(ctx, `UPDATE messages SET status = $9, status_rank = $10, reason = $11, updated_at = now(),
 		wa_id = coalesce(nullif(s.s_wa, ''), wa_id),
-		sent_at = CASE WHEN $8 = 'sent' THEN s.s_at ELSE sent_at END,
-		delivered_at = CASE WHEN $8 = 'delivered' OR ($9 > 4 AND delivered_at IS NULL) THEN s.s_at ELSE delivered_at END,
-		read_at = CASE WHEN $8 IN ('read', 'played') AND read_at IS NULL THEN s.s_at ELSE read_at END
+		sent_at = CASE WHEN $9 = 'sent' THEN s.s_at ELSE sent_at END,
+		delivered_at = CASE WHEN $9 = 'delivered' OR ($10 > 4 AND delivered_at IS NULL) THEN s.s_at ELSE delivered_at END,
+		read_at = CASE WHEN $9 IN ('read', 'played') AND read_at IS NULL THEN s.s_at ELSE read_at END
 		FROM (
 			SELECT DISTINCT ON (s_id) s_id, s_at, s_wa FROM (
 				SELECT m.id AS s_id, o.s_at, o.s_wa
-				FROM unnest($2::text[], $3::timestamptz[], $4::text[]) AS o(s_key, s_at, s_wa),
-				LATERAL (SELECT id FROM messages WHERE id = o.s_key AND channel_id = $1 AND direction = 'outbound' OFFSET 0) m
+				FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) AS o(s_key, s_ch, s_at, s_wa),
+				LATERAL (SELECT id FROM messages WHERE id = o.s_key AND channel_id = o.s_ch AND direction = 'outbound' OFFSET 0) m
 				UNION ALL
 				SELECT m.id, x.s_at, x.s_wa
-				FROM unnest($5::text[], $6::timestamptz[], $7::text[]) AS x(s_key, s_at, s_wa),
-				LATERAL (SELECT id FROM messages WHERE channel_id = $1 AND direction = 'outbound' AND wa_id = x.s_key
+				FROM unnest($5::text[], $6::text[], $7::timestamptz[], $8::text[]) AS x(s_key, s_ch, s_at, s_wa),
+				LATERAL (SELECT id FROM messages WHERE channel_id = x.s_ch AND direction = 'outbound' AND wa_id = x.s_key
 					AND wa_id IS NOT NULL OFFSET 0) m
 			) found ORDER BY s_id, s_at
 		) s
-		WHERE messages.id = s.s_id AND messages.status_rank < $9
-		RETURNING id, channel_id, coalesce(wa_id, ''), chat, type, status`, channelID, own, ownAt, ownWA, wa, waAt, waWA, status, rank, reason)
+		WHERE messages.id = s.s_id AND messages.status_rank < $10
+		RETURNING id, channel_id, coalesce(wa_id, ''), chat, type, status`,
+		own, ownCh, ownAt, ownWA, wa, waCh, waAt, waWA, status, rank, reason)
 	if err != nil {
 		return nil, fmt.Errorf("store: advance messages: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*Message, error) {
+	changed, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*Message, error) {
 		m := &Message{Direction: "outbound"}
 		return m, row.Scan(&m.ID, &m.ChannelID, &m.WAID, &m.Chat, &m.Type, &m.Status)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: advance messages: %w", err)
 	}
-	order := make(map[string]int, len(steps))
-	for i := len(steps) - 1; i >= 0; i-- {
-		order[steps[i].ID] = i
+	for _, m := range changed {
+		gi := index[m.ChannelID]
+		out[gi] = append(out[gi], m)
 	}
-	pos := func(m *Message) int {
-		if i, ok := order[m.ID]; ok {
-			return i
+	for gi, g := range groups {
+		order := make(map[string]int, len(g.Steps))
+		for i := len(g.Steps) - 1; i >= 0; i-- {
+			order[g.Steps[i].ID] = i
 		}
-		return order[m.WAID]
+		pos := func(m *Message) int {
+			if i, ok := order[m.ID]; ok {
+				return i
+			}
+			return order[m.WAID]
+		}
+		sort.SliceStable(out[gi], func(i, j int) bool { return pos(out[gi][i]) < pos(out[gi][j]) })
 	}
-	sort.SliceStable(out, func(i, j int) bool { return pos(out[i]) < pos(out[j]) })
 	return out, nil
 }
 

@@ -171,3 +171,45 @@ func TestAdvanceEachMatchesBothIdsAtTheirOwnTimes(t *testing.T) {
 	require.Empty(t, changed)
 	require.Equal(t, store.StatusSent, b.message(t, msgs[1]).Status)
 }
+
+// AdvanceMany records the steps of several channels in one statement:
+// each group gets back only its own messages, in its steps' order, and a
+// channel's step never touches another channel's message of the same id.
+func TestAdvanceManyKeepsChannelsApart(t *testing.T) {
+	ctx := context.Background()
+	b := setupQueue(t)
+	other := ids.New(ids.Channel)
+	require.NoError(t, b.st.CreateChannel(ctx, &store.Channel{ID: other, Name: "o", TokenHash: []byte(other), Shard: 0, Driver: "sim"}))
+	mine, theirs := b.enqueue(t, b.channel, 3), b.enqueue(t, other, 2)
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	// Sent with WhatsApp ids, then delivered by WhatsApp id and by own id.
+	sent, err := b.st.AdvanceMany(ctx, store.StatusSent, "", []store.ChannelSteps{
+		{ChannelID: b.channel, Steps: []store.Step{{ID: mine[2], WAID: "WA2", At: at}, {ID: mine[0], WAID: "WA0", At: at}, {ID: mine[1], WAID: "WA1", At: at}}},
+		{ChannelID: other, Steps: []store.Step{{ID: theirs[0], WAID: "WA0", At: at}, {ID: theirs[1], WAID: "WB1", At: at}}},
+	})
+	require.NoError(t, err)
+	require.Len(t, sent, 2)
+	require.Equal(t, []string{mine[2], mine[0], mine[1]}, ids3(sent[0]), "in the order of the group's steps")
+	require.Equal(t, []string{theirs[0], theirs[1]}, ids3(sent[1]))
+
+	delivered, err := b.st.AdvanceMany(ctx, store.StatusDelivered, "", []store.ChannelSteps{
+		{ChannelID: other, Steps: []store.Step{{ID: "WA0", At: at}}},                                // the same WhatsApp id as a message of b.channel
+		{ChannelID: b.channel, Steps: []store.Step{{ID: mine[1], At: at}, {ID: theirs[1], At: at}}}, // another channel's message id
+	})
+	require.NoError(t, err)
+	require.Equal(t, []string{theirs[0]}, ids3(delivered[0]), "WA0 of the other channel only")
+	require.Equal(t, []string{mine[1]}, ids3(delivered[1]), "a message of another channel is not advanced")
+	require.Equal(t, store.StatusSent, b.message(t, mine[0]).Status)
+	require.Equal(t, store.StatusDelivered, b.message(t, mine[1]).Status)
+	m, err := b.st.Message(ctx, other, theirs[1])
+	require.NoError(t, err)
+	require.Equal(t, store.StatusSent, m.Status)
+}
+
+func ids3(ms []*store.Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.ID
+	}
+	return out
+}

@@ -312,7 +312,7 @@ func (c *channelRun) checkHealth(ctx context.Context) {
 // advance records status changes, one per step, in one statement and
 // publishes one event per message that changed, all at once.
 func (c *channelRun) advance(ctx context.Context, status, reason string, steps []store.Step) {
-	changed, err := c.sr.w.cfg.Store.AdvanceEach(ctx, c.id, status, reason, steps)
+	changed, err := c.sr.w.advances.advance(c.id, status, reason, steps)
 	if err != nil {
 		c.log.Error("cannot record message status", "status", status, "messages", len(steps), "err", err)
 		return

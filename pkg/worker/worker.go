@@ -124,17 +124,20 @@ type Worker struct {
 	ready  bool
 
 	usage usageBuffer
+	// advances records the status changes of all channels together.
+	advances advances
 }
 
 // New returns a Worker; Run starts it.
 func New(cfg Config) *Worker {
 	cfg = cfg.WithDefaults()
 	return &Worker{
-		cfg:     cfg,
-		leases:  lease.New(lease.Config{Redis: cfg.Redis, Keys: cfg.Keys, Worker: cfg.ID, TTL: cfg.LeaseTTL}),
-		limiter: ratelimit.New(cfg.Redis, cfg.Keys),
-		log:     cfg.Logger.With("worker", cfg.ID),
-		shards:  map[int]*shardRun{},
+		cfg:      cfg,
+		leases:   lease.New(lease.Config{Redis: cfg.Redis, Keys: cfg.Keys, Worker: cfg.ID, TTL: cfg.LeaseTTL}),
+		limiter:  ratelimit.New(cfg.Redis, cfg.Keys),
+		log:      cfg.Logger.With("worker", cfg.ID),
+		shards:   map[int]*shardRun{},
+		advances: advances{st: cfg.Store},
 	}
 }
 

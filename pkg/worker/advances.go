@@ -1,0 +1,127 @@
+package worker
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/wagate/wagate/pkg/store"
+)
+
+// Status changes of the worker's channels are written together: a
+// channel's mailbox hands its steps (the sends of a pump turn, a group of
+// receipts) to the worker's advances and waits for the outcome, and the
+// writers record what all channels handed over meanwhile with one
+// statement per status (store.AdvanceMany). A channel sees about
+// rate/channels receipts a second, too few to share a statement within
+// its own mailbox; across channels, a busy worker records hundreds per
+// commit. The mailbox waits, so a channel's events keep their order.
+const (
+	// advanceWriters bounds the statements in flight; requests that
+	// arrive while they run wait and share the next one.
+	advanceWriters = 4
+	// maxAdvanceSteps bounds the steps of one statement.
+	maxAdvanceSteps = 1024
+	advanceTimeout  = 10 * time.Second
+)
+
+type advanceReq struct {
+	channelID, status, reason string
+	steps                     []store.Step
+	changed                   []*store.Message
+	err                       error
+	done                      chan struct{}
+}
+
+// advances batches the status changes of a worker's channels. It holds no
+// goroutine while idle: the first request starts a writer, which exits
+// when nothing waits.
+type advances struct {
+	st *store.Store
+
+	mu      sync.Mutex
+	pending []*advanceReq
+	writers int
+}
+
+// advance records steps of channelID's messages and returns the messages
+// that changed, as store.AdvanceEach does.
+func (a *advances) advance(channelID, status, reason string, steps []store.Step) ([]*store.Message, error) {
+	r := &advanceReq{channelID: channelID, status: status, reason: reason, steps: steps, done: make(chan struct{})}
+	a.mu.Lock()
+	a.pending = append(a.pending, r)
+	start := a.writers < advanceWriters
+	if start {
+		a.writers++
+	}
+	a.mu.Unlock()
+	if start {
+		go a.write()
+	}
+	<-r.done
+	return r.changed, r.err
+}
+
+func (a *advances) write() {
+	for {
+		a.mu.Lock()
+		if len(a.pending) == 0 {
+			a.writers--
+			a.mu.Unlock()
+			return
+		}
+		// Take everything waiting, up to maxAdvanceSteps, and write one
+		// statement per status: a channel's mailbox waits for its own
+		// request, so requests of every status are waiting together.
+		n, k := 0, 0
+		for k < len(a.pending) && (k == 0 || n+len(a.pending[k].steps) <= maxAdvanceSteps) {
+			n += len(a.pending[k].steps)
+			k++
+		}
+		taken := append([]*advanceReq(nil), a.pending[:k]...)
+		a.pending = append(a.pending[:0], a.pending[k:]...)
+		a.mu.Unlock()
+		for len(taken) > 0 {
+			first := taken[0]
+			var batch, rest []*advanceReq
+			for _, r := range taken {
+				if r.status == first.status && r.reason == first.reason && !sameChannel(batch, r.channelID) {
+					batch = append(batch, r)
+				} else {
+					rest = append(rest, r)
+				}
+			}
+			a.run(batch)
+			taken = rest
+		}
+	}
+}
+
+// sameChannel: a channel waits for its request, so it has at most one
+// waiting; checked anyway, as AdvanceMany needs one group per channel.
+func sameChannel(batch []*advanceReq, channelID string) bool {
+	for _, r := range batch {
+		if r.channelID == channelID {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *advances) run(batch []*advanceReq) {
+	groups := make([]store.ChannelSteps, len(batch))
+	for i, r := range batch {
+		groups[i] = store.ChannelSteps{ChannelID: r.channelID, Steps: r.steps}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), advanceTimeout)
+	defer cancel()
+	out, err := a.st.AdvanceMany(ctx, batch[0].status, batch[0].reason, groups)
+	for i, r := range batch {
+		if err != nil {
+			r.err = err
+		} else {
+			r.changed = out[i]
+		}
+		close(r.done)
+	}
+}
