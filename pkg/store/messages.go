@@ -115,6 +115,14 @@ func (s *Store) Message(ctx context.Context, channelID, id string) (*Message, er
 	return scanMessage(s.Pool.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE channel_id = $1 AND id = $2`, channelID, id))
 }
 
+// HasQueued reports whether a channel has messages not yet sent: one
+// probe of the queue index, cheaper than a claim that finds nothing.
+func (s *Store) HasQueued(ctx context.Context, channelID string) (bool, error) {
+	var ok bool
+	err := s.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE channel_id = $1 AND status IN ('queued', 'sending'))`, channelID).Scan(&ok)
+	return ok, err
+}
+
 // QueueDepth counts a channel's messages not yet sent.
 func (s *Store) QueueDepth(ctx context.Context, channelID string) (int, error) {
 	var n int

@@ -53,6 +53,7 @@ type channelRun struct {
 	claimed      map[string]bool // messages this owner claimed and has not sent yet
 	attempts     int             // failed connection attempts in a row
 	closed       bool
+	lookFirst    bool // the next pump checks the queue before claiming
 }
 
 func newChannelRun(sr *shardRun, id string) *channelRun {
@@ -384,6 +385,9 @@ func (c *channelRun) handleEvent(ctx context.Context, ev session.Event) {
 	case session.Connected:
 		c.attempts = 0
 		err = c.transition(ctx, state.Active, state.ReasonConnected, nil)
+		// Most channels have nothing queued when they connect (a worker
+		// resuming thousands of them): look before claiming.
+		c.lookFirst = true
 		c.pumpSoon()
 	case session.Disconnected:
 		c.closeSession()

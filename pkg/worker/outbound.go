@@ -120,6 +120,13 @@ func (c *channelRun) pump(ctx context.Context) error {
 		return nil // Connected pumps again
 	}
 	st := c.sr.w.cfg.Store
+	if c.lookFirst {
+		c.lookFirst = false
+		queued, err := st.HasQueued(ctx, c.id)
+		if err == nil && !queued {
+			return nil // a send stored later brings its own wake-up
+		}
+	}
 	settings := c.settings()
 	plan := c.plan(time.Now())
 	n := 1
