@@ -194,12 +194,26 @@ func (b *Bus) eventMsg(ev event.Envelope) (*nats.Msg, error) {
 // PublishCommand stores a command for channel in WA_CMD. msgID, when not
 // empty, de-duplicates it (the idempotency key).
 func (b *Bus) PublishCommand(ctx context.Context, channel, verb, msgID string, body []byte) error {
+	if _, err := b.JS.PublishMsg(ctx, b.commandMsg(channel, verb, msgID, body)); err != nil {
+		return fmt.Errorf("bus: publish command %s: %w", verb, err)
+	}
+	return nil
+}
+
+// PublishCommandAsync is PublishCommand without waiting: the future
+// reports whether WA_CMD stored it.
+func (b *Bus) PublishCommandAsync(channel, verb, msgID string, body []byte) (jetstream.PubAckFuture, error) {
+	f, err := b.JS.PublishMsgAsync(b.commandMsg(channel, verb, msgID, body))
+	if err != nil {
+		return nil, fmt.Errorf("bus: publish command %s: %w", verb, err)
+	}
+	return f, nil
+}
+
+func (b *Bus) commandMsg(channel, verb, msgID string, body []byte) *nats.Msg {
 	msg := &nats.Msg{Subject: b.Names.Cmd(channel, verb), Data: body, Header: nats.Header{}}
 	if msgID != "" {
 		msg.Header.Set(names.HeaderMsgID, msgID)
 	}
-	if _, err := b.JS.PublishMsg(ctx, msg); err != nil {
-		return fmt.Errorf("bus: publish command %s: %w", verb, err)
-	}
-	return nil
+	return msg
 }

@@ -4,17 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wagate/wagate/pkg/bus"
 	"github.com/wagate/wagate/pkg/command"
-	"github.com/wagate/wagate/pkg/names"
 	"github.com/wagate/wagate/pkg/store"
 )
 
@@ -202,11 +199,5 @@ func (a *acceptor) awaitAcks(futures []jetstream.PubAckFuture) {
 
 func (a *acceptor) publish(m *store.Message) (jetstream.PubAckFuture, error) {
 	body, _ := json.Marshal(command.Envelope{MessageID: m.ID, RequestedAt: time.Now().UTC()})
-	msg := &nats.Msg{Subject: a.bus.Names.Cmd(m.ChannelID, command.Send), Data: body, Header: nats.Header{}}
-	msg.Header.Set(names.HeaderMsgID, m.ID)
-	f, err := a.bus.JS.PublishMsgAsync(msg)
-	if err != nil {
-		return nil, fmt.Errorf("publish wake-up: %w", err)
-	}
-	return f, nil
+	return a.bus.PublishCommandAsync(m.ChannelID, command.Send, m.ID, body)
 }
