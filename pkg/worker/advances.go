@@ -83,7 +83,9 @@ func (a *advances) write() {
 			k++
 		}
 		taken := append([]*advanceReq(nil), a.pending[:k]...)
-		a.pending = append(a.pending[:0], a.pending[k:]...)
+		left := copy(a.pending, a.pending[k:])
+		clear(a.pending[left:])
+		a.pending = a.pending[:left]
 		a.mu.Unlock()
 		for len(taken) > 0 {
 			first := taken[0]
