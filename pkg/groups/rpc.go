@@ -34,12 +34,17 @@ type Params struct {
 	Name         string   `json:"name,omitempty"`
 	Participants []string `json:"participants,omitempty"`
 	Action       string   `json:"action,omitempty"`
+	// Key is the Idempotency-Key of a create: the owner answers a retry
+	// with the group the first request created.
+	Key string `json:"key,omitempty"`
 }
 
 // Reply is the body of every answer: a result, or an error.
 type Reply struct {
 	Result json.RawMessage `json:"result,omitempty"`
 	Error  *Error          `json:"error,omitempty"`
+	// Replayed: the result is the one stored for the request's Key.
+	Replayed bool `json:"replayed,omitempty"`
 }
 
 // Error is a failed request, with a stable code (the Code constants).
@@ -76,6 +81,8 @@ const (
 	CodeNotSupported = "not_supported"
 	// CodeWhatsApp: WhatsApp or the connection failed the request.
 	CodeWhatsApp = "whatsapp_error"
+	// CodeKeyReused: the Idempotency-Key was used for another request.
+	CodeKeyReused = "idempotency_key_reused"
 )
 
 var statuses = map[string]int{
@@ -91,6 +98,7 @@ var statuses = map[string]int{
 	CodeRateLimited:        http.StatusTooManyRequests,
 	CodeNotSupported:       http.StatusNotImplemented,
 	CodeWhatsApp:           http.StatusBadGateway,
+	CodeKeyReused:          http.StatusUnprocessableEntity,
 }
 
 // Status is the HTTP status of an error code (502 for a code it does not
@@ -167,9 +175,16 @@ func NewClient(cfg ClientConfig) *Client {
 // subscribes to the shard, or CodeTimeout when none answered in time.
 // Other errors are the NATS connection's, or ctx's.
 func (c *Client) Call(ctx context.Context, channel, method string, params, result any) error {
+	_, err := c.CallReplay(ctx, channel, method, params, result)
+	return err
+}
+
+// CallReplay is Call that also reports whether the owner answered with
+// the result stored for the request's idempotency key.
+func (c *Client) CallReplay(ctx context.Context, channel, method string, params, result any) (replayed bool, err error) {
 	body, err := json.Marshal(params)
 	if err != nil {
-		return fmt.Errorf("groups: encode %s: %w", method, err)
+		return false, fmt.Errorf("groups: encode %s: %w", method, err)
 	}
 	deadline := time.Now().Add(c.cfg.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -184,26 +199,26 @@ func (c *Client) Call(ctx context.Context, channel, method string, params, resul
 	resp, err := c.cfg.Conn.RequestMsgWithContext(rctx, msg)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
-		return Errorf(CodeChannelUnavailable, "no worker runs channel %s right now (its shard is between owners); retry shortly", channel)
+		return false, Errorf(CodeChannelUnavailable, "no worker runs channel %s right now (its shard is between owners); retry shortly", channel)
 	case err != nil && ctx.Err() != nil:
-		return ctx.Err()
+		return false, ctx.Err()
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
-		return Errorf(CodeTimeout, "the worker running channel %s did not answer within %s; the request may or may not have taken effect", channel, c.cfg.Timeout)
+		return false, Errorf(CodeTimeout, "the worker running channel %s did not answer within %s; the request may or may not have taken effect", channel, c.cfg.Timeout)
 	case err != nil:
-		return fmt.Errorf("groups: %s: %w", method, err)
+		return false, fmt.Errorf("groups: %s: %w", method, err)
 	}
 	var r Reply
 	if err := json.Unmarshal(resp.Data, &r); err != nil {
-		return fmt.Errorf("groups: %s: unreadable reply: %w", method, err)
+		return false, fmt.Errorf("groups: %s: unreadable reply: %w", method, err)
 	}
 	if r.Error != nil {
-		return r.Error
+		return false, r.Error
 	}
 	if result == nil {
-		return nil
+		return r.Replayed, nil
 	}
 	if err := json.Unmarshal(r.Result, result); err != nil {
-		return fmt.Errorf("groups: %s: unreadable result: %w", method, err)
+		return false, fmt.Errorf("groups: %s: unreadable result: %w", method, err)
 	}
-	return nil
+	return r.Replayed, nil
 }

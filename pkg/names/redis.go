@@ -17,6 +17,12 @@ func (r Redis) ShardLease(k int) string { return r.prefix + "shard:" + strconv.I
 // Workers is the sorted set of live workers scored by heartbeat time (ms).
 func (r Redis) Workers() string { return r.prefix + "workers" }
 
+// GroupCreateKey remembers, for a day, the group a channel created under
+// an Idempotency-Key.
+func (r Redis) GroupCreateKey(channel, key string) string {
+	return r.prefix + "groupkey:" + channel + ":" + key
+}
+
 // QR holds the current QR code of a channel until it expires.
 func (r Redis) QR(channel string) string { return r.prefix + "qr:" + channel }
 

@@ -131,7 +131,10 @@ func (r *request) answer(result any, err error) {
 	r.release()
 	var rep groups.Reply
 	outcome := "ok"
-	if err != nil {
+	if raw, ok := result.(replayed); ok && err == nil {
+		rep.Result, rep.Replayed = json.RawMessage(raw), true
+		outcome = "replayed"
+	} else if err != nil {
 		rep.Error = groups.ErrorOf(err)
 		outcome = rep.Error.Code
 	} else if rep.Result, err = json.Marshal(result); err != nil {
@@ -243,7 +246,7 @@ var requestMethods = map[string]func(context.Context, *channelRun, groups.Params
 		if p.Name == "" {
 			return nil, groups.Errorf(groups.CodeInvalidRequest, "name is required")
 		}
-		return g.CreateGroup(ctx, p.Name, p.Participants)
+		return c.createGroupOnce(ctx, p, func() (groups.Created, error) { return g.CreateGroup(ctx, p.Name, p.Participants) })
 	},
 	groups.MethodParticipants: func(ctx context.Context, c *channelRun, p groups.Params) (any, error) {
 		g, ok := c.sess.(groupWriter)

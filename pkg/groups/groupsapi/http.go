@@ -70,10 +70,13 @@ func channelOf(c *gin.Context) *store.Channel { return httpapi.ChannelOf(c) }
 // it fails it answers the request and returns false.
 func (h *Handlers) call(c *gin.Context, method string, p groups.Params, result any) bool {
 	ch := channelOf(c)
-	err := h.client.Call(c.Request.Context(), ch.ID, method, p, result)
+	replayed, err := h.client.CallReplay(c.Request.Context(), ch.ID, method, p, result)
 	var e *groups.Error
 	switch {
 	case err == nil:
+		if replayed {
+			c.Header("Idempotent-Replayed", "true")
+		}
 		return true
 	case errors.As(err, &e):
 		st := groups.Status(e.Code)
@@ -144,8 +147,13 @@ func (h *Handlers) create(c *gin.Context) {
 		httpapi.Abort(c, verr)
 		return
 	}
+	key := c.GetHeader("Idempotency-Key")
+	if len(key) > 255 || strings.ContainsFunc(key, func(r rune) bool { return r <= ' ' || r > '~' }) {
+		httpapi.Abort(c, httpapi.Validation("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))
+		return
+	}
 	var g groups.Created
-	if h.call(c, groups.MethodCreate, groups.Params{Name: r.Name, Participants: jids}, &g) {
+	if h.call(c, groups.MethodCreate, groups.Params{Name: r.Name, Participants: jids, Key: key}, &g) {
 		c.JSON(http.StatusCreated, g)
 	}
 }

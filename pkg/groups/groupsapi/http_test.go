@@ -149,6 +149,12 @@ func (r response) code(t *testing.T) string {
 // openapi.yaml. body is JSON-encoded unless it is a string.
 func (b *bundle) do(method, path, token string, body any) response {
 	b.t.Helper()
+	return b.doWith(method, path, token, body, nil)
+}
+
+// doWith is do with extra request headers.
+func (b *bundle) doWith(method, path, token string, body any, header map[string]string) response {
+	b.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		raw, ok := body.(string)
@@ -164,6 +170,9 @@ func (b *bundle) do(method, path, token string, body any) response {
 	req.Header.Set("Authorization", "Bearer "+token)
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(b.t, err)
@@ -410,4 +419,41 @@ func TestChannelWithoutOwner(t *testing.T) {
 
 	r = b.do("POST", "/v1/channels/"+ch+"/groups", ch, map[string]any{"name": "x", "participants": []string{"15550008001"}})
 	require.Equal(t, http.StatusServiceUnavailable, r.status)
+}
+
+// A group creation with an Idempotency-Key creates one group however often
+// it is retried; the same key with another request is refused.
+func TestGroupCreationWithAnIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ch := b.activeChannel()
+	base := "/v1/channels/" + ch + "/groups"
+	create := map[string]any{"name": "Orders", "participants": []string{"15550006001"}}
+	key := map[string]string{"Idempotency-Key": "team-orders-1"}
+
+	first := b.doWith("POST", base, ch, create, key)
+	require.Equal(t, http.StatusCreated, first.status, "%s", first.body)
+	require.Empty(t, first.header.Get("Idempotent-Replayed"))
+	again := b.doWith("POST", base, ch, create, key)
+	require.Equal(t, http.StatusCreated, again.status, "%s", again.body)
+	require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
+	require.JSONEq(t, string(first.body), string(again.body), "the retry answers the group the first request created")
+
+	r := b.do("GET", base, ch, nil)
+	require.Equal(t, http.StatusOK, r.status)
+	require.Len(t, r.json(t)["data"], 1, "one group for two requests")
+
+	r = b.doWith("POST", base, ch, map[string]any{"name": "Other", "participants": []string{"15550006001"}}, key)
+	require.Equal(t, http.StatusUnprocessableEntity, r.status, "%s", r.body)
+	require.Equal(t, "idempotency_key_reused", r.code(t))
+
+	// Without a key, or with another, each request creates a group.
+	require.Equal(t, http.StatusCreated, b.do("POST", base, ch, create).status)
+	require.Equal(t, http.StatusCreated, b.doWith("POST", base, ch, create, map[string]string{"Idempotency-Key": "team-orders-2"}).status)
+	r = b.do("GET", base, ch, nil)
+	require.Len(t, r.json(t)["data"], 3)
+
+	r = b.doWith("POST", base, ch, create, map[string]string{"Idempotency-Key": "has space"})
+	require.Equal(t, http.StatusBadRequest, r.status)
+	require.Equal(t, "validation_failed", r.code(t))
 }
