@@ -33,6 +33,12 @@ type Driver struct {
 	live    map[string]liveConn
 	looping bool
 	wake    chan struct{}
+	// refreshing is held by a refresh from its snapshot of live to its
+	// last script, and by every release: a refresh whose snapshot still
+	// held a connection that closed meanwhile would otherwise re-create
+	// the marker the close had just deleted (the script re-sets a missing
+	// marker). Lock order: refreshing, then a Session's mu, then mu.
+	refreshing sync.Mutex
 }
 
 // liveConn is a connection whose marker the Driver refreshes.
@@ -132,6 +138,8 @@ func (d *Driver) release(ctx context.Context, m marker) {
 	if m.conn == "" || m.jid == "" {
 		return
 	}
+	d.refreshing.Lock()
+	defer d.refreshing.Unlock()
 	if err := releaseScript.Run(ctx, d.cfg.Redis, []string{d.cfg.Keys.SimConn(m.jid)}, m.conn).Err(); err != nil {
 		d.log.Warn("sim: release connection marker; it expires by itself", "jid", m.jid, "err", err)
 	}
@@ -184,10 +192,12 @@ func (d *Driver) refreshLoop() {
 		case <-t.C:
 		case <-d.wake:
 		}
+		d.refreshing.Lock()
 		d.mu.Lock()
 		if len(d.live) == 0 {
 			d.looping = false
 			d.mu.Unlock()
+			d.refreshing.Unlock()
 			return
 		}
 		buf = buf[:0]
@@ -196,6 +206,7 @@ func (d *Driver) refreshLoop() {
 		}
 		d.mu.Unlock()
 		d.refresh(buf)
+		d.refreshing.Unlock()
 	}
 }
 
