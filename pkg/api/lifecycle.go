@@ -19,10 +19,7 @@ import (
 
 // HeaderIdempotencyKey makes a command request safe to retry: requests with
 // the same key, channel and verb within 24 hours are queued once.
-const HeaderIdempotencyKey = "Idempotency-Key"
-
-// maxIdempotencyKey is the longest accepted Idempotency-Key.
-const maxIdempotencyKey = 255
+const HeaderIdempotencyKey = httpapi.HeaderIdempotencyKey
 
 // maxBulk is the most channels one bulk request may name.
 const maxBulk = 500
@@ -137,13 +134,7 @@ func (s *Server) command(ctx context.Context, channelID string, a action, env co
 }
 
 // idempotencyKey reads the optional Idempotency-Key header.
-func idempotencyKey(c *gin.Context) (string, *httpapi.Error) {
-	key := c.GetHeader(HeaderIdempotencyKey)
-	if len(key) > maxIdempotencyKey || strings.ContainsFunc(key, func(r rune) bool { return r <= ' ' || r > '~' }) {
-		return "", httpapi.Validation(HeaderIdempotencyKey, "must be 1 to %d visible ASCII characters", maxIdempotencyKey)
-	}
-	return key, nil
-}
+func idempotencyKey(c *gin.Context) (string, *httpapi.Error) { return httpapi.IdempotencyKey(c) }
 
 // msgID is the Nats-Msg-Id of a command. An idempotency key is scoped to
 // the channel and verb; without one, the request id (with the channel in a

@@ -147,9 +147,9 @@ func (h *Handlers) create(c *gin.Context) {
 		httpapi.Abort(c, verr)
 		return
 	}
-	key := c.GetHeader("Idempotency-Key")
-	if len(key) > 255 || strings.ContainsFunc(key, func(r rune) bool { return r <= ' ' || r > '~' }) {
-		httpapi.Abort(c, httpapi.Validation("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))
+	key, kerr := httpapi.IdempotencyKey(c)
+	if kerr != nil {
+		httpapi.Abort(c, kerr)
 		return
 	}
 	var g groups.Created
