@@ -51,6 +51,7 @@ type channelRun struct {
 	pendingPhone string
 	typedFor     string          // message whose typing indicator was shown
 	claimed      map[string]bool // messages this owner claimed and has not sent yet
+	sendRetries  map[string]int  // failed attempts worth a retry, by message
 	attempts     int             // failed connection attempts in a row
 	closed       bool
 	lookFirst    bool // the next pump checks the queue before claiming

@@ -200,23 +200,34 @@ func (c *channelRun) pump(ctx context.Context) error {
 				at = time.Now()
 			}
 			delete(c.claimed, m.ID)
+			delete(c.sendRetries, m.ID)
 			t.sent = append(t.sent, store.Step{ID: m.ID, WAID: res.WAID, At: at})
 			t.waIDs[m.ID] = res.WAID
 			c.typedFor = ""
-		case errors.Is(err, session.ErrInvalid), errors.Is(err, session.ErrUnsupported):
+		case errors.Is(err, session.ErrNotConnected):
+			return nil // retried after Connected
+		default:
+			// A send that can never succeed fails and lets the next one go;
+			// one worth a retry waits, and fails after sendAttempts.
+			code, permanent := session.FailureCode(err)
+			if !permanent {
+				wait, ok := c.sendRetry(m.ID)
+				if ok {
+					c.log.Warn("send failed; retrying", "message_id", m.ID, "in", wait.Round(time.Millisecond), "err", err)
+					c.afterPump(wait)
+					return nil
+				}
+				code = session.CodeRetriesExhausted
+			}
+			c.log.Warn("send failed for good", "message_id", m.ID, "code", code, "err", err)
 			c.typedFor = ""
 			t.record(ctx)
-			if err := c.fail(ctx, m.Message, err.Error(), "rejected"); err != nil {
+			if err := c.fail(ctx, m.Message, err.Error(), code); err != nil {
 				c.afterPump(time.Second)
 				return err
 			}
 			delete(c.claimed, m.ID)
-		case errors.Is(err, session.ErrNotConnected):
-			return nil // retried after Connected
-		default:
-			c.log.Warn("send failed; retrying", "message_id", m.ID, "err", err)
-			c.afterPump(2 * time.Second)
-			return nil
+			delete(c.sendRetries, m.ID)
 		}
 	}
 	if len(claimed) == n {
@@ -225,6 +236,25 @@ func (c *channelRun) pump(ctx context.Context) error {
 		c.pumpSoon()
 	}
 	return nil
+}
+
+// sendRetry counts a failed attempt of message id worth a retry and
+// returns how long to wait before the next one: exponential from
+// SendRetryBase to SendRetryMax with jitter; ok is false once SendAttempts
+// attempts failed. The count lives with this owner: a message that moves to
+// another worker starts counting again.
+func (c *channelRun) sendRetry(id string) (wait time.Duration, ok bool) {
+	cfg := c.sr.w.cfg
+	if c.sendRetries == nil {
+		c.sendRetries = map[string]int{}
+	}
+	c.sendRetries[id]++
+	n := c.sendRetries[id]
+	if n >= cfg.SendAttempts {
+		delete(c.sendRetries, id)
+		return 0, false
+	}
+	return backoff(cfg.SendRetryBase, cfg.SendRetryMax, n), true
 }
 
 // sendTurn is the state of one pump turn: the sends not yet recorded and

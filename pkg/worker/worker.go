@@ -77,6 +77,13 @@ type Config struct {
 	// number ramps up to it.
 	SendRate   config.Rate
 	WarmupDays int
+	// SendAttempts bounds the attempts of a send failing with errors worth a
+	// retry (timeouts, 5xx answers) before it fails with code
+	// send_retries_exhausted; SendRetryBase and SendRetryMax bound the
+	// exponential backoff with jitter between them. Sends that can never
+	// succeed fail at once. Defaults 8, 2 s and 5 min.
+	SendAttempts                int
+	SendRetryBase, SendRetryMax time.Duration
 	Logger     *slog.Logger
 }
 
@@ -105,6 +112,15 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.ErrorRetry <= 0 {
 		c.ErrorRetry = 5 * time.Minute
+	}
+	if c.SendAttempts <= 0 {
+		c.SendAttempts = 8
+	}
+	if c.SendRetryBase <= 0 {
+		c.SendRetryBase = 2 * time.Second
+	}
+	if c.SendRetryMax <= 0 {
+		c.SendRetryMax = 5 * time.Minute
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -44,6 +44,7 @@ const (
 	ActionStreamReplaced = "stream_replaced"
 	ActionConnectFailure = "connect_failure"
 	ActionClientOutdated = "client_outdated"
+	ActionSendFailure    = "send_failure"
 )
 
 var actions = map[string]func(*Session, context.Context, json.RawMessage) (any, error){
@@ -60,6 +61,7 @@ var actions = map[string]func(*Session, context.Context, json.RawMessage) (any, 
 	ActionStreamReplaced: (*Session).streamReplaced,
 	ActionConnectFailure: (*Session).connectFailure,
 	ActionClientOutdated: (*Session).clientOutdated,
+	ActionSendFailure:    (*Session).sendFailure,
 }
 
 // Actions lists the control actions, sorted, for callers that validate an

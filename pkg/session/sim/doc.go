@@ -51,7 +51,11 @@
 //     receipts: session.Inbound "message.delivered" after DeliveredAfter and
 //     "message.read" after ReadAfter, followed at once by "message.played"
 //     for voice notes (type "audio", body {"voice": true}). Receipts carry
-//     wagate's message id in MessageIDs.
+//     wagate's message id in MessageIDs. A number ending in 0000 is not on
+//     WhatsApp: Send fails with session.ErrNotOnWhatsApp, as whatsmeow does
+//     ("no LID found"), and nothing is delivered. The control send_failure
+//     makes the next sends fail with a server error code
+//     (session.ServerError: below 500 permanent, 5xx worth a retry).
 //   - Closing. Disconnect and the cancellation of Connect's ctx close the
 //     connection silently, keeping the device. Logout deletes the device
 //     (online or offline) without an event, like whatsmeow's Logout; the
@@ -122,6 +126,8 @@
 //	connect_failure  {reason?, message?, retryable?}   ConnectFailure (default
 //	                      reason "503", "service unavailable"); offline after.
 //	client_outdated  {}   ClientOutdated; offline after.
+//	send_failure     {times?, code?}   the next times (default 1) sends fail
+//	                      with server error code (default 500; 400 to 599).
 //
 // The phone-side actions (inbound, receipt, reaction, presence, call,
 // group) need a connected session and return session.ErrNotConnected

@@ -103,3 +103,10 @@ func toJID(v string) (string, error) {
 	}
 	return digits + "@" + UserServer, nil
 }
+
+// notOnWhatsApp reports whether jid is a number the simulated WhatsApp
+// does not know: one ending in 0000.
+func notOnWhatsApp(jid string) bool {
+	user, server, _ := strings.Cut(jid, "@")
+	return server == UserServer && strings.HasSuffix(user, "0000")
+}

@@ -302,3 +302,28 @@ func fromAndChat(from, chat string) (string, string, error) {
 	c, err := toJID(chat)
 	return f, c, err
 }
+
+// sendFailure makes the next times sends fail with the server error code,
+// as WhatsApp's server answers a send it refuses (4xx: the worker fails the
+// message) or cannot take now (5xx: the worker retries).
+func (s *Session) sendFailure(_ context.Context, args json.RawMessage) (any, error) {
+	a := struct {
+		Times int `json:"times"`
+		Code  int `json:"code"`
+	}{Times: 1, Code: 500}
+	if err := decode(args, &a); err != nil {
+		return nil, err
+	}
+	if a.Times < 1 || a.Times > 1000 || a.Code < 400 || a.Code > 599 {
+		return nil, fmt.Errorf("%w: times must be 1 to 1000 and code 400 to 599", session.ErrInvalid)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.phase != connected {
+		return nil, session.ErrNotConnected
+	}
+	for range a.Times {
+		s.sendFailures = append(s.sendFailures, a.Code)
+	}
+	return nil, nil
+}

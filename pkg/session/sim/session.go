@@ -57,6 +57,9 @@ type Session struct {
 	timer     *time.Timer // the QR rotation or the ConnectDelay
 	pair      *pairing
 	receipts  map[*receipt]struct{}
+	// sendFailures are the server error codes the next sends get, in
+	// order (control send_failure).
+	sendFailures []int
 	// outbox holds events not yet given to the sink; at most one goroutine
 	// (draining) empties it, so the sink sees a session's events in order.
 	outbox   []session.Event
@@ -334,7 +337,20 @@ func (s *Session) Send(ctx context.Context, m session.Outbound) (session.SendRes
 		return session.SendResult{}, fmt.Errorf("sim: send %s: %w", m.ID, session.ErrNotConnected)
 	}
 	gen := s.gen
+	var failure int
+	if len(s.sendFailures) > 0 {
+		failure, s.sendFailures = s.sendFailures[0], s.sendFailures[1:]
+	}
 	s.mu.Unlock()
+	if failure != 0 {
+		// As whatsmeow reports an error code in the server's answer.
+		return session.SendResult{}, fmt.Errorf("sim: send %s: %w", m.ID, &session.ServerError{Code: failure})
+	}
+	if notOnWhatsApp(chat) {
+		// What whatsmeow answers once the account uses LIDs: the server
+		// knows no LID for the number.
+		return session.SendResult{}, fmt.Errorf("sim: send %s: %w: no LID found for %s from server", m.ID, session.ErrNotOnWhatsApp, chat)
+	}
 
 	_, err = s.d.cfg.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
 		p.HIncrBy(ctx, s.d.cfg.Keys.SimDeliveries(), m.ID, 1)

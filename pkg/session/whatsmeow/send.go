@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -225,7 +226,9 @@ func (bd *builder) build(ctx context.Context, to types.JID, b SendBody) (*waE2E.
 		}
 		msg = &waE2E.Message{ExtendedTextMessage: &waE2E.ExtendedTextMessage{Text: proto.String(b.Text)}}
 	case "image", "video", "audio", "document", "sticker":
-		msg, err = bd.media(ctx, b)
+		if msg, err = bd.media(ctx, b); errors.Is(err, session.ErrInvalid) {
+			err = fmt.Errorf("%w: %w", session.ErrInvalidMedia, err)
+		}
 	case "location":
 		msg, err = location(b.Location)
 	case "contact":

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -382,9 +383,18 @@ func (s *Session) loggedIn() (*wa.Client, error) {
 	return cli, nil
 }
 
-// sendError maps whatsmeow's send errors to the session's.
+// sendError maps whatsmeow's send errors to the session's. whatsmeow
+// reports a number without WhatsApp (once the account migrated to LIDs,
+// send.go looks the recipient's LID up and finds none) and the server's
+// error codes as plain errors: they are classified here so that the worker
+// fails the message instead of retrying it forever.
 func sendError(err error) error {
 	switch {
+	case strings.Contains(err.Error(), "no LID found for"):
+		return errors.Join(session.ErrNotOnWhatsApp, err)
+	case errors.Is(err, wa.ErrServerReturnedError):
+		code, _ := strconv.Atoi(strings.TrimSpace(err.Error()[strings.LastIndex(err.Error(), " ")+1:]))
+		return &session.ServerError{Code: code, Err: err}
 	case errors.Is(err, wa.ErrNotConnected):
 		return errors.Join(session.ErrNotConnected, err)
 	case errors.Is(err, wa.ErrNotLoggedIn):
