@@ -84,7 +84,7 @@ type Config struct {
 	// succeed fail at once. Defaults 8, 2 s and 5 min.
 	SendAttempts                int
 	SendRetryBase, SendRetryMax time.Duration
-	Logger     *slog.Logger
+	Logger                      *slog.Logger
 }
 
 // WithDefaults fills zero fields.
