@@ -8,8 +8,12 @@ export CGO_ENABLED ?= 1
 .PHONY: run test test-go test-k8s bench lint build image services browser clean
 
 ## run: start the whole gateway (API, worker, dispatcher, embedded NATS) on :8080
+# Built and exec'd rather than `go run`: go run exits 1 when interrupted
+# whatever the program does, so Ctrl-C would end in `make: *** Error 1`.
 run: services
-	$(GO) run ./cmd/gateway
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/gateway ./cmd/gateway
+	exec ./$(BIN)/gateway
 
 ## test: install what the tests need, start services, run every test with the race detector
 test: services browser test-go test-k8s

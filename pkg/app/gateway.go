@@ -34,6 +34,7 @@ type Gateway struct {
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
 	errc       chan error
+	stopOnce   sync.Once
 }
 
 // Start opens the dependencies and starts every part; the gateway runs
@@ -128,15 +129,21 @@ func (g *Gateway) AdminToken() string { return g.adminToken }
 // Err reports the first part that failed.
 func (g *Gateway) Err() <-chan error { return g.errc }
 
-// Stop shuts the gateway down gracefully: HTTP first, then the worker
-// hands its shards off, then the connections close.
+// Stop shuts the gateway down gracefully: HTTP first (browser streams
+// end with it), then the worker hands its shards off, then the
+// connections close. It runs once; every call returns when it is done,
+// so the end of Start's context and a caller may both call it.
 func (g *Gateway) Stop() {
-	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	_ = g.srv.Shutdown(ctx)
-	g.cancel()
-	g.wg.Wait()
-	g.Deps.Close()
+	g.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		if err := g.srv.Shutdown(ctx); err != nil {
+			g.Deps.Log.Warn("http shutdown", "err", err)
+		}
+		g.cancel()
+		g.wg.Wait()
+		g.Deps.Close()
+	})
 }
 
 func displayAddr(a net.Addr) string {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -182,7 +183,9 @@ func (r *Relay) serverDone(req *http.Request) <-chan struct{} {
 	if !ok {
 		done = make(chan struct{})
 		r.servers[srv] = done
-		srv.RegisterOnShutdown(func() { close(done) })
+		// Shutdown runs its hooks on every call, and a process may call it
+		// more than once.
+		srv.RegisterOnShutdown(sync.OnceFunc(func() { close(done) }))
 	}
 	return done
 }
