@@ -253,7 +253,12 @@ func TestGoneDisablesEndpoint(t *testing.T) {
 	b.do(t, token, http.MethodGet, "/v1/channels/"+ch+"/webhooks/"+ep.ID, nil, &got)
 	require.Contains(t, got.DisabledReason, "410")
 
-	evs := b.events(t, ch, event.WebhookDisabled)
+	// The event is published after the endpoint is stored disabled.
+	var evs []event.Envelope
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		evs = b.events(t, ch, event.WebhookDisabled)
+		return len(evs) > 0
+	}, "webhook.disabled published")
 	require.Len(t, evs, 1)
 	require.Contains(t, string(evs[0].Data), ep.ID)
 	// The notice reaches the channel's other endpoints like any event.
@@ -261,8 +266,12 @@ func TestGoneDisablesEndpoint(t *testing.T) {
 	p := verify(t, watch.Secret, watcher.requests()[0])
 	require.Equal(t, event.WebhookDisabled, p.Type)
 
-	b.publish(t, ch, event.MessageReceived)
-	time.Sleep(300 * time.Millisecond)
+	// A sibling endpoint added now receives the next event: once it has,
+	// the event was fanned out, and the disabled endpoint got nothing.
+	sibling := newReceiver(t, nil)
+	b.endpoint(t, ch, map[string]any{"url": sibling.srv.URL, "events": []string{"message.*"}})
+	next := b.publish(t, ch, event.MessageReceived)
+	testenv.Eventually(t, 10*time.Second, func() bool { return sibling.delivered()[next.ID] == 1 }, "the next event delivered to a sibling")
 	require.Equal(t, 1, gone.count(), "a disabled endpoint gets nothing")
 }
 
@@ -278,18 +287,30 @@ func TestEndpointFailingTooLongIsDisabled(t *testing.T) {
 	cfg.Schedule = []time.Duration{50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond, 50 * time.Millisecond}
 	cfg.DisableAfter = 120 * time.Millisecond
 	b.start(t, cfg)
-	b.publish(t, ch, event.MessageReceived)
+	ev := b.publish(t, ch, event.MessageReceived)
 
 	testenv.Eventually(t, 10*time.Second, func() bool { return len(b.events(t, ch, event.WebhookDisabled)) == 1 }, "webhook.disabled published")
 	var got endpointAnswer
 	b.do(t, token, http.MethodGet, "/v1/channels/"+ch+"/webhooks/"+ep.ID, nil, &got)
 	require.False(t, got.Enabled)
 	require.Contains(t, got.DisabledReason, "failing")
-	var dl struct {
-		Data []webhook.Delivery `json:"data"`
-	}
-	require.Equal(t, http.StatusOK, b.do(t, token, http.MethodGet, "/v1/channels/"+ch+"/webhooks/dead-letters", nil, &dl))
-	require.Len(t, dl.Data, 1, "what waited for the endpoint is a dead letter")
+	// The list is awaited, not read once: a delivery in flight when the
+	// endpoint was disabled is recorded after the disabling, and the
+	// webhook.disabled event itself may reach a dispatcher whose cache
+	// still holds the endpoint enabled (a second dead letter, of another
+	// event).
+	testenv.Eventually(t, 30*time.Second, func() bool {
+		var dl struct {
+			Data []webhook.Delivery `json:"data"`
+		}
+		require.Equal(t, http.StatusOK, b.do(t, token, http.MethodGet, "/v1/channels/"+ch+"/webhooks/dead-letters", nil, &dl))
+		for _, d := range dl.Data {
+			if d.EventID == ev.ID {
+				return true
+			}
+		}
+		return false
+	}, "the delivery that waited for the endpoint to be a dead letter")
 }
 
 // After the schedule is exhausted the delivery is a dead letter; once the
