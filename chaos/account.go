@@ -124,17 +124,20 @@ func (h *harness) settleAndAccount(ctx context.Context, sc scenario, sends []sen
 		case !ok:
 			r.lost++
 			stuck["missing"]++
+			r.notes = appendCapped(r.notes, fmt.Sprintf("message %s (key %s) accepted but not listed", id, mine[id].key))
 		case m.Status == "failed":
 			r.failed++
 			r.notes = appendCapped(r.notes, fmt.Sprintf("message %s (key %s) failed: %s", id, mine[id].key, m.Reason))
 		case rank == 0:
 			r.lost++
 			stuck[m.Status]++
+			r.notes = appendCapped(r.notes, fmt.Sprintf("message %s (key %s, channel %s) stayed %s", id, mine[id].key, mine[id].channel, m.Status))
 		default:
 			r.sent++
 			if rank < 3 {
 				r.statusesShort++
 				stuck[m.Status]++
+				r.notes = appendCapped(r.notes, fmt.Sprintf("message %s (key %s, channel %s) stayed %s", id, mine[id].key, mine[id].channel, m.Status))
 			}
 		}
 		if n := counts[id]; n > 1 {
@@ -178,9 +181,9 @@ func (h *harness) settleAndAccount(ctx context.Context, sc scenario, sends []sen
 		}
 	}
 	_, repeats, badSig, _ := h.rc.stats()
-	r.webhookRepeats = repeats
-	if badSig > 0 {
-		r.failures = append(r.failures, fmt.Sprintf("%d webhooks with a bad signature", badSig))
+	r.webhookRepeats = repeats - h.repeatsBefore
+	if badSig > h.badSigBefore {
+		r.failures = append(r.failures, fmt.Sprintf("%d webhooks with a bad signature", badSig-h.badSigBefore))
 	}
 	h.judge(r)
 	return r, nil

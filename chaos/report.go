@@ -86,7 +86,8 @@ func writeDoc(path string, o options, rs []*result, started time.Time, pgVersion
   keys the API answered with two different message ids.
 - **short of read**: sent messages that never reached read (a delivered or read receipt lost on the way).
 - **events lost**: statuses recorded in Postgres whose message.sent, message.delivered or message.read event is
-  not in WA_EVT; **webhooks lost**: those events in WA_EVT that never reached the receiver.
+  not in WA_EVT; **webhooks lost**: those events in WA_EVT that had not reached the receiver when the settle time
+  ended.
 - **recovery**: seconds from the end of the fault (the kill, or the server back) until the last message issued
   before it plus one second was sent; **webhook recovery**: until the last status event stored by then reached the
   receiver. "never": something in that window never got there.

@@ -24,6 +24,8 @@ type harness struct {
 	// deliveriesBefore holds the simulated phone's delivery counts read
 	// just before Redis was killed (a restarted Redis starts empty).
 	deliveriesBefore map[string]int
+	// The receiver's counters when the scenario began.
+	repeatsBefore, badSigBefore int
 }
 
 // scenario injects one fault; it returns when the fault began and ended.
@@ -62,8 +64,11 @@ var scenarios = []scenario{
 		if err := h.in.stopPostgres(ctx); err != nil {
 			return start, time.Now(), err
 		}
+		progress("Postgres stopped after %.1f s", time.Since(start).Seconds())
 		sleepCtx(ctx, h.o.pgDown)
+		restart := time.Now()
 		err := h.in.startPostgres(ctx)
+		progress("Postgres accepting connections %.1f s after the start command", time.Since(restart).Seconds())
 		return start, time.Now(), err
 	}},
 	{"receiver", "the webhook receiver answers 500 for 20 s", func(ctx context.Context, h *harness) (time.Time, time.Time, error) {
@@ -218,6 +223,7 @@ func (h *harness) runScenario(ctx context.Context, sc scenario) (*result, error)
 		return nil, fmt.Errorf("fleet not healthy before %s: %w", sc.name, err)
 	}
 	crashesBefore := h.f.crashes()
+	_, h.repeatsBefore, h.badSigBefore, _ = h.rc.stats()
 	begin := time.Now()
 	t := &traffic{a: h.a, channels: h.channels, prefix: sc.name + "-" + strconv.FormatInt(begin.Unix(), 36)}
 	issue, stopIssue := context.WithCancel(ctx)
