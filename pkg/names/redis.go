@@ -35,6 +35,11 @@ func (r Redis) SimConn(jid string) string { return r.prefix + "sim:conn:" + jid 
 // SimDoubleConnections counts simultaneous connections of one simulated device.
 func (r Redis) SimDoubleConnections() string { return r.prefix + "sim:double_connections" }
 
+// SimPending is the hash of a simulated device's inbound messages not yet
+// acknowledged: message id → the event, delivered again on the next
+// connection.
+func (r Redis) SimPending(jid string) string { return r.prefix + "sim:pending:" + jid }
+
 // SimDeliveries counts deliveries of each message id on the simulated phone.
 func (r Redis) SimDeliveries() string { return r.prefix + "sim:deliveries" }
 

@@ -15,6 +15,12 @@
 //   - Disconnect closes the connection without unlinking the device and
 //     emits nothing; the ctx given to Connect bounds the session's lifetime
 //     (the worker cancels it when the shard's lease is lost).
+//   - Inbound messages at least once: an Inbound with an Ack is
+//     acknowledged to WhatsApp only after the worker recorded it and called
+//     Ack(nil). Until then the driver holds it; a session closed first, or
+//     an Ack with an error, leaves it unacknowledged and WhatsApp (or the
+//     simulator) delivers it again on the next connection. The worker
+//     de-duplicates redeliveries by WhatsApp id.
 //   - No protobuf or whatsmeow type crosses this interface. JIDs are strings
 //     ("15551234567@s.whatsapp.net").
 //   - Optional capabilities are one-method interfaces detected by type

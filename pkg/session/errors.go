@@ -18,6 +18,12 @@ var (
 	ErrInvalidMedia = errors.New("session: invalid media")
 )
 
+// ReasonInboundNotRecorded is the reason of the Disconnected a driver
+// emits when the worker could not record a received message (its Ack
+// carried an error, or never came): the connection is dropped so that the
+// worker reconnects and WhatsApp delivers the message again.
+const ReasonInboundNotRecorded = "inbound_not_recorded"
+
 // Stable codes of failed sends, the "code" of message.failed.
 const (
 	CodeNotOnWhatsApp    = "not_on_whatsapp"

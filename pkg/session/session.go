@@ -151,6 +151,21 @@ type Inbound struct {
 	MessageIDs []string
 	Status     string
 	At         time.Time
+	// Ack, when set, must be called once with the outcome of recording the
+	// event: nil once it is stored and its event committed for
+	// publication, the error otherwise (or never, when the session closed
+	// first). The driver acknowledges the message to WhatsApp only after a
+	// nil Ack; a message not acknowledged is delivered again on the next
+	// connection, so a worker killed between receiving and recording it
+	// loses nothing. Drivers set it on received messages.
+	Ack func(err error)
+}
+
+// Acknowledge calls e.Ack with err when it is set.
+func (e Inbound) Acknowledge(err error) {
+	if e.Ack != nil {
+		e.Ack(err)
+	}
 }
 
 // Outbound is a message to send, already validated. Body is the command

@@ -434,24 +434,32 @@ func (c *channelRun) onInbound(ctx context.Context, e session.Inbound) {
 		var data map[string]any
 		if json.Unmarshal(e.Data, &d) != nil || json.Unmarshal(e.Data, &data) != nil {
 			c.log.Warn("inbound message with unreadable data; dropped")
+			e.Acknowledge(nil) // a redelivery would be as unreadable
 			return
 		}
 		m := &store.Message{ID: ids.New(ids.Message), ChannelID: c.id, Chat: d.Chat, Sender: d.From, Type: orDefault(d.Type, "unknown"),
 			Body: e.Data, WAID: d.ID, CreatedAt: at}
+		if h := c.sr.w.cfg.beforeInbound; h != nil && !h(c.id) {
+			return
+		}
 		created, err := c.sr.w.cfg.Store.RecordInbound(ctx, m)
 		if err != nil {
-			c.log.Error("cannot record inbound message", "err", err)
+			c.log.Error("cannot record inbound message; WhatsApp will deliver it again", "err", err)
+			e.Acknowledge(err)
 			return
 		}
 		if !created {
+			e.Acknowledge(nil)
 			return // a redelivered message: recorded and published before
 		}
 		data["message_id"] = m.ID
 		c.count(ctx, "received")
 		c.publish(ctx, event.MessageReceived, data)
+		e.Acknowledge(nil)
 		return
 	}
 	c.publish(ctx, e.Type, e.Data)
+	e.Acknowledge(nil)
 }
 
 // markRead and presence run the optional capabilities of the session.

@@ -85,6 +85,11 @@ type Config struct {
 	SendAttempts                int
 	SendRetryBase, SendRetryMax time.Duration
 	Logger                      *slog.Logger
+
+	// beforeInbound, set by tests only, runs before an inbound message is
+	// recorded, the instant a crash must not lose it; false stops there as
+	// a killed process would.
+	beforeInbound func(channel string) bool
 }
 
 // WithDefaults fills zero fields.

@@ -12,8 +12,14 @@ import (
 
 // Recorder is a session.Sink that keeps every event for assertions. It is
 // safe for concurrent use; the reading methods are meant for the test's
-// goroutine and share one cursor: each event is read once, in order.
+// goroutine and share one cursor: each event is read once, in order. It
+// acknowledges every Inbound it records (session.Inbound.Ack) unless
+// HoldAcks is set, when the test acknowledges them itself.
 type Recorder struct {
+	// HoldAcks leaves inbound messages unacknowledged; set it before the
+	// first event.
+	HoldAcks bool
+
 	mu      sync.Mutex
 	events  []session.Event
 	read    int
@@ -25,13 +31,16 @@ var _ session.Sink = (*Recorder)(nil)
 // NewRecorder returns an empty Recorder.
 func NewRecorder() *Recorder { return &Recorder{arrived: make(chan struct{})} }
 
-// Emit records ev.
+// Emit records ev, then acknowledges it unless HoldAcks.
 func (r *Recorder) Emit(ev session.Event) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	r.events = append(r.events, ev)
 	close(r.arrived)
 	r.arrived = make(chan struct{})
+	r.mu.Unlock()
+	if in, ok := ev.(session.Inbound); ok && !r.HoldAcks {
+		in.Acknowledge(nil)
+	}
 }
 
 // Events returns every event recorded so far, read or not.

@@ -56,6 +56,14 @@
 //     ("no LID found"), and nothing is delivered. The control send_failure
 //     makes the next sends fail with a server error code
 //     (session.ServerError: below 500 permanent, 5xx worth a retry).
+//   - Inbound at least once. A message the phone sends (control inbound)
+//     carries an Ack and stays pending in Redis (names.Redis.SimPending of
+//     the device) until the worker acknowledges it; every new connection
+//     of the device delivers the pending messages again right after
+//     Connected, oldest first, as WhatsApp delivers a device's unacknowledged
+//     messages. An Ack with an error closes the connection with
+//     Disconnected{Reason: "inbound_not_recorded"}, as the whatsmeow driver
+//     does.
 //   - Closing. Disconnect and the cancellation of Connect's ctx close the
 //     connection silently, keeping the device. Logout deletes the device
 //     (online or offline) without an event, like whatsmeow's Logout; the

@@ -49,7 +49,7 @@ func (s *Session) drop(ctx context.Context, ev session.Event) error {
 	return nil
 }
 
-func (s *Session) inboundMessage(_ context.Context, args json.RawMessage) (any, error) {
+func (s *Session) inboundMessage(ctx context.Context, args json.RawMessage) (any, error) {
 	var a struct {
 		ID       string `json:"id"`
 		From     string `json:"from"`
@@ -72,7 +72,7 @@ func (s *Session) inboundMessage(_ context.Context, args json.RawMessage) (any, 
 	if d.Type == "" {
 		d.Type = "text"
 	}
-	return IDResult{ID: d.ID}, s.emitConnected(inbound(event.MessageReceived, d.Timestamp, d))
+	return IDResult{ID: d.ID}, s.deliverInbound(ctx, d.ID, inbound(event.MessageReceived, d.Timestamp, d))
 }
 
 func (s *Session) receiptControl(_ context.Context, args json.RawMessage) (any, error) {

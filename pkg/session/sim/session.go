@@ -57,6 +57,9 @@ type Session struct {
 	timer     *time.Timer // the QR rotation or the ConnectDelay
 	pair      *pairing
 	receipts  map[*receipt]struct{}
+	// pending are the unacknowledged inbound messages the connection
+	// delivers after Connected.
+	pending []session.Event
 	// sendFailures are the server error codes the next sends get, in
 	// order (control send_failure).
 	sendFailures []int
@@ -136,6 +139,10 @@ func (s *Session) Connect(ctx context.Context) error {
 		err = s.d.acquire(ctx, s.channelID, jid, conn)
 		acquired = err == nil
 	}
+	var pending []session.Event
+	if err == nil {
+		pending = s.pendingInbound(ctx, jid)
+	}
 	s.mu.Lock()
 	if err == nil && s.gen != gen {
 		if err = context.Cause(ctx); err == nil {
@@ -153,6 +160,7 @@ func (s *Session) Connect(ctx context.Context) error {
 		return fmt.Errorf("sim: connect %s: %w", s.channelID, err)
 	}
 	s.d.register(s, jid, conn)
+	s.pending = pending
 	s.timer = time.AfterFunc(s.d.cfg.scale(s.d.cfg.ConnectDelay), func() { s.online(gen) })
 	s.mu.Unlock()
 	return nil
@@ -188,6 +196,8 @@ func (s *Session) qrExpired(gen uint64) {
 }
 
 // online reports the connection established after ConnectDelay.
+// The messages left unacknowledged by an earlier connection of the device
+// follow Connected, as WhatsApp delivers its offline queue.
 func (s *Session) online(gen uint64) {
 	s.mu.Lock()
 	if s.gen != gen || s.phase != connecting {
@@ -195,7 +205,8 @@ func (s *Session) online(gen uint64) {
 		return
 	}
 	s.phase, s.timer = connected, nil
-	start := s.post(session.Connected{})
+	start := s.post(append([]session.Event{session.Connected{}}, s.pending...)...)
+	s.pending = nil
 	s.mu.Unlock()
 	if start {
 		s.drain()
@@ -248,7 +259,7 @@ func (s *Session) closeLocked() marker {
 		r.timer.Stop()
 	}
 	s.receipts = nil
-	s.pair = nil
+	s.pair, s.pending = nil, nil
 	m := marker{jid: s.jid, conn: s.conn}
 	if s.conn != "" {
 		s.d.unregister(s.conn)

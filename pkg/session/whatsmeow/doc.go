@@ -82,6 +82,30 @@
 // events on goroutines of their own, so their order relative to messages
 // is not guaranteed.
 //
+// # Inbound messages at least once
+//
+// What a real phone does: WhatsApp's server delivers a message to the
+// linked device and forgets it once the device acknowledges it; it never
+// delivers an acknowledged message again. whatsmeow acknowledges before
+// its handlers run unless SynchronousAck is set, so a worker killed (or a
+// lease lost) between decryption and recording would lose the message.
+//
+// How the driver answers: every client has SynchronousAck and
+// EnableDecryptedEventBuffer. A received message is emitted as a
+// session.Inbound with an Ack, and the event handler blocks until the
+// worker calls it (after the message and its event are recorded), the
+// connection ends, or Config.AckTimeout passes. Only a nil Ack lets the
+// handler return true, and only then does whatsmeow send the receipt and
+// clear the decrypted plaintext from whatsmeow_event_buffer. Otherwise the
+// message stays unacknowledged: an Ack with an error or a timeout also ends
+// the connection (Disconnected{Reason: "inbound_not_recorded"}) so that the
+// worker reconnects with backoff, and WhatsApp delivers the message again
+// on the next connection, whichever worker holds it. The redelivered
+// ciphertext is answered from the event buffer (the Signal session has
+// moved on and could not decrypt it twice). The worker drops a duplicate by
+// its WhatsApp id, so the message is published once. Receipts, presence and
+// other events do not wait.
+//
 // # Sending
 //
 // Outbound.Body is a SendBody. The message goes out under MessageID(ID),

@@ -78,6 +78,12 @@ type Config struct {
 	// LogProtocol logs whatsmeow's protocol dumps at debug level. They
 	// contain message payloads: leave it off in production. Default false.
 	LogProtocol bool
+	// AckTimeout bounds how long a received message waits for the worker
+	// to record it before the connection is dropped so that WhatsApp
+	// delivers it again. whatsmeow handles a connection's messages in
+	// order, so this is also the longest a stuck worker stalls the
+	// session. Default 2 min.
+	AckTimeout time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -107,6 +113,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.PairDisplayName == "" {
 		c.PairDisplayName = "Chrome (Linux)"
+	}
+	if c.AckTimeout <= 0 {
+		c.AckTimeout = 2 * time.Minute
 	}
 	if c.Now == nil {
 		c.Now = time.Now

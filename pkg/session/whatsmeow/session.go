@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	wa "go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store"
@@ -121,7 +122,7 @@ func (c *conn) run(jid types.JID) {
 	c.cli.Store(cli)
 	// Registered before GetQRChannel's handler, so that the number of codes
 	// is known when the first one is shown.
-	cli.AddEventHandler(c.handle)
+	cli.AddEventHandlerWithSuccessStatus(c.handle)
 	if dev.ID == nil {
 		qr, err := cli.GetQRChannel(c.ctx)
 		if err != nil {
@@ -151,6 +152,13 @@ func (d *Driver) newClient(dev *store.Device, log waLog.Logger) *wa.Client {
 	// it ourselves so that a failure is reported, not just logged.
 	cli.DisableLoginAutoReconnect = true
 	cli.ManualHistorySyncDownload = d.cfg.HistorySyncDays < 0
+	// A message is acknowledged to WhatsApp only after our handler
+	// returned true, that is after the worker recorded it (see deliver);
+	// WhatsApp delivers an unacknowledged message again. The decrypted
+	// event buffer keeps its plaintext in the store until then, since the
+	// Signal session has moved on and could not decrypt it a second time.
+	cli.SynchronousAck = true
+	cli.EnableDecryptedEventBuffer = true
 	cli.SetWebsocketHTTPClient(d.ws)
 	cli.SetPreLoginHTTPClient(d.ws)
 	cli.SetMediaHTTPClient(d.cfg.MediaHTTPClient)
@@ -192,8 +200,10 @@ func (c *conn) watchQR(ch <-chan wa.QRChannelItem) {
 	}
 }
 
-// handle receives every whatsmeow event of the connection.
-func (c *conn) handle(evt any) {
+// handle receives every whatsmeow event of the connection. It returns
+// false for a message the worker did not record: whatsmeow then sends no
+// acknowledgement and WhatsApp delivers the message again.
+func (c *conn) handle(evt any) bool {
 	s := c.s
 	switch e := evt.(type) {
 	case *events.QR:
@@ -202,14 +212,14 @@ func (c *conn) handle(evt any) {
 			codes = defaultQRCodes
 		}
 		c.qrCodes.Store(int32(codes))
-		return
+		return true
 	case *events.ManualLoginReconnect:
 		c.relogin.Store(true)
 		go c.reconnectAfterPairing()
-		return
+		return true
 	case *events.Disconnected:
 		if c.relogin.Load() {
-			return
+			return true
 		}
 	case *events.Connected:
 		c.relogin.Store(false)
@@ -239,6 +249,7 @@ func (c *conn) handle(evt any) {
 	case *events.OfflineSyncCompleted:
 		s.log.Debug("offline messages received", "count", e.Count)
 	}
+	_, isMessage := evt.(*events.Message)
 	for _, ev := range translate(evt, s.d.cfg.Now()) {
 		if ps, ok := ev.(session.PairSuccess); ok {
 			if cli := c.cli.Load(); cli != nil {
@@ -246,8 +257,50 @@ func (c *conn) handle(evt any) {
 			}
 			ev = ps
 		}
+		if in, ok := ev.(session.Inbound); ok && isMessage {
+			if !c.deliver(in) {
+				return false
+			}
+			continue
+		}
 		c.emit(ev)
 	}
+	return true
+}
+
+// deliver emits a received message and waits until the worker recorded it
+// (its Ack), bounded by the connection's life and Config.AckTimeout. It
+// reports whether WhatsApp may be told the message arrived. When the
+// worker could not record it, or did not answer in time, the connection
+// ends with Disconnected{Reason: "inbound_not_recorded"}: the worker
+// reconnects with backoff and WhatsApp delivers the message again.
+func (c *conn) deliver(in session.Inbound) bool {
+	done := make(chan error, 1)
+	in.Ack = func(err error) {
+		select {
+		case done <- err:
+		default: // acknowledged already
+		}
+	}
+	if !c.emit(in) {
+		return false
+	}
+	timer := time.NewTimer(c.s.d.cfg.AckTimeout)
+	defer timer.Stop()
+	var err error
+	select {
+	case err = <-done:
+		if err == nil {
+			return true
+		}
+	case <-timer.C:
+		err = fmt.Errorf("not recorded within %s", c.s.d.cfg.AckTimeout)
+	case <-c.ctx.Done():
+		return false
+	}
+	c.s.log.Warn("inbound message not recorded; reconnecting so that WhatsApp delivers it again", "err", err)
+	c.emit(session.Disconnected{Reason: session.ReasonInboundNotRecorded})
+	return false
 }
 
 // reconnectAfterPairing reconnects after the stream restart that follows
@@ -268,16 +321,18 @@ func (c *conn) reconnectAfterPairing() {
 // emit hands ev to the sink unless the connection is closed. An event
 // that ends the connection ends it here: its context is cancelled, which
 // releases the client and its goroutines and lets Connect be called again.
-func (c *conn) emit(ev session.Event) {
+// It reports whether ev reached the sink.
+func (c *conn) emit(ev session.Event) bool {
 	c.emitMu.RLock()
 	defer c.emitMu.RUnlock()
 	if c.closed || c.ctx.Err() != nil {
-		return
+		return false
 	}
 	c.s.sink.Emit(ev)
 	if ends(ev) {
 		c.cancel()
 	}
+	return true
 }
 
 // ends reports whether ev means the connection is over.

@@ -20,7 +20,7 @@ import (
 func testConn(t *testing.T) (*conn, *sessiontest.Recorder) {
 	t.Helper()
 	rec := sessiontest.NewRecorder()
-	d := &Driver{cfg: Config{Now: func() time.Time { return now }}}
+	d := &Driver{cfg: Config{Now: func() time.Time { return now }, AckTimeout: time.Minute}}
 	s := &Session{d: d, channelID: "ch_test", sink: rec, log: slog.New(slog.DiscardHandler)}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
