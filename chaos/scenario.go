@@ -26,6 +26,8 @@ type harness struct {
 	deliveriesBefore map[string]int
 	// The receiver's counters when the scenario began.
 	repeatsBefore, badSigBefore int
+	// faultNotes are what the injection observed (e.g. restart times).
+	faultNotes []string
 }
 
 // scenario injects one fault; it returns when the fault began and ended.
@@ -64,11 +66,11 @@ var scenarios = []scenario{
 		if err := h.in.stopPostgres(ctx); err != nil {
 			return start, time.Now(), err
 		}
-		progress("Postgres stopped after %.1f s", time.Since(start).Seconds())
+		h.note("Postgres stopped %.1f s after the stop command", time.Since(start).Seconds())
 		sleepCtx(ctx, h.o.pgDown)
 		restart := time.Now()
 		err := h.in.startPostgres(ctx)
-		progress("Postgres accepting connections %.1f s after the start command", time.Since(restart).Seconds())
+		h.note("Postgres accepting connections %.1f s after the start command", time.Since(restart).Seconds())
 		return start, time.Now(), err
 	}},
 	{"receiver", "the webhook receiver answers 500 for 20 s", func(ctx context.Context, h *harness) (time.Time, time.Time, error) {
@@ -98,6 +100,13 @@ func scenarioByName(name string) *scenario {
 	return nil
 }
 
+// note records and prints what the injection observed.
+func (h *harness) note(format string, args ...any) {
+	n := fmt.Sprintf(format, args...)
+	progress("%s", n)
+	h.faultNotes = append(h.faultNotes, n)
+}
+
 // killRestart kills s with SIGKILL and starts it again at once, as a
 // supervisor would. The fault is the instant of the kill.
 func (h *harness) killRestart(ctx context.Context, s *service) (time.Time, time.Time, error) {
@@ -105,7 +114,7 @@ func (h *harness) killRestart(ctx context.Context, s *service) (time.Time, time.
 	at := time.Now()
 	s.kill()
 	err := s.start(ctx)
-	progress("%s ready again after %.1f s", s.name, time.Since(at).Seconds())
+	h.note("%s ready again %.1f s after the kill", s.name, time.Since(at).Seconds())
 	return at, at, err
 }
 
@@ -224,6 +233,7 @@ func (h *harness) runScenario(ctx context.Context, sc scenario) (*result, error)
 	}
 	crashesBefore := h.f.crashes()
 	_, h.repeatsBefore, h.badSigBefore, _ = h.rc.stats()
+	h.faultNotes = nil
 	begin := time.Now()
 	t := &traffic{a: h.a, channels: h.channels, prefix: sc.name + "-" + strconv.FormatInt(begin.Unix(), 36)}
 	issue, stopIssue := context.WithCancel(ctx)
@@ -253,6 +263,7 @@ func (h *harness) runScenario(ctx context.Context, sc scenario) (*result, error)
 	if err != nil {
 		return nil, err
 	}
+	r.notes = append(h.faultNotes, r.notes...)
 	for name, n := range h.f.crashes() {
 		if d := n - crashesBefore[name]; d > 0 {
 			r.notes = append(r.notes, fmt.Sprintf("%s exited by itself %d time(s) and was restarted", name, d))
