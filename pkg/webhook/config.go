@@ -39,6 +39,17 @@ type Config struct {
 	// DisableAfter disables an endpoint that has failed without a single
 	// success for this long (default 5 days).
 	DisableAfter time.Duration
+	// ProbeInterval is the first wait before a failing endpoint is probed
+	// again (default 1 s); each failed probe doubles it, up to
+	// ProbeMaxInterval and never beyond the schedule's step for the
+	// endpoint's failure streak. A probe is one delivery, the one waiting
+	// longest; its success makes every delivery waiting for the endpoint
+	// due at once.
+	ProbeInterval time.Duration
+	// ProbeMaxInterval bounds the wait between probes of a failing
+	// endpoint (default 1 min): a receiver that comes back gets what
+	// waited for it within about this long.
+	ProbeMaxInterval time.Duration
 	// AllowPrivate lets deliveries reach loopback and private addresses
 	// (WAGATE_WEBHOOK_ALLOW_PRIVATE; default false).
 	AllowPrivate bool
@@ -105,6 +116,15 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.DisableAfter <= 0 {
 		c.DisableAfter = 5 * 24 * time.Hour
+	}
+	if c.ProbeInterval <= 0 {
+		c.ProbeInterval = time.Second
+	}
+	if c.ProbeMaxInterval <= 0 {
+		c.ProbeMaxInterval = time.Minute
+	}
+	if c.ProbeMaxInterval < c.ProbeInterval {
+		c.ProbeMaxInterval = c.ProbeInterval
 	}
 	if c.Concurrency <= 0 {
 		c.Concurrency = 256

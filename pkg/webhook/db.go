@@ -265,6 +265,10 @@ type Attempt struct {
 	Error           string    `json:"error,omitempty"`
 	ResponseSnippet string    `json:"response_snippet,omitempty"`
 	Dispatcher      string    `json:"dispatcher,omitempty"`
+	// Probe marks an attempt that probed a failing endpoint with this
+	// delivery before its own retry was due; it does not count against
+	// the delivery's schedule (Attempt is the attempt it stood in for).
+	Probe bool `json:"probe,omitempty"`
 }
 
 // Delivery statuses.
@@ -324,7 +328,7 @@ func (d db) deliveries(ctx context.Context, f deliveryFilter) ([]*Delivery, erro
 		idList[i] = x.ID
 	}
 	rows, err = d.pool.Query(ctx, `SELECT delivery_id, attempt, attempted_at, status_code, latency_ms, error,
-		response_snippet, dispatcher FROM webhook_attempts WHERE delivery_id = ANY($1) ORDER BY id`, idList)
+		response_snippet, dispatcher, probe FROM webhook_attempts WHERE delivery_id = ANY($1) ORDER BY id`, idList)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: list attempts: %w", err)
 	}
@@ -332,7 +336,7 @@ func (d db) deliveries(ctx context.Context, f deliveryFilter) ([]*Delivery, erro
 	for rows.Next() {
 		var id string
 		var a Attempt
-		if err := rows.Scan(&id, &a.Attempt, &a.At, &a.StatusCode, &a.LatencyMS, &a.Error, &a.ResponseSnippet, &a.Dispatcher); err != nil {
+		if err := rows.Scan(&id, &a.Attempt, &a.At, &a.StatusCode, &a.LatencyMS, &a.Error, &a.ResponseSnippet, &a.Dispatcher, &a.Probe); err != nil {
 			return nil, err
 		}
 		byID[id].Attempts = append(byID[id].Attempts, a)
@@ -378,15 +382,26 @@ type job struct {
 	eventType  string
 	seq        uint64
 	payload    []byte
+	// probe is set on a delivery claimed to probe its failing endpoint
+	// (it holds the endpoint's probe_until); early when its own retry was
+	// not due yet: then a failure leaves its schedule alone, and dueAt is
+	// when that retry is due.
+	probe bool
+	early bool
+	dueAt *time.Time
 }
 
 // deferJob records a delivery the dispatcher will not attempt now (the
 // endpoint is busy or backing off, or disabled: status dead) and returns
 // whether a row was written. A delivery recorded already is left alone.
+// notBefore (nil: now) is the endpoint's backoff as this dispatcher knows
+// it; a backoff ended meanwhile (the endpoint healed) does not hold it.
 func (d db) deferJob(ctx context.Context, j *job, status string, notBefore *time.Time, reason string) (bool, error) {
 	tag, err := d.pool.Exec(ctx, `INSERT INTO webhook_deliveries
 		(id, endpoint_id, channel_id, event_id, event_type, event_seq, payload, status, next_attempt_at, last_error)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $8 = 'pending' THEN greatest(now(), $9) END, $10)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $8 <> 'pending' THEN NULL
+			WHEN $9::timestamptz IS NULL THEN now()
+			ELSE greatest(now(), least($9, (SELECT coalesce(backoff_until, now()) FROM webhook_endpoints WHERE id = $2))) END, $10)
 		ON CONFLICT (endpoint_id, event_id) DO NOTHING`,
 		j.deliveryID, j.endpointID, j.channelID, j.eventID, j.eventType, int64(j.seq), j.payload, status, notBefore, reason)
 	if err != nil {
@@ -411,28 +426,43 @@ func (d db) recorded(ctx context.Context, endpointID, eventID string) (bool, err
 // instead; none of an endpoint that is disabled or backing off, oldest due
 // first. A delivery whose lease ran out (its dispatcher died mid-attempt)
 // is due again.
+//
+// An endpoint that is failing (a streak of failures) whose backoff has
+// passed is probed instead: one delivery, the one waiting longest, even
+// when its own retry lies ahead (early), and the endpoint's probe_until
+// is leased with it so that no other dispatcher probes it meanwhile.
 func (d db) claim(ctx context.Context, owner string, lease time.Duration, total, perEndpoint, maxPerEndpoint int, busyIDs []string, busyFree []int32) ([]*job, error) {
 	rows, err := d.pool.Query(ctx, `WITH slots AS (
 			SELECT * FROM unnest($4::text[], $5::int[]) AS s(endpoint_id, free)
 		), cand AS (
-			SELECT c.id, c.next_attempt_at FROM webhook_endpoints e
+			SELECT c.id, c.next_attempt_at, e.id AS endpoint_id, e.consecutive_failures > 0 AS probe
+			FROM webhook_endpoints e
 			CROSS JOIN LATERAL (
 				SELECT d.id, d.next_attempt_at FROM webhook_deliveries d
-				WHERE d.endpoint_id = e.id AND d.status IN ('pending', 'failed', 'delivering') AND d.next_attempt_at <= now()
+				WHERE d.endpoint_id = e.id AND d.status IN ('pending', 'failed', 'delivering')
+				AND (d.next_attempt_at <= now() OR (e.consecutive_failures > 0 AND d.status <> 'delivering'))
 				ORDER BY d.next_attempt_at
-				LIMIT coalesce((SELECT free FROM slots WHERE slots.endpoint_id = e.id), least(coalesce(e.max_in_flight, $3), $7))
+				LIMIT CASE WHEN e.consecutive_failures > 0 THEN least(1, coalesce((SELECT free FROM slots WHERE slots.endpoint_id = e.id), 1))
+					ELSE coalesce((SELECT free FROM slots WHERE slots.endpoint_id = e.id), least(coalesce(e.max_in_flight, $3), $7)) END
 			) c
 			WHERE e.enabled AND (e.backoff_until IS NULL OR e.backoff_until <= now())
+			AND (e.consecutive_failures = 0 OR e.probe_until IS NULL OR e.probe_until <= now())
 			ORDER BY c.next_attempt_at LIMIT $2
 		), locked AS (
-			SELECT d.id FROM webhook_deliveries d WHERE d.id IN (SELECT id FROM cand)
-			AND d.status IN ('pending', 'failed', 'delivering') AND d.next_attempt_at <= now()
-			FOR UPDATE SKIP LOCKED
+			SELECT d.id, d.endpoint_id, cand.probe, d.status AS was_status, d.next_attempt_at AS was_next
+			FROM webhook_deliveries d JOIN cand ON cand.id = d.id
+			WHERE d.status IN ('pending', 'failed', 'delivering')
+			AND (d.next_attempt_at <= now() OR (cand.probe AND d.status <> 'delivering'))
+			FOR UPDATE OF d SKIP LOCKED
+		), probing AS (
+			UPDATE webhook_endpoints SET probe_until = now() + $6::bigint * interval '1 microsecond'
+			WHERE id IN (SELECT endpoint_id FROM locked WHERE probe)
 		)
 		UPDATE webhook_deliveries d SET status = 'delivering', lease_owner = $1,
 			next_attempt_at = now() + $6::bigint * interval '1 microsecond', updated_at = now()
 		FROM locked WHERE d.id = locked.id
-		RETURNING d.id, d.endpoint_id, d.channel_id, d.event_id, d.event_type, d.event_seq, d.payload`,
+		RETURNING d.id, d.endpoint_id, d.channel_id, d.event_id, d.event_type, d.event_seq, d.payload,
+			locked.probe, locked.probe AND locked.was_status <> 'delivering' AND locked.was_next > now(), locked.was_next`,
 		owner, total, perEndpoint, busyIDs, busyFree, micros(lease), maxPerEndpoint)
 	if err != nil {
 		return nil, fmt.Errorf("webhook: claim: %w", err)
@@ -440,8 +470,13 @@ func (d db) claim(ctx context.Context, owner string, lease time.Duration, total,
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (*job, error) {
 		var j job
 		var seq int64
-		err := r.Scan(&j.deliveryID, &j.endpointID, &j.channelID, &j.eventID, &j.eventType, &seq, &j.payload)
+		var wasNext time.Time
+		err := r.Scan(&j.deliveryID, &j.endpointID, &j.channelID, &j.eventID, &j.eventType, &seq, &j.payload,
+			&j.probe, &j.early, &wasNext)
 		j.seq = uint64(seq)
+		if j.early {
+			j.dueAt = &wasNext
+		}
 		return &j, err
 	})
 }
@@ -453,13 +488,18 @@ func (d db) extendLeases(ctx context.Context, owner string, deliveryIDs []string
 	return err
 }
 
-// release hands claimed deliveries back, due now, without counting an
-// attempt (shutdown, or no endpoint slot after all).
-func (d db) release(ctx context.Context, owner string, deliveryIDs []string) error {
-	_, err := d.pool.Exec(ctx, `UPDATE webhook_deliveries SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'failed' END,
-		lease_owner = NULL, next_attempt_at = now(), updated_at = now()
-		WHERE id = ANY($1) AND lease_owner = $2 AND status = 'delivering'`, deliveryIDs, owner)
-	return err
+// release hands a claimed delivery back without counting an attempt
+// (shutdown, or no endpoint slot after all): due now, or when its own
+// retry is due for an early probe, whose endpoint may be probed again.
+func (d db) release(ctx context.Context, owner string, j *job) error {
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE webhook_deliveries SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'failed' END,
+		lease_owner = NULL, next_attempt_at = greatest(now(), $3), updated_at = now()
+		WHERE id = $1 AND lease_owner = $2 AND status = 'delivering'`, j.deliveryID, owner, j.dueAt)
+	if j.probe {
+		b.Queue(`UPDATE webhook_endpoints SET probe_until = NULL WHERE id = $1`, j.endpointID)
+	}
+	return d.pool.SendBatch(ctx, b).Close()
 }
 
 // Outcomes of an attempt.
@@ -511,41 +551,59 @@ func queueRecord(b *pgx.Batch, owner string, cfg *Config, j *job, r *result, out
 	if r.statusCode != 0 {
 		code = &r.statusCode
 	}
-	b.Queue(`UPDATE webhook_deliveries SET attempts = attempts + 1,
-		status = CASE WHEN $3 = 'delivered' THEN 'delivered'
-			WHEN $3 = 'gone' OR attempts + 1 > cardinality($4::bigint[]) THEN 'dead' ELSE 'failed' END,
-		next_attempt_at = CASE WHEN $3 = 'failed' AND attempts + 1 <= cardinality($4::bigint[])
-			THEN now() + greatest(($4::bigint[])[attempts + 1], $5::bigint) * interval '1 microsecond' END,
-		lease_owner = NULL, last_attempt_at = now(), last_status_code = $6, last_error = $7,
-		delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END, updated_at = now()
-		WHERE id = $1 AND lease_owner = $2 AND status = 'delivering'
-		RETURNING status`, j.deliveryID, owner, r.outcome, sched, retryAfter, code, r.err).
-		QueryRow(func(row pgx.Row) error {
-			err := row.Scan(&out.status)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			return err
-		})
-	b.Queue(`INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, error, response_snippet, dispatcher)
-		SELECT id, greatest(attempts, 1), $3, $4, $5, $6, $7 FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = $2`,
-		j.endpointID, j.eventID, code, r.latency.Milliseconds(), r.err, r.snippet, owner)
+	scanStatus := func(row pgx.Row) error {
+		err := row.Scan(&out.status)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		return err
+	}
+	early := j.early && r.outcome == outcomeFailed
+	if early {
+		// A failed probe with a delivery whose own retry was not due: the
+		// delivery keeps its place in the schedule.
+		b.Queue(`UPDATE webhook_deliveries SET status = CASE WHEN attempts = 0 THEN 'pending' ELSE 'failed' END,
+			next_attempt_at = greatest(now(), $3), lease_owner = NULL, last_attempt_at = now(),
+			last_status_code = $4, last_error = $5, updated_at = now()
+			WHERE id = $1 AND lease_owner = $2 AND status = 'delivering'
+			RETURNING status`, j.deliveryID, owner, j.dueAt, code, r.err).QueryRow(scanStatus)
+	} else {
+		b.Queue(`UPDATE webhook_deliveries SET attempts = attempts + 1,
+			status = CASE WHEN $3 = 'delivered' THEN 'delivered'
+				WHEN $3 = 'gone' OR attempts + 1 > cardinality($4::bigint[]) THEN 'dead' ELSE 'failed' END,
+			next_attempt_at = CASE WHEN $3 = 'failed' AND attempts + 1 <= cardinality($4::bigint[])
+				THEN now() + greatest(($4::bigint[])[attempts + 1], $5::bigint) * interval '1 microsecond' END,
+			lease_owner = NULL, last_attempt_at = now(), last_status_code = $6, last_error = $7,
+			delivered_at = CASE WHEN $3 = 'delivered' THEN now() ELSE delivered_at END, updated_at = now()
+			WHERE id = $1 AND lease_owner = $2 AND status = 'delivering'
+			RETURNING status`, j.deliveryID, owner, r.outcome, sched, retryAfter, code, r.err).QueryRow(scanStatus)
+	}
+	b.Queue(`INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, error, response_snippet, dispatcher, probe)
+		SELECT id, CASE WHEN $8 THEN attempts + 1 ELSE greatest(attempts, 1) END, $3, $4, $5, $6, $7, $8
+		FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = $2`,
+		j.endpointID, j.eventID, code, r.latency.Milliseconds(), r.err, r.snippet, owner, early)
 	switch r.outcome {
 	case outcomeDelivered:
-		b.Queue(`UPDATE webhook_endpoints SET failing_since = NULL, consecutive_failures = 0, backoff_until = NULL
-			WHERE id = $1 AND (failing_since IS NOT NULL OR consecutive_failures > 0 OR backoff_until IS NOT NULL)`, j.endpointID)
+		b.Queue(healEndpoints, []string{j.endpointID})
 	case outcomeFailed:
 		// Failures while the endpoint already backs off (attempts that were
 		// in flight when it started) do not lengthen the backoff: the
-		// streak counts backoff windows, not requests.
+		// streak counts backoff windows, not requests. Each window is a
+		// probe interval: ProbeInterval doubled per window, at most
+		// ProbeMaxInterval and never longer than the schedule's step for
+		// the streak (or the receiver's Retry-After).
 		b.Queue(`UPDATE webhook_endpoints SET
 			failing_since = coalesce(failing_since, now()),
 			consecutive_failures = CASE WHEN backoff_until > now() THEN consecutive_failures ELSE consecutive_failures + 1 END,
 			backoff_until = CASE WHEN backoff_until > now() THEN backoff_until
-				ELSE now() + greatest(($2::bigint[])[least(consecutive_failures + 1, cardinality($2::bigint[]))], $3::bigint) * interval '1 microsecond' END
+				ELSE now() + greatest(least(
+					($2::bigint[])[least(consecutive_failures + 1, cardinality($2::bigint[]))],
+					$5::bigint * (1::bigint << least(consecutive_failures, 30)),
+					$6::bigint), $3::bigint) * interval '1 microsecond' END,
+			probe_until = CASE WHEN $7 THEN NULL ELSE probe_until END
 			WHERE id = $1
 			RETURNING backoff_until, failing_since, now() - failing_since > $4::bigint * interval '1 microsecond'`,
-			j.endpointID, sched, retryAfter, micros(cfg.DisableAfter)).
+			j.endpointID, sched, retryAfter, micros(cfg.DisableAfter), micros(cfg.ProbeInterval), micros(cfg.ProbeMaxInterval), j.probe).
 			QueryRow(func(row pgx.Row) error {
 				err := row.Scan(&out.backoffUntil, &out.failingSince, &out.disable)
 				if errors.Is(err, pgx.ErrNoRows) {
@@ -556,10 +614,22 @@ func queueRecord(b *pgx.Batch, owner string, cfg *Config, j *job, r *result, out
 	}
 }
 
+// healEndpoints ends the failure streak of the endpoints $1 that answered
+// 2xx and makes every delivery waiting for them due at once, whatever
+// its own schedule said: the receiver is back.
+const healEndpoints = `WITH healed AS (
+		UPDATE webhook_endpoints SET failing_since = NULL, consecutive_failures = 0, backoff_until = NULL, probe_until = NULL
+		WHERE id = ANY($1::text[])
+		AND (failing_since IS NOT NULL OR consecutive_failures > 0 OR backoff_until IS NOT NULL OR probe_until IS NOT NULL)
+		RETURNING id
+	)
+	UPDATE webhook_deliveries SET next_attempt_at = now(), updated_at = now()
+	WHERE endpoint_id IN (SELECT id FROM healed) AND status IN ('pending', 'failed') AND next_attempt_at > now()`
+
 // recordDelivered is the common case of recording, grouped: fresh
 // deliveries (no row yet) answered 2xx at their first attempt, written
 // as delivered with their attempt log entries and the end of their
-// endpoints' failure streaks, in one statement.
+// endpoints' failure streaks (see healEndpoints), in one statement.
 const recordDelivered = `WITH x AS (
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bytea[],
 			$8::int[], $9::int[], $10::text[])
@@ -574,10 +644,14 @@ const recordDelivered = `WITH x AS (
 	), log AS (
 		INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, response_snippet, dispatcher)
 		SELECT x.id, 1, x.status_code, x.latency_ms, x.snippet, $11 FROM x JOIN ins ON ins.id = x.id
-	), streak AS (
-		UPDATE webhook_endpoints SET failing_since = NULL, consecutive_failures = 0, backoff_until = NULL
+	), healed AS (
+		UPDATE webhook_endpoints SET failing_since = NULL, consecutive_failures = 0, backoff_until = NULL, probe_until = NULL
 		WHERE id IN (SELECT endpoint_id FROM x)
-		AND (failing_since IS NOT NULL OR consecutive_failures > 0 OR backoff_until IS NOT NULL)
+		AND (failing_since IS NOT NULL OR consecutive_failures > 0 OR backoff_until IS NOT NULL OR probe_until IS NOT NULL)
+		RETURNING id
+	), due AS (
+		UPDATE webhook_deliveries SET next_attempt_at = now(), updated_at = now()
+		WHERE endpoint_id IN (SELECT id FROM healed) AND status IN ('pending', 'failed') AND next_attempt_at > now()
 	)
 	SELECT id FROM ins`
 
@@ -596,10 +670,14 @@ const recordClaimedDelivered = `WITH x AS (
 	), log AS (
 		INSERT INTO webhook_attempts (delivery_id, attempt, status_code, latency_ms, response_snippet, dispatcher)
 		SELECT x.id, upd.attempts, x.status_code, x.latency_ms, x.snippet, $6 FROM x JOIN upd ON upd.id = x.id
-	), streak AS (
-		UPDATE webhook_endpoints SET failing_since = NULL, consecutive_failures = 0, backoff_until = NULL
+	), healed AS (
+		UPDATE webhook_endpoints SET failing_since = NULL, consecutive_failures = 0, backoff_until = NULL, probe_until = NULL
 		WHERE id IN (SELECT endpoint_id FROM x)
-		AND (failing_since IS NOT NULL OR consecutive_failures > 0 OR backoff_until IS NOT NULL)
+		AND (failing_since IS NOT NULL OR consecutive_failures > 0 OR backoff_until IS NOT NULL OR probe_until IS NOT NULL)
+		RETURNING id
+	), due AS (
+		UPDATE webhook_deliveries SET next_attempt_at = now(), updated_at = now()
+		WHERE endpoint_id IN (SELECT id FROM healed) AND status IN ('pending', 'failed') AND next_attempt_at > now()
 	)
 	SELECT id FROM upd`
 

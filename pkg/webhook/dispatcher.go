@@ -108,7 +108,16 @@ func NewDispatcher(cfg Config) (*Dispatcher, error) {
 // Run fans out and delivers until ctx ends, then stops taking work, waits
 // up to ShutdownGrace for the attempts in flight and returns nil. Work it
 // abandons is redelivered (NATS) or re-claimed (Postgres) by a dispatcher.
+// A ctx that ends while it starts is not a failure either.
 func (d *Dispatcher) Run(ctx context.Context) error {
+	err := d.serve(ctx)
+	if err != nil && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (d *Dispatcher) serve(ctx context.Context) error {
 	js := d.cfg.Bus.JS
 	fan, err := js.CreateOrUpdateConsumer(ctx, d.names.EvtStream(), jetstream.ConsumerConfig{
 		Durable:       d.names.WebhookFanoutConsumer(),
@@ -494,7 +503,7 @@ func (d *Dispatcher) attempt(ep *Endpoint, j *job, m jetstream.Msg) {
 		d.untrack(j, m)
 		if m != nil {
 			_ = m.Nak()
-		} else if err := d.db.release(ctx, d.cfg.Owner, []string{j.deliveryID}); err != nil {
+		} else if err := d.db.release(ctx, d.cfg.Owner, j); err != nil {
 			d.jobLog(j).Warn("releasing an abandoned webhook delivery; its lease will expire", "error", err)
 		}
 		return
@@ -556,8 +565,11 @@ func (d *Dispatcher) settle(ep *Endpoint, j *job, m jetstream.Msg, r *result, ou
 	}
 	switch r.outcome {
 	case outcomeDelivered:
-		if !d.cache.backoffUntil(ep).IsZero() {
+		if !d.cache.backoffUntil(ep).IsZero() || ep.ConsecutiveFailures > 0 {
+			// The endpoint healed: what waited for it is due now.
 			d.cache.setBackoff(ep.ID, time.Time{})
+			d.moreDue.Store(true)
+			d.wakeClaimer()
 		}
 	case outcomeFailed:
 		if out.backoffUntil != nil {
@@ -685,7 +697,7 @@ func (d *Dispatcher) startClaimed(j *job) {
 		// Deleted (its deliveries went with it), unreadable, or its slots
 		// filled since the claim: hand it back.
 		if ep != nil {
-			_ = d.db.release(ctx, d.cfg.Owner, []string{j.deliveryID})
+			_ = d.db.release(ctx, d.cfg.Owner, j)
 		}
 		d.releasePool(1)
 		return

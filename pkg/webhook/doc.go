@@ -76,10 +76,22 @@
 // a slow endpoint's messages cannot fill the memory or stop the pull for
 // long (see the bounds above), and whatever cannot be attempted soon
 // waits in Postgres. Each endpoint has a failure streak
-// shared by all dispatchers: after a failure it backs off for the schedule
-// step of its streak (failures of requests already in flight do not
-// lengthen it), and nothing is attempted to it until then. A success ends
-// the streak. An endpoint failing without a success for longer than
+// shared by all dispatchers (in Postgres): after a failure it backs off
+// for a probe interval — ProbeInterval doubled per failed window, at most
+// ProbeMaxInterval and never longer than the schedule's step for the
+// streak (failures of requests already in flight do not lengthen it) —
+// and nothing is attempted to it until then. Then it is probed: one
+// dispatcher claims one delivery, the one waiting longest even if its own
+// retry is hours ahead, under the endpoint's probe_until lease so no other
+// dispatcher probes it meanwhile. A probe that fails with a delivery not
+// yet due leaves that delivery's schedule alone (the attempt is logged
+// with probe: true). Each delivery keeps its long schedule, which decides
+// when it is dead; the short probes only decide when the receiver is back.
+// A success ends the streak and, in the same statement, makes every
+// delivery waiting for the endpoint due at once, so a receiver that was
+// down for seconds has everything seconds after it is back, from whichever
+// dispatcher claims it. A delivery deferred past a backoff that has ended
+// meanwhile is due at once too. An endpoint failing without a success for longer than
 // DisableAfter is disabled, and webhook.disabled is published on its
 // channel (admin-level endpoints have no channel: their disabling is
 // logged and counted only). Deliveries waiting for a disabled endpoint

@@ -223,3 +223,79 @@ func TestRecorderWritesWhatQueuedInOneGroup(t *testing.T) {
 		`SELECT count(DISTINCT xmin::text) FROM webhook_deliveries WHERE endpoint_id = $1`, rb.epID).Scan(&writes))
 	require.Equal(t, 1, writes, "%d results queued before the recorder ran are one write", n)
 }
+
+// A failing endpoint is probed with one delivery at a time, the one
+// waiting longest even when its own retry is not due: a second dispatcher
+// gets none while the probe is out. A failed early probe leaves the
+// delivery's schedule alone and the next probe waits twice as long; a
+// success makes every waiting delivery due at once. Time passes by
+// moving the endpoint's backoff in Postgres.
+func TestClaimProbesAFailingEndpoint(t *testing.T) {
+	t.Parallel()
+	rb := setupRecord(t) // schedule 1 min, 1 h; probes from 1 s
+	ctx := context.Background()
+	fail := func() *result { return &result{outcome: outcomeFailed, statusCode: 500, err: "receiver answered 500"} }
+	windowPasses := func() {
+		_, err := rb.db.pool.Exec(ctx, `UPDATE webhook_endpoints SET backoff_until = now() WHERE id = $1`, rb.epID)
+		require.NoError(t, err)
+	}
+	backoffSeconds := func() float64 {
+		var s float64
+		require.NoError(t, rb.db.pool.QueryRow(ctx, `SELECT extract(epoch FROM backoff_until - now()) FROM webhook_endpoints WHERE id = $1`, rb.epID).Scan(&s))
+		return s
+	}
+
+	jobs := []*job{rb.freshJob(), rb.freshJob(), rb.freshJob()}
+	var recs []attemptRecord
+	for _, j := range jobs {
+		recs = append(recs, attemptRecord{j: j, r: fail()})
+	}
+	_, err := rb.db.recordAll(ctx, rb.owner, &rb.cfg, recs)
+	require.NoError(t, err)
+	require.InDelta(t, 1, backoffSeconds(), 0.5, "the first probe comes after ProbeInterval, not the schedule's minute")
+	got, err := rb.db.claim(ctx, rb.owner, time.Minute, 10, 4, 64, nil, nil)
+	require.NoError(t, err)
+	require.Empty(t, got, "nothing while the endpoint backs off")
+
+	windowPasses()
+	got, err = rb.db.claim(ctx, rb.owner, time.Minute, 10, 4, 64, nil, nil)
+	require.NoError(t, err)
+	require.Len(t, got, 1, "one probe")
+	probe := got[0]
+	require.True(t, probe.probe)
+	require.True(t, probe.early, "its own retry is a minute away")
+	require.NotNil(t, probe.dueAt)
+	other, err := rb.db.claim(ctx, "other-owner", time.Minute, 10, 4, 64, nil, nil)
+	require.NoError(t, err)
+	require.Empty(t, other, "no second probe while one is out")
+
+	outs, err := rb.db.recordAll(ctx, rb.owner, &rb.cfg, []attemptRecord{{j: probe, r: fail()}})
+	require.NoError(t, err)
+	require.Equal(t, StatusFailed, outs[0].status)
+	row := rb.row(t, probe)
+	require.Equal(t, 1, row.attempts, "an early probe does not count against the schedule")
+	require.WithinDuration(t, *probe.dueAt, *row.next, time.Millisecond, "the delivery keeps its retry time")
+	require.Equal(t, 2, row.logged)
+	var probes int
+	require.NoError(t, rb.db.pool.QueryRow(ctx, `SELECT count(*) FROM webhook_attempts WHERE probe`).Scan(&probes))
+	require.Equal(t, 1, probes)
+	require.InDelta(t, 2, backoffSeconds(), 0.5, "the next probe waits twice as long")
+
+	windowPasses()
+	got, err = rb.db.claim(ctx, rb.owner, time.Minute, 10, 4, 64, nil, nil)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	_, err = rb.db.recordAll(ctx, rb.owner, &rb.cfg, []attemptRecord{{j: got[0], r: ok200()}})
+	require.NoError(t, err)
+	require.Equal(t, StatusDelivered, rb.row(t, got[0]).status)
+
+	// Healed: the others are due now, a minute early, and all of them
+	// are claimed at once.
+	got, err = rb.db.claim(ctx, "other-owner", time.Minute, 10, 4, 64, nil, nil)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	for _, j := range got {
+		require.False(t, j.probe)
+		require.False(t, j.early)
+	}
+}
