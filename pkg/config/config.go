@@ -6,6 +6,8 @@
 package config
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -122,7 +124,8 @@ type Config struct {
 	WebhookSchedule []time.Duration
 	// EventMaxAge is how long WA_EVT keeps events.
 	EventMaxAge time.Duration
-	// WorkerID names this worker in leases and logs (default: host name).
+	// WorkerID names this worker in leases and logs (default: host name
+	// plus a random suffix, unique per process).
 	WorkerID string
 	// LogLevel is debug, info, warn or error; LogFormat is json or text.
 	LogLevel  string
@@ -156,7 +159,7 @@ var Vars = []Var{
 	{"WAGATE_WEBHOOK_ALLOW_PRIVATE", "false", "let webhooks reach private and loopback addresses (development)"},
 	{"WAGATE_WEBHOOK_SCHEDULE", "5s,5m,30m,2h,5h,10h,24h", "long retry schedule of webhook deliveries"},
 	{"WAGATE_EVENT_MAX_AGE", "72h", "how long WA_EVT keeps events (replay and browser resume window)"},
-	{"WAGATE_WORKER_ID", "host name", "name of this worker in leases and logs"},
+	{"WAGATE_WORKER_ID", "host name plus a random suffix", "name of this worker in leases and logs, unique per process (a duplicate in the live set is logged and takes no shards)"},
 	{"WAGATE_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"WAGATE_LOG_FORMAT", "json", "json or text"},
 }
@@ -287,8 +290,7 @@ func Load(role Role, lookupEnv func(string) (string, bool)) (Config, error) {
 	c.EventMaxAge = dur("WAGATE_EVENT_MAX_AGE", "72h")
 	c.WorkerID = get("WAGATE_WORKER_ID", "")
 	if c.WorkerID == "" {
-		h, _ := os.Hostname()
-		c.WorkerID = h
+		c.WorkerID = DefaultWorkerID()
 	}
 	if strings.ContainsAny(c.WorkerID, ": \t") {
 		bad("WAGATE_WORKER_ID", c.WorkerID, "expected a name without spaces or ':'")
@@ -331,3 +333,16 @@ func (l lines) Error() string {
 }
 
 func joinLines(errs []error) error { return lines(errs) }
+
+// DefaultWorkerID is the host name plus a random suffix: unique per
+// process, so several workers may share a host.
+func DefaultWorkerID() string {
+	h, _ := os.Hostname()
+	h = strings.NewReplacer(":", "-", " ", "-", "\t", "-").Replace(h)
+	if h == "" {
+		h = "worker"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return h + "-" + hex.EncodeToString(b[:])
+}

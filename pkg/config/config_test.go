@@ -92,3 +92,11 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 	}
 	require.ElementsMatch(t, read, documented)
 }
+
+func TestDefaultWorkerIDIsTheHostNameWithASuffixUniquePerProcess(t *testing.T) {
+	h, _ := os.Hostname()
+	a, b := config.DefaultWorkerID(), config.DefaultWorkerID()
+	require.NotEqual(t, a, b)
+	require.True(t, strings.HasPrefix(a, strings.ReplaceAll(h, ":", "-")+"-"), a)
+	require.NotContains(t, a, ":")
+}

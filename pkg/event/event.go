@@ -58,9 +58,12 @@ func New(typ, channelID string, epoch int64, at time.Time, data any) (Envelope, 
 
 // StatusChanged is the data of connection.status_changed.
 type StatusChanged struct {
-	From   string    `json:"from"`
-	To     string    `json:"to"`
-	Reason string    `json:"reason"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Reason string `json:"reason"`
+	// Detail says more about the reason: the dial error (DNS, TLS,
+	// connection refused, ...) while WhatsApp is unreachable.
+	Detail string    `json:"detail,omitempty"`
 	At     time.Time `json:"at"`
 	// ExpiresAt is set when the state ends by itself (a temporary ban).
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`

@@ -50,10 +50,13 @@ func (c Config) WithDefaults() Config {
 // Manager acquires, renews and releases shard leases for one worker.
 type Manager struct {
 	cfg Config
+	// process is unique to this Manager: it tells this process's claim
+	// of the worker id from another process's claim of the same id.
+	process string
 }
 
 // New returns a Manager.
-func New(cfg Config) *Manager { return &Manager{cfg: cfg.WithDefaults()} }
+func New(cfg Config) *Manager { return &Manager{cfg: cfg.WithDefaults(), process: nonce()} }
 
 // TTL returns the configured time-to-live.
 func (m *Manager) TTL() time.Duration { return m.cfg.TTL }
@@ -70,6 +73,20 @@ func (l *Lease) TrustedUntil() time.Time { return l.trustUntil }
 
 // Value is "<worker>:<nonce>".
 func (l *Lease) Value() string { return l.value }
+
+// ErrDuplicateWorker: another live process heartbeats under this worker
+// id. Two processes under one id would count as one live worker, and each
+// would aim for the other's shards too.
+var ErrDuplicateWorker = errors.New("lease: duplicate worker id")
+
+// claimScript claims the worker id for this process for a TTL: it returns
+// the other process's token when another process holds it.
+var claimScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v and v ~= ARGV[1] then return v end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return false
+`)
 
 var renewScript = redis.NewScript(`
 if redis.call("GET", KEYS[1]) == ARGV[1] then
@@ -150,6 +167,13 @@ func (m *Manager) Holder(ctx context.Context, k int) (string, error) {
 // Heartbeat records this worker as live and returns the number of live
 // workers (those that beat within a TTL), pruning dead ones.
 func (m *Manager) Heartbeat(ctx context.Context) (int, error) {
+	holder, err := claimScript.Run(ctx, m.cfg.Redis, []string{m.cfg.Keys.WorkerClaim(m.cfg.Worker)}, m.process, m.cfg.TTL.Milliseconds()).Text()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, fmt.Errorf("lease: claim worker id: %w", err)
+	}
+	if holder != "" {
+		return 0, fmt.Errorf("%w: %q is held by another live process (%s)", ErrDuplicateWorker, m.cfg.Worker, holder)
+	}
 	now := time.Now().UnixMilli()
 	key := m.cfg.Keys.Workers()
 	pipe := m.cfg.Redis.TxPipeline()
@@ -162,8 +186,10 @@ func (m *Manager) Heartbeat(ctx context.Context) (int, error) {
 	return int(card.Val()), nil
 }
 
-// Leave removes this worker from the live set (graceful shutdown).
+// Leave removes this worker from the live set (graceful shutdown) and
+// frees its id.
 func (m *Manager) Leave(ctx context.Context) error {
+	_ = releaseScript.Run(ctx, m.cfg.Redis, []string{m.cfg.Keys.WorkerClaim(m.cfg.Worker)}, m.process).Err()
 	return m.cfg.Redis.ZRem(ctx, m.cfg.Keys.Workers(), m.cfg.Worker).Err()
 }
 

@@ -80,3 +80,25 @@ func TestTarget(t *testing.T) {
 		require.Equal(t, tc.want, lease.Target(tc.shards, tc.live), "%+v", tc)
 	}
 }
+
+// Two processes under one worker id are told apart: the second is refused
+// until the first leaves.
+func TestDuplicateWorkerIDIsRefusedUntilTheFirstLeaves(t *testing.T) {
+	rdb, prefix := testenv.Redis(t)
+	keys := names.NewRedis(prefix)
+	ctx := context.Background()
+	first := lease.New(lease.Config{Redis: rdb, Keys: keys, Worker: "host-1", TTL: 5 * time.Second})
+	second := lease.New(lease.Config{Redis: rdb, Keys: keys, Worker: "host-1", TTL: 5 * time.Second})
+	live, err := first.Heartbeat(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, live)
+	_, err = second.Heartbeat(ctx)
+	require.ErrorIs(t, err, lease.ErrDuplicateWorker)
+	live, err = first.Heartbeat(ctx)
+	require.NoError(t, err, "the first keeps its id")
+	require.Equal(t, 1, live)
+	require.NoError(t, first.Leave(ctx))
+	live, err = second.Heartbeat(ctx)
+	require.NoError(t, err, "the id is free once the first left")
+	require.Equal(t, 1, live)
+}

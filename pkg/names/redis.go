@@ -17,6 +17,10 @@ func (r Redis) ShardLease(k int) string { return r.prefix + "shard:" + strconv.I
 // Workers is the sorted set of live workers scored by heartbeat time (ms).
 func (r Redis) Workers() string { return r.prefix + "workers" }
 
+// WorkerClaim holds the token of the process that heartbeats under a
+// worker id, so a second process under the same id is detected.
+func (r Redis) WorkerClaim(worker string) string { return r.prefix + "worker:" + worker }
+
 // GroupCreateKey remembers, for a day, the group a channel created under
 // an Idempotency-Key.
 func (r Redis) GroupCreateKey(channel, key string) string {

@@ -158,9 +158,11 @@ type Fence struct {
 	Worker string
 }
 
-// Transition is one change of connection state.
+// Transition is one change of connection state. Detail says more about
+// the reason (the dial error while WhatsApp is unreachable).
 type Transition struct {
 	From, To, Reason string
+	Detail           string
 	At               time.Time
 }
 
@@ -191,16 +193,44 @@ func (s *Store) SetState(ctx context.Context, f Fence, channelID string, t Trans
 		if tag.RowsAffected() == 0 {
 			return ErrNotFound
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO connection_history (channel_id, from_state, to_state, reason, epoch, worker, at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, channelID, t.From, t.To, t.Reason, f.Epoch, f.Worker, t.At)
-		return err
+		if err := recordHistory(ctx, tx, f, channelID, t); err != nil {
+			return err
+		}
+		return insertOutbox(ctx, tx, o.events)
 	})
+}
+
+// recordHistory adds t to the channel's connection history. A transition
+// identical to one of the last two rows (same from, to and reason: a retry
+// loop such as error → connecting → error) bumps that row's count and
+// last_at and takes its detail (the latest dial error) instead of adding a
+// row, so a channel that cannot reach WhatsApp keeps two rows, not two per
+// attempt.
+func recordHistory(ctx context.Context, tx pgx.Tx, f Fence, channelID string, t Transition) error {
+	tag, err := tx.Exec(ctx, `UPDATE connection_history SET count = count + 1, last_at = $6, epoch = $7, worker = $8, detail = $5
+		WHERE id = (SELECT id FROM (SELECT id, from_state, to_state, reason FROM connection_history
+			WHERE channel_id = $1 ORDER BY id DESC LIMIT 2) last
+			WHERE from_state = $2 AND to_state = $3 AND reason = $4 LIMIT 1)`,
+		channelID, t.From, t.To, t.Reason, t.Detail, t.At, f.Epoch, f.Worker)
+	if err != nil {
+		return fmt.Errorf("store: record history: %w", err)
+	}
+	if tag.RowsAffected() > 0 {
+		return nil
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO connection_history (channel_id, from_state, to_state, reason, detail, epoch, worker, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, channelID, t.From, t.To, t.Reason, t.Detail, f.Epoch, f.Worker, t.At)
+	if err != nil {
+		return fmt.Errorf("store: record history: %w", err)
+	}
+	return nil
 }
 
 type stateOpts struct {
 	setDevice            bool
 	jid, phone, pushName string
 	desired              string
+	events               []OutboxEvent
 }
 
 // StateOpt sets extra columns in SetState.
@@ -214,6 +244,12 @@ func WithDevice(jid, phone, pushName string) StateOpt {
 // WithDesired also changes the desired state (e.g. stopped after the QR
 // attempts run out, so nothing loops).
 func WithDesired(desired string) StateOpt { return func(o *stateOpts) { o.desired = desired } }
+
+// WithEvents writes the events that announce the transition in its
+// transaction (the outbox).
+func WithEvents(evs ...OutboxEvent) StateOpt {
+	return func(o *stateOpts) { o.events = append(o.events, evs...) }
+}
 
 // DeleteChannel removes a channel marked deleted, fenced like SetState.
 func (s *Store) DeleteChannel(ctx context.Context, f Fence, id string) error {
@@ -239,14 +275,20 @@ func checkEpoch(ctx context.Context, tx pgx.Tx, f Fence) error {
 }
 
 // HistoryEntry is one row of a channel's connection history.
+//
+// Count is how many times this transition happened in a row (a retry loop
+// coalesced into one row); LastAt is when it last did.
 type HistoryEntry struct {
-	From   string    `json:"from"`
-	To     string    `json:"to"`
-	Reason string    `json:"reason"`
-	Epoch  int64     `json:"epoch"`
-	Worker string    `json:"worker"`
-	At     time.Time `json:"at"`
-	ID     int64     `json:"id"`
+	From   string     `json:"from"`
+	To     string     `json:"to"`
+	Reason string     `json:"reason"`
+	Detail string     `json:"detail,omitempty"`
+	Epoch  int64      `json:"epoch"`
+	Worker string     `json:"worker"`
+	At     time.Time  `json:"at"`
+	Count  int        `json:"count"`
+	LastAt *time.Time `json:"last_at,omitempty"`
+	ID     int64      `json:"id"`
 }
 
 // History returns the newest transitions of a channel first; before > 0
@@ -255,7 +297,7 @@ func (s *Store) History(ctx context.Context, channelID string, before int64, lim
 	if limit <= 0 || limit > 500 {
 		limit = 100
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT id, from_state, to_state, reason, epoch, worker, at
+	rows, err := s.Pool.Query(ctx, `SELECT id, from_state, to_state, reason, detail, epoch, worker, at, count, last_at
 		FROM connection_history WHERE channel_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`,
 		channelID, before, limit)
 	if err != nil {
@@ -263,7 +305,7 @@ func (s *Store) History(ctx context.Context, channelID string, before int64, lim
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (HistoryEntry, error) {
 		var h HistoryEntry
-		err := r.Scan(&h.ID, &h.From, &h.To, &h.Reason, &h.Epoch, &h.Worker, &h.At)
+		err := r.Scan(&h.ID, &h.From, &h.To, &h.Reason, &h.Detail, &h.Epoch, &h.Worker, &h.At, &h.Count, &h.LastAt)
 		return h, err
 	})
 }

@@ -210,7 +210,7 @@ func (s *Store) Advance(ctx context.Context, channelID string, msgIDs []string, 
 // time, when that is a step forward, in one statement. It returns the
 // messages that changed, in the order of their steps, so each change is
 // published once; of each only the id, channel, direction, WhatsApp id,
-// chat, type and status are read back.
+// chat, type, status and idempotency key are read back.
 func (s *Store) AdvanceEach(ctx context.Context, channelID, status, reason string, steps []Step) ([]*Message, error) {
 	out, err := s.AdvanceMany(ctx, status, reason, []ChannelSteps{{ChannelID: channelID, Steps: steps}})
 	if err != nil {
@@ -230,6 +230,13 @@ type ChannelSteps struct {
 // that arrive together with one commit. out[i] holds the messages of
 // groups[i] that changed, in the order of its steps.
 func (s *Store) AdvanceMany(ctx context.Context, status, reason string, groups []ChannelSteps) (out [][]*Message, err error) {
+	return s.AdvanceAnnounced(ctx, status, reason, groups, nil)
+}
+
+// AdvanceAnnounced is AdvanceMany that also writes, in the same
+// transaction, the events announce builds for the messages that changed
+// (the outbox): the statuses and their events land together or not at all.
+func (s *Store) AdvanceAnnounced(ctx context.Context, status, reason string, groups []ChannelSteps, announce Announce) (out [][]*Message, err error) {
 	rank, ok := StatusRank[status]
 	if !ok {
 		return nil, fmt.Errorf("store: unknown status %q", status)
@@ -257,7 +264,12 @@ func (s *Store) AdvanceMany(ctx context.Context, status, reason string, groups [
 	if len(own)+len(wa) == 0 {
 		return out, nil
 	}
-	rows, err := s.Pool.Query(ctx, `UPDATE messages SET status = $9, status_rank = $10, reason = $11, updated_at = now(),
+	tx, err := s.Pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("store: advance messages: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+	rows, err := tx.Query(ctx, `UPDATE messages SET status = $9, status_rank = $10, reason = $11, updated_at = now(),
 		wa_id = coalesce(nullif(s.s_wa, ''), wa_id),
 		sent_at = CASE WHEN $9 = 'sent' THEN s.s_at ELSE sent_at END,
 		delivered_at = CASE WHEN $9 = 'delivered' OR ($10 > 4 AND delivered_at IS NULL) THEN s.s_at ELSE delivered_at END,
@@ -275,14 +287,14 @@ func (s *Store) AdvanceMany(ctx context.Context, status, reason string, groups [
 			) found ORDER BY s_id, s_at
 		) s
 		WHERE messages.id = s.s_id AND messages.status_rank < $10
-		RETURNING id, channel_id, coalesce(wa_id, ''), chat, type, status`,
+		RETURNING id, channel_id, coalesce(wa_id, ''), chat, type, status, coalesce(idempotency_key, '')`,
 		own, ownCh, ownAt, ownWA, wa, waCh, waAt, waWA, status, rank, reason)
 	if err != nil {
 		return nil, fmt.Errorf("store: advance messages: %w", err)
 	}
 	changed, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*Message, error) {
 		m := &Message{Direction: "outbound"}
-		return m, row.Scan(&m.ID, &m.ChannelID, &m.WAID, &m.Chat, &m.Type, &m.Status)
+		return m, row.Scan(&m.ID, &m.ChannelID, &m.WAID, &m.Chat, &m.Type, &m.Status, &m.IdempotencyKey)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: advance messages: %w", err)
@@ -304,20 +316,54 @@ func (s *Store) AdvanceMany(ctx context.Context, status, reason string, groups [
 		}
 		sort.SliceStable(out[gi], func(i, j int) bool { return pos(out[gi][i]) < pos(out[gi][j]) })
 	}
+	if announce != nil {
+		var evs []OutboxEvent
+		for gi := range groups {
+			if len(out[gi]) == 0 {
+				continue
+			}
+			e, err := announce(gi, out[gi])
+			if err != nil {
+				return nil, err
+			}
+			evs = append(evs, e...)
+		}
+		if err := insertOutbox(ctx, tx, evs); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("store: advance messages: %w", err)
+	}
 	return out, nil
 }
 
-// RecordInbound stores a received message once (by WhatsApp id); created
-// is false for a duplicate.
-func (s *Store) RecordInbound(ctx context.Context, m *Message) (created bool, err error) {
-	tag, err := s.Pool.Exec(ctx, `INSERT INTO messages (id, channel_id, direction, chat, sender, type, body, status, status_rank, wa_id, created_at)
+// RecordInbound stores a received message once (by WhatsApp id), and with
+// it, in the same transaction, the events that announce it; created is
+// false for a duplicate (nothing is written then).
+func (s *Store) RecordInbound(ctx context.Context, m *Message, evs ...OutboxEvent) (created bool, err error) {
+	tx, err := s.Pool.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("store: record inbound: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
+	tag, err := tx.Exec(ctx, `INSERT INTO messages (id, channel_id, direction, chat, sender, type, body, status, status_rank, wa_id, created_at)
 		VALUES ($1, $2, 'inbound', $3, $4, $5, $6, 'received', 0, nullif($7, ''), $8)
 		ON CONFLICT (channel_id, direction, wa_id) WHERE wa_id IS NOT NULL DO NOTHING`,
 		m.ID, m.ChannelID, m.Chat, m.Sender, m.Type, m.Body, m.WAID, m.CreatedAt)
 	if err != nil {
 		return false, fmt.Errorf("store: record inbound: %w", err)
 	}
-	return tag.RowsAffected() == 1, nil
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	if err := insertOutbox(ctx, tx, evs); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, fmt.Errorf("store: record inbound: %w", err)
+	}
+	return true, nil
 }
 
 // ResolveWAID maps a wagate message id to its WhatsApp id (other ids are

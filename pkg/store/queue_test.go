@@ -213,3 +213,41 @@ func ids3(ms []*store.Message) []string {
 	}
 	return out
 }
+
+// A reconnect loop (error → connecting → error …) keeps two history rows
+// whose counts grow, with the latest dial error as detail.
+func TestRepeatedTransitionsAreCoalescedInTheHistory(t *testing.T) {
+	ctx := context.Background()
+	st, _ := testenv.Store(t, 1)
+	id := ids.New(ids.Channel)
+	require.NoError(t, st.CreateChannel(ctx, &store.Channel{ID: id, Name: "loop", TokenHash: []byte(id), Shard: 0, Driver: "sim"}))
+	epoch, err := st.TakeEpoch(ctx, 0, "w")
+	require.NoError(t, err)
+	f := store.Fence{Shard: 0, Epoch: epoch, Worker: "w"}
+	set := func(from, to, reason, detail string) {
+		require.NoError(t, st.SetState(ctx, f, id, store.Transition{From: from, To: to, Reason: reason, Detail: detail, At: time.Now()}))
+	}
+	set("inactive", "connecting", "start_requested", "")
+	for i := range 5 {
+		set("connecting", "error", "whatsapp_unreachable", fmt.Sprintf("refused: dial tcp 10.0.0.%d:443: connect: connection refused", i))
+		set("error", "connecting", "reconnecting", "")
+	}
+	h, err := st.History(ctx, id, 0, 10)
+	require.NoError(t, err)
+	require.Len(t, h, 3, "one row per distinct transition: %+v", h)
+	require.Equal(t, "reconnecting", h[0].Reason)
+	require.Equal(t, 5, h[0].Count)
+	require.Equal(t, "whatsapp_unreachable", h[1].Reason)
+	require.Equal(t, 5, h[1].Count)
+	require.Equal(t, "refused: dial tcp 10.0.0.4:443: connect: connection refused", h[1].Detail, "the latest dial error")
+	require.NotNil(t, h[1].LastAt)
+	require.Equal(t, 1, h[2].Count)
+	require.Nil(t, h[2].LastAt)
+
+	// A different transition in between starts new rows.
+	set("connecting", "active", "connected", "")
+	set("active", "disconnected", "connection_closed", "")
+	h, err = st.History(ctx, id, 0, 10)
+	require.NoError(t, err)
+	require.Len(t, h, 5)
+}

@@ -83,13 +83,22 @@ func (s *Store) ActiveShare(ctx context.Context, channelID string, window time.D
 	return float64(active) / float64(window), drops, rows.Err()
 }
 
-// SetHealthBand records a channel's health band and reports whether it changed.
-func (s *Store) SetHealthBand(ctx context.Context, channelID, band string) (bool, error) {
-	tag, err := s.Pool.Exec(ctx, `UPDATE channels SET health_band = $2 WHERE id = $1 AND health_band <> $2`, channelID, band)
-	if err != nil {
-		return false, err
-	}
-	return tag.RowsAffected() == 1, nil
+// SetHealthBand records a channel's health band and reports whether it
+// changed; when it did, the events that announce it are written in the
+// same transaction.
+func (s *Store) SetHealthBand(ctx context.Context, channelID, band string, evs ...OutboxEvent) (bool, error) {
+	changed := false
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE channels SET health_band = $2 WHERE id = $1 AND health_band <> $2`, channelID, band)
+		if err != nil {
+			return fmt.Errorf("store: set health band: %w", err)
+		}
+		if changed = tag.RowsAffected() == 1; !changed {
+			return nil
+		}
+		return insertOutbox(ctx, tx, evs)
+	})
+	return changed && err == nil, err
 }
 
 // BannedSince reports whether the channel was banned since t.

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wagate/wagate/pkg/event"
 	"github.com/wagate/wagate/pkg/store"
 )
 
@@ -31,10 +32,16 @@ const (
 
 type advanceReq struct {
 	channelID, status, reason string
+	shard                     int
 	steps                     []store.Step
-	changed                   []*store.Message
-	err                       error
-	done                      chan struct{}
+	// announce builds the events of the messages that changed; they are
+	// written in the statement's transaction (the outbox) and returned in
+	// events.
+	announce func(changed []*store.Message) ([]event.Envelope, error)
+	changed  []*store.Message
+	events   []event.Envelope
+	err      error
+	done     chan struct{}
 }
 
 // advances batches the status changes of a worker's channels. It holds no
@@ -48,10 +55,12 @@ type advances struct {
 	writers int
 }
 
-// advance records steps of channelID's messages and returns the messages
-// that changed, as store.AdvanceEach does.
-func (a *advances) advance(channelID, status, reason string, steps []store.Step) ([]*store.Message, error) {
-	r := &advanceReq{channelID: channelID, status: status, reason: reason, steps: steps, done: make(chan struct{})}
+// advance records steps of channelID's messages with the events announce
+// builds for those that changed, in one transaction, and returns the
+// messages that changed and their events.
+func (a *advances) advance(shard int, channelID, status, reason string, steps []store.Step,
+	announce func([]*store.Message) ([]event.Envelope, error)) ([]*store.Message, []event.Envelope, error) {
+	r := &advanceReq{shard: shard, channelID: channelID, status: status, reason: reason, steps: steps, announce: announce, done: make(chan struct{})}
 	a.mu.Lock()
 	a.pending = append(a.pending, r)
 	start := a.writers < advanceWriters
@@ -63,7 +72,7 @@ func (a *advances) advance(channelID, status, reason string, steps []store.Step)
 		go a.write()
 	}
 	<-r.done
-	return r.changed, r.err
+	return r.changed, r.events, r.err
 }
 
 func (a *advances) write() {
@@ -121,12 +130,28 @@ func (a *advances) run(batch []*advanceReq) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), advanceTimeout)
 	defer cancel()
-	out, err := a.st.AdvanceMany(ctx, batch[0].status, batch[0].reason, groups)
+	events := make([][]event.Envelope, len(batch))
+	out, err := a.st.AdvanceAnnounced(ctx, batch[0].status, batch[0].reason, groups, func(g int, changed []*store.Message) ([]store.OutboxEvent, error) {
+		r := batch[g]
+		if r.announce == nil {
+			return nil, nil
+		}
+		evs, err := r.announce(changed)
+		if err != nil {
+			return nil, err
+		}
+		events[g] = evs
+		ob := make([]store.OutboxEvent, len(evs))
+		for i, ev := range evs {
+			ob[i] = store.OutboxEvent{Shard: r.shard, Event: ev}
+		}
+		return ob, nil
+	})
 	for i, r := range batch {
 		if err != nil {
 			r.err = err
 		} else {
-			r.changed = out[i]
+			r.changed, r.events = out[i], events[i]
 		}
 		close(r.done)
 	}

@@ -273,7 +273,7 @@ func (c *channelRun) start(ctx context.Context, reason string, force bool) error
 	if err != nil {
 		cancel()
 		c.log.Warn("cannot open session", "err", err)
-		return c.retryLater(ctx, state.Error, state.ReasonUnreachable)
+		return c.retryLater(ctx, state.Error, state.ReasonUnreachable, dialDetail(err.Error()))
 	}
 	c.sess, c.sessCancel = sess, cancel
 	metricSessions.Inc()
@@ -287,7 +287,7 @@ func (c *channelRun) start(ctx context.Context, reason string, force bool) error
 	if err := sess.Connect(sctx); err != nil {
 		c.log.Warn("connect failed", "err", err)
 		c.closeSession()
-		return c.retryLater(ctx, state.Error, state.ReasonUnreachable)
+		return c.retryLater(ctx, state.Error, state.ReasonUnreachable, dialDetail(err.Error()))
 	}
 	return nil
 }
@@ -392,13 +392,13 @@ func (c *channelRun) handleEvent(ctx context.Context, ev session.Event) {
 		c.pumpSoon()
 	case session.Disconnected:
 		c.closeSession()
-		err = c.retryLater(ctx, state.Disconnected, orDefault(e.Reason, state.ReasonRemoteClosed))
+		err = c.retryLater(ctx, state.Disconnected, orDefault(e.Reason, state.ReasonRemoteClosed), "")
 	case session.ConnectFailure:
 		c.closeSession()
 		if e.Retryable {
-			err = c.retryLater(ctx, state.Error, orDefault(e.Reason, state.ReasonUnreachable))
+			err = c.retryLater(ctx, state.Error, orDefault(e.Reason, state.ReasonUnreachable), dialDetail(e.Message))
 		} else {
-			err = c.transition(ctx, state.Error, orDefault(e.Reason, "connect_failure"), nil)
+			err = c.transitionDetail(ctx, state.Error, orDefault(e.Reason, "connect_failure"), dialDetail(e.Message), nil)
 		}
 	case session.LoggedOut:
 		c.closeSession()
@@ -422,7 +422,7 @@ func (c *channelRun) handleEvent(ctx context.Context, ev session.Event) {
 			c.log.Warn("keep-alive failing", "errors", e.ErrorCount)
 		}
 	case session.Inbound:
-		c.onInbound(ctx, e)
+		err = c.onInbound(ctx, e)
 	}
 	if errors.Is(err, store.ErrStaleEpoch) {
 		c.sr.lost("state write refused: stale epoch")
@@ -484,7 +484,7 @@ func (c *channelRun) onStreamReplaced(ctx context.Context) error {
 // attempt with exponential backoff and full jitter; after
 // ReconnectAttempts failures in a row the channel goes to error and is
 // retried after ErrorRetry.
-func (c *channelRun) retryLater(ctx context.Context, to, reason string) error {
+func (c *channelRun) retryLater(ctx context.Context, to, reason, detail string) error {
 	cfg := c.sr.w.cfg
 	c.attempts++
 	delay := backoff(cfg.ReconnectBase, cfg.ReconnectMax, c.attempts)
@@ -493,8 +493,8 @@ func (c *channelRun) retryLater(ctx context.Context, to, reason string) error {
 		c.attempts = 0
 	}
 	c.after(delay, job{internal: jobReconnect})
-	c.log.Info("connection will be retried", "in", delay.Round(time.Millisecond), "attempt", c.attempts, "reason", reason)
-	return c.transition(ctx, to, reason, nil)
+	c.log.Info("connection will be retried", "in", delay.Round(time.Millisecond), "attempt", c.attempts, "reason", reason, "detail", detail)
+	return c.transitionDetail(ctx, to, reason, detail, nil)
 }
 
 func backoff(base, maxDelay time.Duration, attempt int) time.Duration {
@@ -505,23 +505,39 @@ func backoff(base, maxDelay time.Duration, attempt int) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
-// transition stores and publishes a change of state. Same-state writes are
+// transition stores a change of state and its connection.status_changed
+// in one transaction, then publishes the event. Same-state writes are
 // skipped unless they change device or desired state.
 func (c *channelRun) transition(ctx context.Context, to, reason string, until *time.Time, opts ...store.StateOpt) error {
+	return c.transitionDetail(ctx, to, reason, "", until, opts...)
+}
+
+// transitionDetail is transition with a detail of the reason (the dial
+// error while WhatsApp is unreachable).
+func (c *channelRun) transitionDetail(ctx context.Context, to, reason, detail string, until *time.Time, opts ...store.StateOpt) error {
 	from := c.state
 	if from == to && len(opts) == 0 {
 		return nil
 	}
 	at := time.Now().UTC()
-	err := c.sr.w.cfg.Store.SetState(ctx, c.sr.fence(), c.id, store.Transition{From: from, To: to, Reason: reason, At: at}, opts...)
+	var ev *store.OutboxEvent
+	if from != to {
+		e, err := c.outboxEvent(event.ConnectionStatusChanged, event.StatusChanged{From: from, To: to, Reason: reason, Detail: detail, At: at, ExpiresAt: until})
+		if err != nil {
+			return err
+		}
+		ev = &e
+		opts = append(opts, store.WithEvents(e))
+	}
+	err := c.sr.w.cfg.Store.SetState(ctx, c.sr.fence(), c.id, store.Transition{From: from, To: to, Reason: reason, Detail: detail, At: at}, opts...)
 	if err != nil {
 		return err
 	}
 	c.state = to
 	metricTransitions.WithLabelValues(to).Inc()
-	c.log.Info("state changed", "from", from, "to", to, "reason", reason)
-	if from != to {
-		c.publish(ctx, event.ConnectionStatusChanged, event.StatusChanged{From: from, To: to, Reason: reason, At: at, ExpiresAt: until})
+	c.log.Info("state changed", "from", from, "to", to, "reason", reason, "detail", detail)
+	if ev != nil {
+		c.sr.w.published(ctx, []event.Envelope{ev.Event})
 		if to == state.Disconnected {
 			c.count(ctx, "disconnects")
 		}
@@ -530,6 +546,9 @@ func (c *channelRun) transition(ctx context.Context, to, reason string, until *t
 	return nil
 }
 
+// publish publishes an event that announces no stored change (a QR code,
+// a pairing code, presence, a rejected command): nothing is lost with it
+// that a retry of its cause would not bring back.
 func (c *channelRun) publish(ctx context.Context, typ string, data any) {
 	ev, err := event.New(typ, c.id, c.sr.epoch, time.Now(), data)
 	if err != nil {
@@ -538,17 +557,6 @@ func (c *channelRun) publish(ctx context.Context, typ string, data any) {
 	}
 	if _, err := c.sr.w.cfg.Bus.PublishEvent(ctx, ev); err != nil {
 		c.log.Error("cannot publish event", "type", typ, "err", err)
-	}
-}
-
-// publishAll publishes the events of one batch in order, waiting once for
-// all their acks instead of once per event.
-func (c *channelRun) publishAll(ctx context.Context, evs []event.Envelope) {
-	if len(evs) == 0 {
-		return
-	}
-	if err := c.sr.w.cfg.Bus.PublishEvents(ctx, evs); err != nil {
-		c.log.Error("cannot publish events", "events", len(evs), "err", err)
 	}
 }
 

@@ -34,6 +34,34 @@
 // Receipts of a burst are recorded together (receipts.go).
 //
 // State. The mailbox goroutine is the only writer of its channel's state;
-// every write carries the shard's epoch (store.SetState) and is published
-// as connection.status_changed after it committed.
+// every write carries the shard's epoch (store.SetState). Repeated
+// identical transitions (a reconnect loop) are coalesced in the history,
+// and the dial error of an unreachable WhatsApp is the reason's detail.
+//
+// Outbox (outbox.go). Every state change is written with the events that
+// announce it in one transaction: message statuses (store.AdvanceAnnounced,
+// also for the group-commit writer of advances.go), connection transitions
+// (connection.status_changed) and health bands (channel.health), inbound
+// messages (message.received) and the other inbound events (reactions,
+// edits, calls, group changes), which get an outbox row of their own. After
+// the commit the events are published with Nats-Msg-Id = event id and
+// deleted from the outbox once WA_EVT acknowledged them. A new owner of a
+// shard publishes what the previous one left before the shard's channels
+// run; every SweepEvery the owner relays what stayed (a failed publish).
+// Ephemeral events with no state change are published directly and may be
+// lost with the process: connection.qr and connection.pairing_code (a new
+// code follows), presence.updated, message.failed of a send that was never
+// stored and command.failed (a redelivered command reproduces them).
+//
+// Retries. A write that records what WhatsApp reported — receipts, sends,
+// inbound messages — is retried with backoff until it lands or the shard
+// stops; the mailbox waits meanwhile, so order is kept and memory grows only
+// with what arrives during the outage (receipts coalesced). Progress is
+// logged every 10 s and when the write lands. onInbound reports whether the
+// event was recorded, so a driver acknowledges to WhatsApp only then.
+//
+// Sweep. Every SweepEvery the owner wakes each active channel of the shard
+// with a message queued for longer than StaleQueued (index
+// messages_queued_since) whose pump is idle: the API may have died between
+// committing a send and publishing its wake-up.
 package worker

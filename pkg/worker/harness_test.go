@@ -33,11 +33,15 @@ type fleet struct {
 	t      *testing.T
 	shards int
 	ttl    time.Duration
+	dsn    string
 	store  *store.Store
 	rdb    *redis.Client
 	keys   names.Redis
 	bus    *bus.Bus
 	log    *slog.Logger
+
+	// simTune, when set, adjusts the simulator of the workers started next.
+	simTune func(*sim.Config)
 
 	mu      sync.Mutex
 	workers []*runningWorker
@@ -51,7 +55,7 @@ type runningWorker struct {
 
 func newFleet(t *testing.T, shards int, ttl time.Duration) *fleet {
 	t.Helper()
-	st, _ := testenv.Store(t, shards)
+	st, dsn := testenv.Store(t, shards)
 	rdb, prefix := testenv.Redis(t)
 	_, url := testenv.NATS(t)
 	b := testenv.Bus(t, url, shards)
@@ -60,7 +64,7 @@ func newFleet(t *testing.T, shards int, ttl time.Duration) *fleet {
 		level = slog.LevelDebug
 	}
 	return &fleet{
-		t: t, shards: shards, ttl: ttl, store: st, rdb: rdb, keys: names.NewRedis(prefix), bus: b,
+		t: t, shards: shards, ttl: ttl, dsn: dsn, store: st, rdb: rdb, keys: names.NewRedis(prefix), bus: b,
 		log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}
 }
@@ -71,10 +75,14 @@ func (f *fleet) startWorker(id string) *runningWorker { return f.startWorkerWith
 // startWorkerWith runs a worker whose configuration tune adjusts.
 func (f *fleet) startWorkerWith(id string, tune func(*worker.Config)) *runningWorker {
 	f.t.Helper()
-	d, err := sim.New(sim.Config{
+	sc := sim.Config{
 		Store: f.store, Redis: f.rdb, Keys: f.keys, TimeScale: 0.01,
 		PresenceTTL: f.ttl / 3, Logger: f.log,
-	})
+	}
+	if f.simTune != nil {
+		f.simTune(&sc)
+	}
+	d, err := sim.New(sc)
 	require.NoError(f.t, err)
 	wc := worker.Config{
 		ID: id, Shards: f.shards, Store: f.store, Bus: f.bus, Redis: f.rdb, Keys: f.keys,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -32,14 +33,16 @@ type presencer interface {
 // MessageStatus is the data of message.sent, .delivered, .read, .played
 // and .failed.
 type MessageStatus struct {
-	MessageID string    `json:"message_id"`
-	WAID      string    `json:"wa_id,omitempty"`
-	Chat      string    `json:"chat"`
-	Type      string    `json:"type"`
-	Status    string    `json:"status"`
-	Reason    string    `json:"reason,omitempty"`
-	Code      string    `json:"code,omitempty"`
-	At        time.Time `json:"at"`
+	MessageID string `json:"message_id"`
+	WAID      string `json:"wa_id,omitempty"`
+	Chat      string `json:"chat"`
+	Type      string `json:"type"`
+	Status    string `json:"status"`
+	Reason    string `json:"reason,omitempty"`
+	Code      string `json:"code,omitempty"`
+	// IdempotencyKey is the key the message was sent with (message.failed).
+	IdempotencyKey string    `json:"idempotency_key,omitempty"`
+	At             time.Time `json:"at"`
 }
 
 // acceptSend handles a `send` command: from the API the message is stored
@@ -59,7 +62,7 @@ func (c *channelRun) acceptSend(ctx context.Context, j job, env command.Envelope
 	req, verr := messaging.Parse(j.msg.Data())
 	if verr != nil {
 		c.publish(ctx, event.MessageFailed, MessageStatus{
-			MessageID: ids.New(ids.Message), Status: store.StatusFailed, Reason: verr.Message, Code: verr.Code, At: time.Now().UTC(),
+			MessageID: ids.New(ids.Message), Status: store.StatusFailed, Reason: verr.Message, Code: verr.Code, IdempotencyKey: key, At: time.Now().UTC(),
 		})
 		metricCommands.WithLabelValues(command.Send, "invalid").Inc()
 		return errors.Join(errPermanent, verr)
@@ -302,15 +305,33 @@ func (t *sendTurn) resolveReferences(ctx context.Context, r *messaging.Request) 
 	}
 }
 
+// fail records message m as failed with its message.failed in one
+// transaction, then publishes the event.
 func (c *channelRun) fail(ctx context.Context, m *store.Message, reason, code string) error {
-	changed, err := c.sr.w.cfg.Store.Advance(ctx, c.id, []string{m.ID}, store.StatusFailed, reason, "", time.Now())
+	now := time.Now()
+	var evs []event.Envelope
+	changed, err := c.sr.w.cfg.Store.AdvanceAnnounced(ctx, store.StatusFailed, reason,
+		[]store.ChannelSteps{{ChannelID: c.id, Steps: []store.Step{{ID: m.ID, At: now}}}},
+		func(_ int, changed []*store.Message) ([]store.OutboxEvent, error) {
+			var out []store.OutboxEvent
+			for _, m := range changed {
+				e, err := c.outboxEvent(event.MessageFailed, MessageStatus{MessageID: m.ID, WAID: m.WAID, Chat: m.Chat, Type: m.Type,
+					Status: m.Status, Reason: reason, Code: code, IdempotencyKey: m.IdempotencyKey, At: now.UTC()})
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, e)
+				evs = append(evs, e.Event)
+			}
+			return out, nil
+		})
 	if err != nil {
 		return err
 	}
-	for _, m := range changed {
-		c.publish(ctx, event.MessageFailed, MessageStatus{MessageID: m.ID, Chat: m.Chat, Type: m.Type, Status: m.Status, Reason: reason, Code: code, At: time.Now().UTC()})
+	for range changed[0] {
 		c.count(ctx, "failed")
 	}
+	c.sr.w.published(ctx, evs)
 	c.checkHealth(ctx)
 	return nil
 }
@@ -338,22 +359,25 @@ func (c *channelRun) checkHealth(ctx context.Context) {
 		return
 	}
 	previous := c.row.HealthBand
-	changed, err := c.sr.w.cfg.Store.SetHealthBand(ctx, c.id, h.Band)
+	ev, err := c.outboxEvent(event.ChannelHealth, HealthChanged{Score: h.Score, Band: h.Band, PreviousBand: previous, Reasons: h.Reasons, At: time.Now().UTC()})
+	if err != nil {
+		c.log.Error("cannot encode event", "type", event.ChannelHealth, "err", err)
+		return
+	}
+	changed, err := c.sr.w.cfg.Store.SetHealthBand(ctx, c.id, h.Band, ev)
 	if err != nil || !changed {
 		return
 	}
 	c.row.HealthBand = h.Band
-	c.publish(ctx, event.ChannelHealth, HealthChanged{Score: h.Score, Band: h.Band, PreviousBand: previous, Reasons: h.Reasons, At: time.Now().UTC()})
+	c.sr.w.published(ctx, []event.Envelope{ev.Event})
 }
 
-// advance records status changes, one per step, in one statement and
-// publishes one event per message that changed, all at once.
+// advance records status changes, one per step, with one event per
+// message that changed, in one transaction (shared with other channels'
+// changes, advances.go), then publishes the events all at once. A failed
+// write is retried until it lands (a Postgres outage drops no status) or
+// the shard stops.
 func (c *channelRun) advance(ctx context.Context, status, reason string, steps []store.Step) {
-	changed, err := c.sr.w.advances.advance(c.id, status, reason, steps)
-	if err != nil {
-		c.log.Error("cannot record message status", "status", status, "messages", len(steps), "err", err)
-		return
-	}
 	typ := statusEvents[status]
 	// A message named twice took the earliest of its times, as the store
 	// does.
@@ -363,22 +387,39 @@ func (c *channelRun) advance(ctx context.Context, status, reason string, steps [
 			at[st.ID] = st.At
 		}
 	}
-	evs := make([]event.Envelope, 0, len(changed))
-	now := time.Now()
-	for _, m := range changed {
-		t, ok := at[m.ID]
-		if w, wok := at[m.WAID]; wok && (!ok || w.Before(t)) {
-			t = w
+	announce := func(changed []*store.Message) ([]event.Envelope, error) {
+		evs := make([]event.Envelope, 0, len(changed))
+		now := time.Now()
+		for _, m := range changed {
+			t, ok := at[m.ID]
+			if w, wok := at[m.WAID]; wok && (!ok || w.Before(t)) {
+				t = w
+			}
+			ev, err := event.New(typ, c.id, c.sr.epoch, now, MessageStatus{MessageID: m.ID, WAID: m.WAID, Chat: m.Chat, Type: m.Type, Status: status, Reason: reason, At: t.UTC()})
+			if err != nil {
+				return nil, err
+			}
+			evs = append(evs, ev)
 		}
-		ev, err := event.New(typ, c.id, c.sr.epoch, now, MessageStatus{MessageID: m.ID, WAID: m.WAID, Chat: m.Chat, Type: m.Type, Status: status, Reason: reason, At: t.UTC()})
-		if err != nil {
-			c.log.Error("cannot encode event", "type", typ, "err", err)
-			continue
-		}
-		evs = append(evs, ev)
+		return evs, nil
+	}
+	var (
+		changed []*store.Message
+		evs     []event.Envelope
+	)
+	err := c.retry(fmt.Sprintf("recording %d messages as %s", len(steps), status), func() error {
+		var err error
+		changed, evs, err = c.sr.w.advances.advance(c.sr.k, c.id, status, reason, steps, announce)
+		return err
+	})
+	if err != nil {
+		c.log.Error("message statuses not recorded: the shard stopped while Postgres failed", "status", status, "messages", len(steps), "err", err)
+		return
+	}
+	for range changed {
 		c.count(ctx, status)
 	}
-	c.publishAll(ctx, evs)
+	c.sr.w.published(ctx, evs)
 }
 
 // statusEvents are the event types of the message statuses.
@@ -415,15 +456,26 @@ func (c *channelRun) plan(now time.Time) ratelimit.Plan {
 	return ratelimit.PlanFor(rate, warmup, paired, now)
 }
 
-// onInbound records what the session received and publishes it.
-func (c *channelRun) onInbound(ctx context.Context, e session.Inbound) {
+// onInbound records what the session received with the events that
+// announce it, in one transaction, and then publishes them. Presence is
+// published directly: it changes nothing stored and the next update
+// supersedes it. A write that fails is retried until it lands or the
+// shard stops. The event is acknowledged to the session (e.Ack) once it
+// is recorded, or with the error when it could not be: WhatsApp then
+// delivers it again. The error is returned too.
+func (c *channelRun) onInbound(ctx context.Context, e session.Inbound) error {
 	at := e.At
 	if at.IsZero() {
 		at = time.Now()
 	}
 	switch e.Type {
 	case event.MessageDelivered, event.MessageRead, event.MessagePlayed:
-		return // a receipt naming no message (the others are recorded by onReceipts)
+		e.Acknowledge(nil)
+		return nil // a receipt naming no message (the others are recorded by onReceipts)
+	case event.PresenceUpdated:
+		c.publish(ctx, e.Type, e.Data)
+		e.Acknowledge(nil)
+		return nil
 	case event.MessageReceived:
 		var d struct {
 			ID   string `json:"id"`
@@ -435,31 +487,55 @@ func (c *channelRun) onInbound(ctx context.Context, e session.Inbound) {
 		if json.Unmarshal(e.Data, &d) != nil || json.Unmarshal(e.Data, &data) != nil {
 			c.log.Warn("inbound message with unreadable data; dropped")
 			e.Acknowledge(nil) // a redelivery would be as unreadable
-			return
+			return nil
 		}
 		m := &store.Message{ID: ids.New(ids.Message), ChannelID: c.id, Chat: d.Chat, Sender: d.From, Type: orDefault(d.Type, "unknown"),
 			Body: e.Data, WAID: d.ID, CreatedAt: at}
 		if h := c.sr.w.cfg.beforeInbound; h != nil && !h(c.id) {
-			return
+			return nil
 		}
-		created, err := c.sr.w.cfg.Store.RecordInbound(ctx, m)
+		data["message_id"] = m.ID
+		ev, err := c.outboxEvent(event.MessageReceived, data)
+		if err != nil {
+			c.log.Error("cannot encode event", "type", e.Type, "err", err)
+			e.Acknowledge(nil) // a redelivery would be as unencodable
+			return nil
+		}
+		var created bool
+		err = c.retry("recording an inbound message", func() error {
+			var err error
+			created, err = c.sr.w.cfg.Store.RecordInbound(ctx, m, ev)
+			return err
+		})
 		if err != nil {
 			c.log.Error("cannot record inbound message; WhatsApp will deliver it again", "err", err)
 			e.Acknowledge(err)
-			return
+			return err
 		}
-		if !created {
-			e.Acknowledge(nil)
-			return // a redelivered message: recorded and published before
-		}
-		data["message_id"] = m.ID
-		c.count(ctx, "received")
-		c.publish(ctx, event.MessageReceived, data)
 		e.Acknowledge(nil)
-		return
+		if !created {
+			return nil // a redelivered message: recorded and published before
+		}
+		c.count(ctx, "received")
+		c.sr.w.published(ctx, []event.Envelope{ev.Event})
+		return nil
 	}
-	c.publish(ctx, e.Type, e.Data)
+	ev, err := c.outboxEvent(e.Type, e.Data)
+	if err != nil {
+		c.log.Error("cannot encode event", "type", e.Type, "err", err)
+		e.Acknowledge(nil)
+		return nil
+	}
+	if err := c.retry("recording an inbound "+e.Type, func() error {
+		return c.sr.w.cfg.Store.WriteOutbox(ctx, []store.OutboxEvent{ev})
+	}); err != nil {
+		c.log.Error("inbound event not recorded", "type", e.Type, "err", err)
+		e.Acknowledge(err)
+		return err
+	}
 	e.Acknowledge(nil)
+	c.sr.w.published(ctx, []event.Envelope{ev.Event})
+	return nil
 }
 
 // markRead and presence run the optional capabilities of the session.

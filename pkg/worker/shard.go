@@ -57,6 +57,14 @@ func (w *Worker) startShard(ctx context.Context, l *lease.Lease) error {
 		cancel()
 		return fmt.Errorf("worker: consumer of shard %d: %w", l.Shard, err)
 	}
+	// Publish what the previous owner left in the outbox before any
+	// channel of the shard runs, so a channel's events keep their order;
+	// what fails here is relayed by maintain.
+	rctx, rcancel := context.WithTimeout(ctx, advanceTimeout)
+	if err := sr.relay(rctx, 0); err != nil {
+		sr.log.Warn("cannot relay the outbox of the previous owner yet; retrying", "err", err)
+	}
+	rcancel()
 	// Resume before consuming, so a redelivered start finds the channel running.
 	chans, err := w.cfg.Store.ShardChannels(ctx, l.Shard)
 	if err != nil {
@@ -83,6 +91,11 @@ func (w *Worker) startShard(ctx context.Context, l *lease.Lease) error {
 		sr.stop()
 		return err
 	}
+	sr.wg.Add(1)
+	go func() {
+		defer sr.wg.Done()
+		sr.maintain()
+	}()
 	sr.log.Debug("shard acquired", "resuming", len(chans))
 	return nil
 }

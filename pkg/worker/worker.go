@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/wagate/wagate/pkg/bus"
 	"github.com/wagate/wagate/pkg/config"
+	"github.com/wagate/wagate/pkg/event"
 	"github.com/wagate/wagate/pkg/lease"
 	"github.com/wagate/wagate/pkg/names"
 	"github.com/wagate/wagate/pkg/ratelimit"
@@ -84,7 +86,12 @@ type Config struct {
 	// succeed fail at once. Defaults 8, 2 s and 5 min.
 	SendAttempts                int
 	SendRetryBase, SendRetryMax time.Duration
-	Logger                      *slog.Logger
+	// SweepEvery is how often the owner of a shard relays the events left
+	// in its outbox and sweeps its queued messages (default 2 s);
+	// StaleQueued is how long a message may stay queued before the sweep
+	// wakes its channel (default 5 s).
+	SweepEvery, StaleQueued time.Duration
+	Logger                  *slog.Logger
 
 	// beforeInbound, set by tests only, runs before an inbound message is
 	// recorded, the instant a crash must not lose it; false stops there as
@@ -127,6 +134,12 @@ func (c Config) WithDefaults() Config {
 	if c.SendRetryMax <= 0 {
 		c.SendRetryMax = 5 * time.Minute
 	}
+	if c.SweepEvery <= 0 {
+		c.SweepEvery = 2 * time.Second
+	}
+	if c.StaleQueued <= 0 {
+		c.StaleQueued = 5 * time.Second
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -140,13 +153,20 @@ type Worker struct {
 	limiter *ratelimit.Limiter
 	log     *slog.Logger
 
-	mu     sync.Mutex
-	shards map[int]*shardRun
-	ready  bool
+	mu        sync.Mutex
+	shards    map[int]*shardRun
+	ready     bool
+	duplicate bool // another live process uses this worker id
 
 	usage usageBuffer
 	// advances records the status changes of all channels together.
 	advances advances
+	// acked are published events to delete from the outbox (outbox.go).
+	acked ackedEvents
+	// beforePublish, when set (tests), runs between the commit of a state
+	// change and the publication of its events; false skips the
+	// publication, as a process killed at that instant would.
+	beforePublish atomic.Pointer[func([]event.Envelope) bool]
 }
 
 // New returns a Worker; Run starts it.
@@ -177,6 +197,9 @@ func (w *Worker) Owned() []int {
 func (w *Worker) Ready(context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.duplicate {
+		return errors.New("another live worker uses this worker id (WAGATE_WORKER_ID)")
+	}
 	if !w.ready {
 		return errors.New("worker has not joined the fleet yet")
 	}
@@ -226,6 +249,18 @@ func (w *Worker) Crash() {
 
 func (w *Worker) balance(ctx context.Context) {
 	live, err := w.leases.Heartbeat(ctx)
+	if errors.Is(err, lease.ErrDuplicateWorker) {
+		// Two processes under one id count as one live worker and each
+		// aims for every shard: this one stands aside until the id is free.
+		w.log.Error("DUPLICATE WORKER ID: another live process heartbeats under this WAGATE_WORKER_ID; this one takes no shards until the id is free. Give every worker a unique id, or leave it empty for host name plus a random suffix", "err", err)
+		for _, sr := range w.snapshot() {
+			w.release(context.WithoutCancel(ctx), sr)
+		}
+		w.mu.Lock()
+		w.duplicate = true
+		w.mu.Unlock()
+		return
+	}
 	if err != nil {
 		w.log.Warn("heartbeat failed; leases are kept until their trust window ends", "err", err)
 		return
@@ -275,7 +310,7 @@ func (w *Worker) balance(ctx context.Context) {
 		}
 	}
 	w.mu.Lock()
-	w.ready = true
+	w.ready, w.duplicate = true, false
 	w.mu.Unlock()
 }
 
