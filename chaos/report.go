@@ -29,12 +29,13 @@ func table(rs []*result) string {
 
 // summary is the one line for the README.
 func summary(rs []*result) string {
-	var accepted, lost, dup, evLost, hookLost, failed int
+	var accepted, lost, short, dup, evLost, hookLost, failed int
 	worst, worstHook := 0.0, 0.0
 	passed := 0
 	for _, r := range rs {
 		accepted += r.accepted
-		lost += r.lost + r.unaccepted + r.statusesShort
+		lost += r.lost + r.unaccepted
+		short += r.statusesShort
 		failed += r.failed
 		dup += r.duplicated
 		evLost += r.eventsLost
@@ -53,8 +54,8 @@ func summary(rs []*result) string {
 			passed++
 		}
 	}
-	return fmt.Sprintf("%d of %d scenarios pass; %d messages accepted, %d lost or short of read, %d failed, %d duplicated, %d events and %d webhooks lost; slowest recovery %s s (webhooks %s s)",
-		passed, len(rs), accepted, lost, failed, dup, evLost, hookLost, secs(worst), secs(worstHook))
+	return fmt.Sprintf("%d of %d scenarios pass; %d messages accepted, %d lost, %d failed, %d duplicated, %d short of read, %d events and %d webhooks lost; slowest recovery %s s (webhooks %s s)",
+		passed, len(rs), accepted, lost, failed, dup, short, evLost, hookLost, secs(worst), secs(worstHook))
 }
 
 func writeDoc(path string, o options, rs []*result, started time.Time, pgVersion string) error {
