@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/wagate/wagate/pkg/calls"
 	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/httpapi"
 )
@@ -23,6 +24,10 @@ const (
 	// SettingMaxQueue bounds the channel's messages waiting to be sent;
 	// beyond it a send answers 429 (1–100000, default 1000).
 	SettingMaxQueue = "max_queue"
+	// SettingRejectCalls rejects incoming calls automatically (package
+	// calls); SettingRejectCallsReply is a text sent to the caller then.
+	SettingRejectCalls      = "reject_calls"
+	SettingRejectCallsReply = "reject_calls_reply"
 )
 
 // settingsPatch is a validated change of settings: keys to set (normalized
@@ -92,9 +97,24 @@ func parseSettings(raw json.RawMessage) (p settingsPatch, removeAll bool, err *h
 				return p, false, e
 			}
 			p.set[key] = n
+		case SettingRejectCalls:
+			var b bool
+			if json.Unmarshal(v, &b) != nil {
+				return p, false, fieldType(field, "a boolean")
+			}
+			p.set[key], _ = json.Marshal(b)
+		case SettingRejectCallsReply:
+			var s string
+			if json.Unmarshal(v, &s) != nil {
+				return p, false, fieldType(field, "a string")
+			}
+			if err := calls.ValidReply(s); err != nil {
+				return p, false, httpapi.Validation(field, "%v", err)
+			}
+			p.set[key], _ = json.Marshal(s)
 		default:
 			return p, false, httpapi.Errorf(http.StatusBadRequest, "unknown_field",
-				"unknown field %q; settings has send_rate, warmup_days, typing_ms and max_queue", field).
+				"unknown field %q; settings has send_rate, warmup_days, typing_ms, max_queue, reject_calls and reject_calls_reply", field).
 				WithDetails(map[string]string{"field": field})
 		}
 	}
@@ -102,7 +122,11 @@ func parseSettings(raw json.RawMessage) (p settingsPatch, removeAll bool, err *h
 }
 
 func validSetting(key string) bool {
-	return key == SettingSendRate || key == SettingWarmupDays || key == SettingTypingMS || key == SettingMaxQueue
+	switch key {
+	case SettingSendRate, SettingWarmupDays, SettingTypingMS, SettingMaxQueue, SettingRejectCalls, SettingRejectCallsReply:
+		return true
+	}
+	return false
 }
 
 func intSetting(field string, v json.RawMessage, lo, hi int) (json.RawMessage, *httpapi.Error) {

@@ -5,6 +5,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/wagate/wagate/pkg/blocklist/blocklistapi"
+	"github.com/wagate/wagate/pkg/calls/callsapi"
+	"github.com/wagate/wagate/pkg/contacts/contactsapi"
 	"github.com/wagate/wagate/pkg/dashboard"
 	"github.com/wagate/wagate/pkg/groups/groupsapi"
 	"github.com/wagate/wagate/pkg/messaging"
@@ -32,7 +35,13 @@ func APIMounts(d *Deps, adminToken string) ([]Mount, error) {
 		Store: d.Store, Bus: d.Bus, AllowPrivate: d.Cfg.WebhookAllowPrivate, Logger: d.Log,
 	})
 	grps := groupsapi.NewHandlers(groupsapi.Config{Store: d.Store, Bus: d.Bus, Shards: d.Cfg.Shards, Logger: d.Log})
-	return []Mount{msgs.Mount, hooks.Mount, streamTokens.Mount, grps.Mount, dashboard.Mount}, nil
+	cts := contactsapi.NewHandlers(contactsapi.Config{
+		Store: d.Store, Bus: d.Bus, Redis: d.Redis, Keys: d.Keys, Shards: d.Cfg.Shards,
+		SendRate: d.Cfg.SendRate, WarmupDays: d.Cfg.WarmupDays, Logger: d.Log,
+	})
+	cls := callsapi.NewHandlers(callsapi.Config{Store: d.Store, Bus: d.Bus, Redis: d.Redis, Keys: d.Keys, Shards: d.Cfg.Shards, Logger: d.Log})
+	blk := blocklistapi.NewHandlers(blocklistapi.Config{Store: d.Store, Bus: d.Bus, Shards: d.Cfg.Shards, Logger: d.Log})
+	return []Mount{msgs.Mount, hooks.Mount, streamTokens.Mount, grps.Mount, cts.Mount, cls.Mount, blk.Mount, dashboard.Mount}, nil
 }
 
 // Dispatcher is the dispatcher's part of a process: its routes (browser

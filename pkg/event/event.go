@@ -32,6 +32,7 @@ const (
 	GroupMemberRemoved      = "group.member_removed"
 	GroupUpdated            = "group.updated"
 	CallReceived            = "call.received"
+	CallRejected            = "call.rejected"
 	PresenceUpdated         = "presence.updated"
 	ChannelHealth           = "channel.health"
 	WebhookDisabled         = "webhook.disabled"

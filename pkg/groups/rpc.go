@@ -1,6 +1,7 @@
 package groups
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,28 @@ const (
 	MethodParticipants = "group.participants"
 	MethodLeave        = "group.leave"
 )
+
+// Handler runs a method of a feature package (contacts, calls, blocklist)
+// on a channel's active session: it decodes params (see DecodeParams),
+// detects the capability it needs on sess by type assertion and returns
+// the result, or an error ErrorOf maps to a reply (an *Error keeps its
+// code). The worker runs it in the channel's mailbox, bounded by the
+// request's deadline, exactly as the group methods.
+type Handler func(ctx context.Context, sess any, params json.RawMessage) (any, error)
+
+// DecodeParams decodes the parameters of a request into v, refusing
+// unknown fields; empty parameters leave v as it is.
+func DecodeParams(params json.RawMessage, v any) error {
+	if len(bytes.TrimSpace(params)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(params))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return Errorf(CodeInvalidRequest, "malformed parameters: %v", err)
+	}
+	return nil
+}
 
 // Params is the request body of every method; members a method does not
 // use are omitted.
@@ -64,9 +87,14 @@ const (
 	// CodeChannelBusy: the shard's owner holds too many requests already.
 	// Nothing ran; retry shortly.
 	CodeChannelBusy = "channel_busy"
-	// CodeTimeout: the owner did not answer in time; the request may or may
-	// not have taken effect.
+	// CodeTimeout: the owner ran the request but WhatsApp did not answer
+	// in time; the request may or may not have taken effect.
 	CodeTimeout = "channel_timeout"
+	// CodeOwnerTimeout: the worker running the channel did not answer in
+	// time. It skips a request its mailbox reaches after the caller's
+	// deadline, so a request still queued then never runs; one already
+	// running may or may not take effect.
+	CodeOwnerTimeout = "owner_timeout"
 	// CodeChannelNotActive: the channel's session is not active (details:
 	// its state).
 	CodeChannelNotActive = "channel_not_active"
@@ -89,6 +117,7 @@ var statuses = map[string]int{
 	CodeChannelUnavailable: http.StatusServiceUnavailable,
 	CodeChannelBusy:        http.StatusServiceUnavailable,
 	CodeTimeout:            http.StatusGatewayTimeout,
+	CodeOwnerTimeout:       http.StatusGatewayTimeout,
 	CodeChannelNotActive:   http.StatusConflict,
 	CodeChannelNotFound:    http.StatusNotFound,
 	CodeInvalidRequest:     http.StatusBadRequest,
@@ -203,7 +232,7 @@ func (c *Client) CallReplay(ctx context.Context, channel, method string, params,
 	case err != nil && ctx.Err() != nil:
 		return false, ctx.Err()
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
-		return false, Errorf(CodeTimeout, "the worker running channel %s did not answer within %s; the request may or may not have taken effect", channel, c.cfg.Timeout)
+		return false, Errorf(CodeOwnerTimeout, "the worker running channel %s did not answer within %s; a request it had not started is dropped, one it had started may or may not have taken effect", channel, c.cfg.Timeout)
 	case err != nil:
 		return false, fmt.Errorf("groups: %s: %w", method, err)
 	}

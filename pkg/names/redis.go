@@ -69,3 +69,32 @@ func (r Redis) Sequence(channel string) string { return r.prefix + "seq:" + chan
 // SimPhone records what the simulated phone saw of a channel: messages
 // marked read and presence sent (a hash, for tests and the demo).
 func (r Redis) SimPhone(channel string) string { return r.prefix + "sim:phone:" + channel }
+
+// Call remembers the caller of a received call, so it can be rejected by
+// its id (package calls).
+func (r Redis) Call(channel, callID string) string {
+	return r.prefix + "call:" + channel + ":" + callID
+}
+
+// ContactCheck caches, for a day, whether phone is on WhatsApp as channel
+// asked it (package contacts).
+func (r Redis) ContactCheck(channel, phone string) string {
+	return r.prefix + "contacts:check:" + channel + ":" + phone
+}
+
+// ContactCheckRate is the rate-limit state of a channel's number checks
+// that reach WhatsApp.
+func (r Redis) ContactCheckRate(channel string) string {
+	return r.prefix + "contacts:checkrate:" + channel
+}
+
+// SimUser is the hash of a simulated WhatsApp user's public profile
+// (push name, about, business and verified names, picture id), by user JID.
+func (r Redis) SimUser(jid string) string { return r.prefix + "sim:user:" + jid }
+
+// SimContacts is the hash of a simulated account's contact store: user JID
+// → its names as the account knows them.
+func (r Redis) SimContacts(jid string) string { return r.prefix + "sim:contacts:" + jid }
+
+// SimBlocklist is the set of users a simulated account blocked.
+func (r Redis) SimBlocklist(jid string) string { return r.prefix + "sim:blocklist:" + jid }

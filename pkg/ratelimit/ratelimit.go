@@ -88,6 +88,12 @@ func PlanFor(rate config.Rate, warmupDays int, pairedAt *time.Time, now time.Tim
 // Reserve takes the next send slot of channel under plan. It returns 0 when
 // the message may go now, or how long to wait before asking again.
 func (l *Limiter) Reserve(ctx context.Context, channel string, plan Plan) (time.Duration, error) {
+	return l.ReserveKey(ctx, l.keys.SendRate(channel), plan)
+}
+
+// ReserveKey is Reserve on the schedule kept under key, for work limited
+// like sends but counted apart from them (number checks).
+func (l *Limiter) ReserveKey(ctx context.Context, key string, plan Plan) (time.Duration, error) {
 	if plan.Rate.Unlimited() {
 		return 0, nil
 	}
@@ -95,11 +101,11 @@ func (l *Limiter) Reserve(ctx context.Context, channel string, plan Plan) (time.
 	interval := float64(plan.Rate.Per) / float64(plan.Rate.N)
 	interval *= 1 + rand.Float64()*l.Jitter
 	endOfDay := now.UTC().Truncate(24 * time.Hour).Add(24 * time.Hour).Sub(now)
-	dayKey := l.keys.SendRate(channel) + ":day:" + now.UTC().Format("20060102")
-	wait, err := gcra.Run(ctx, l.rdb, []string{l.keys.SendRate(channel), dayKey},
+	dayKey := key + ":day:" + now.UTC().Format("20060102")
+	wait, err := gcra.Run(ctx, l.rdb, []string{key, dayKey},
 		now.UnixMilli(), int64(math.Max(1, interval/float64(time.Millisecond))), plan.DailyCap, endOfDay.Milliseconds()).Int64()
 	if err != nil {
-		return 0, fmt.Errorf("ratelimit: reserve for %s: %w", channel, err)
+		return 0, fmt.Errorf("ratelimit: reserve %s: %w", key, err)
 	}
 	return time.Duration(wait) * time.Millisecond, nil
 }

@@ -423,6 +423,9 @@ func (c *channelRun) handleEvent(ctx context.Context, ev session.Event) {
 		}
 	case session.Inbound:
 		err = c.onInbound(ctx, e)
+		if err == nil && e.Type == event.CallReceived {
+			c.onCall(ctx, e) // calls.go
+		}
 	}
 	if errors.Is(err, store.ErrStaleEpoch) {
 		c.sr.lost("state write refused: stale epoch")

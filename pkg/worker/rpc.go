@@ -1,11 +1,11 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/wagate/wagate/pkg/blocklist"
+	"github.com/wagate/wagate/pkg/calls"
+	"github.com/wagate/wagate/pkg/contacts"
 	"github.com/wagate/wagate/pkg/groups"
 	"github.com/wagate/wagate/pkg/names"
 	"github.com/wagate/wagate/pkg/shard"
@@ -156,6 +159,9 @@ func methodLabel(m string) string {
 	if _, ok := requestMethods[m]; ok {
 		return m
 	}
+	if _, ok := featureMethods[m]; ok {
+		return m
+	}
 	return "unknown"
 }
 
@@ -185,15 +191,14 @@ func (c *channelRun) handleRequest(ctx context.Context, r *request) {
 
 func (c *channelRun) request(ctx context.Context, r *request) (any, error) {
 	do, ok := requestMethods[r.method]
-	if !ok {
+	feature, isFeature := featureMethods[r.method]
+	if !ok && !isFeature {
 		return nil, groups.Errorf(groups.CodeInvalidRequest, "unknown method %q", r.method)
 	}
 	var p groups.Params
-	dec := json.NewDecoder(bytes.NewReader(r.msg.Data))
-	dec.DisallowUnknownFields()
-	if len(bytes.TrimSpace(r.msg.Data)) > 0 {
-		if err := dec.Decode(&p); err != nil {
-			return nil, groups.Errorf(groups.CodeInvalidRequest, "malformed parameters: %v", err)
+	if ok {
+		if err := groups.DecodeParams(r.msg.Data, &p); err != nil {
+			return nil, err
 		}
 	}
 	if c.sess == nil || c.state != state.Active {
@@ -212,8 +217,32 @@ func (c *channelRun) request(ctx context.Context, r *request) (any, error) {
 		e.Details = map[string]string{"state": st}
 		return nil, e
 	}
+	if isFeature {
+		res, err := feature(ctx, c.sess, r.msg.Data)
+		if a, ok := res.(announcer); ok && err == nil {
+			typ, data := a.Event()
+			c.publish(ctx, typ, data)
+		}
+		return res, err
+	}
 	return do(ctx, c, p)
 }
+
+// announcer is a feature method's result that is also an event, published
+// once the method succeeded (calls.Rejected: call.rejected).
+type announcer interface{ Event() (string, any) }
+
+// featureMethods are the methods of the feature packages (contacts,
+// calls, blocklist): each package owns its methods and the capability
+// they need; the worker only runs them in the mailbox of an active
+// channel.
+var featureMethods = func() map[string]groups.Handler {
+	out := map[string]groups.Handler{}
+	for _, ms := range []map[string]groups.Handler{contacts.Methods, calls.Methods, blocklist.Methods} {
+		maps.Copy(out, ms)
+	}
+	return out
+}()
 
 // requestMethods run the methods on the channel's session.
 var requestMethods = map[string]func(context.Context, *channelRun, groups.Params) (any, error){

@@ -63,14 +63,21 @@ func (h *Handlers) Mount(r *gin.Engine, auth gin.HandlerFunc) {
 	g.POST("/:gid/leave", h.leave)
 }
 
-// channelOf is the channel httpapi.LoadChannel found; groups need it active.
-func channelOf(c *gin.Context) *store.Channel { return httpapi.ChannelOf(c) }
-
 // call asks the channel's worker, decoding its result into result. When
 // it fails it answers the request and returns false.
 func (h *Handlers) call(c *gin.Context, method string, p groups.Params, result any) bool {
-	ch := channelOf(c)
-	replayed, err := h.client.CallReplay(c.Request.Context(), ch.ID, method, p, result)
+	return Ask(c, h.client, h.cfg.Logger, method, p, result, nil)
+}
+
+// Ask sends method with params to the worker running the loaded channel
+// (httpapi.LoadChannel) and decodes its result into result. When the
+// request fails it answers the HTTP request — the worker's error with the
+// status statusOf gives its code (nil or 0: groups.Status), 503 with
+// Retry-After when nothing ran — and returns false. Feature packages
+// (contacts, calls, blocklist) answer through it as the group routes do.
+func Ask(c *gin.Context, client *groups.Client, log *slog.Logger, method string, params, result any, statusOf func(code string) int) bool {
+	ch := httpapi.ChannelOf(c)
+	replayed, err := client.CallReplay(c.Request.Context(), ch.ID, method, params, result)
 	var e *groups.Error
 	switch {
 	case err == nil:
@@ -79,18 +86,24 @@ func (h *Handlers) call(c *gin.Context, method string, p groups.Params, result a
 		}
 		return true
 	case errors.As(err, &e):
-		st := groups.Status(e.Code)
+		st := 0
+		if statusOf != nil {
+			st = statusOf(e.Code)
+		}
+		if st == 0 {
+			st = groups.Status(e.Code)
+		}
 		if st == http.StatusServiceUnavailable {
 			c.Header("Retry-After", "1")
 		}
 		if st >= 500 && st != http.StatusServiceUnavailable {
-			h.cfg.Logger.Warn("group request failed", "channel_id", ch.ID, "method", method, "code", e.Code, "err", e.Message)
+			log.Warn("request to the channel's worker failed", "channel_id", ch.ID, "method", method, "code", e.Code, "err", e.Message)
 		}
 		httpapi.Abort(c, &httpapi.Error{Status: st, Code: e.Code, Message: e.Message, Details: e.Details})
 	case c.Request.Context().Err() != nil:
 		c.Abort() // the client went away
 	default:
-		h.cfg.Logger.Warn("group request not sent", "channel_id", ch.ID, "method", method, "err", err)
+		log.Warn("request to the channel's worker not sent", "channel_id", ch.ID, "method", method, "err", err)
 		c.Header("Retry-After", "1")
 		httpapi.Abort(c, httpapi.Errorf(http.StatusServiceUnavailable, "bus_unavailable", "the request could not reach the workers; retry shortly"))
 	}
