@@ -12,6 +12,9 @@ import (
 
 	"github.com/wagate/wagate/pkg/api"
 	"github.com/wagate/wagate/pkg/app"
+	"github.com/wagate/wagate/pkg/blocklist/blocklistapi"
+	"github.com/wagate/wagate/pkg/calls/callsapi"
+	"github.com/wagate/wagate/pkg/contacts/contactsapi"
 	"github.com/wagate/wagate/pkg/dashboard"
 	"github.com/wagate/wagate/pkg/messaging"
 	"github.com/wagate/wagate/pkg/relay"
@@ -121,6 +124,9 @@ func TestGatewayRoutesMatchOpenAPI(t *testing.T) {
 		"messaging": mounted(messaging.NewHandlers(messaging.HandlersConfig{Store: g.Deps.Store, Bus: g.Deps.Bus, Logger: log}).Mount),
 		"webhook":   mounted(webhook.NewHandlers(webhook.HandlersConfig{Store: g.Deps.Store, Logger: log}).Mount),
 		"relay":     mounted(append([]app.Mount{tokens.Mount}, disp.Mounts...)...),
+		"contacts":  mounted(contactsapi.NewHandlers(contactsapi.Config{Store: g.Deps.Store, Bus: g.Deps.Bus, Redis: g.Deps.Redis, Keys: g.Deps.Keys, Logger: log}).Mount),
+		"calls":     mounted(callsapi.NewHandlers(callsapi.Config{Store: g.Deps.Store, Bus: g.Deps.Bus, Redis: g.Deps.Redis, Keys: g.Deps.Keys, Logger: log}).Mount),
+		"blocklist": mounted(blocklistapi.NewHandlers(blocklistapi.Config{Store: g.Deps.Store, Bus: g.Deps.Bus, Logger: log}).Mount),
 	}
 	// Whatever else the gateway mounts belongs to the groups part.
 	var known []routeSet

@@ -136,6 +136,11 @@
 //	client_outdated  {}   ClientOutdated; offline after.
 //	send_failure     {times?, code?}   the next times (default 1) sends fail
 //	                      with server error code (default 500; 400 to 599).
+//	contact          {phone, name?, first_name?, push_name?, about?,
+//	                  business_name?, verified_name?, picture?, picture_hidden?}
+//	                      the phone's address book and another user's
+//	                      profile (contacts.go); the user joins the
+//	                      account's contacts.
 //
 // The phone-side actions (inbound, receipt, reaction, presence, call,
 // group) need a connected session and return session.ErrNotConnected
