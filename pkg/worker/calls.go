@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/wagate/wagate/pkg/calls"
+	"github.com/wagate/wagate/pkg/event"
 	"github.com/wagate/wagate/pkg/ids"
 	"github.com/wagate/wagate/pkg/messaging"
 	"github.com/wagate/wagate/pkg/session"
@@ -41,8 +42,25 @@ func (c *channelRun) onCall(ctx context.Context, e session.Inbound) {
 	if s.Reply != "" && o.Group == "" {
 		res.ReplyMessageID = c.queueCallReply(ctx, o, s.Reply)
 	}
-	typ, data := res.Event()
-	c.publish(ctx, typ, data)
+	c.announce(ctx, res)
+}
+
+// announce records a feature result's event in the outbox and publishes
+// it (the relay publishes it if this fails), like the inbound events.
+func (c *channelRun) announce(ctx context.Context, a announcer) {
+	typ, data := a.Event()
+	ev, err := c.outboxEvent(typ, data)
+	if err != nil {
+		c.log.Error("cannot encode event", "type", typ, "err", err)
+		return
+	}
+	if err := c.retry("recording "+typ, func() error {
+		return c.sr.w.cfg.Store.WriteOutbox(ctx, []store.OutboxEvent{ev})
+	}); err != nil {
+		c.log.Error("event not recorded", "type", typ, "err", err)
+		return
+	}
+	c.sr.w.published(ctx, []event.Envelope{ev.Event})
 }
 
 // queueCallReply queues text to the caller of o and returns the message's

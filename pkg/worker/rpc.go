@@ -220,8 +220,7 @@ func (c *channelRun) request(ctx context.Context, r *request) (any, error) {
 	if isFeature {
 		res, err := feature(ctx, c.sess, r.msg.Data)
 		if a, ok := res.(announcer); ok && err == nil {
-			typ, data := a.Event()
-			c.publish(ctx, typ, data)
+			c.announce(ctx, a) // calls.go
 		}
 		return res, err
 	}
