@@ -205,6 +205,7 @@ func (s *Server) bulk(c *gin.Context) {
 	seen := map[string]bool{}
 	var nAccepted, nFailed int
 	busDown := false
+	var unavailable *httpapi.Error
 	for _, id := range req.IDs {
 		if seen[id] {
 			continue
@@ -213,8 +214,9 @@ func (s *Server) bulk(c *gin.Context) {
 		r := bulkResult{ID: id}
 		switch {
 		case busDown:
-			// Once the bus is down, the rest is not even tried: nothing more is written.
-			r.Status, r.Error = bulkFailed, errBusUnavailable
+			// Once the bus (or the store) is down, the rest is not even
+			// tried: nothing more is written.
+			r.Status, r.Error = bulkFailed, unavailable
 		case !names.ValidToken(id):
 			r.Status = bulkNotFound
 		default:
@@ -226,11 +228,14 @@ func (s *Server) bulk(c *gin.Context) {
 				r.Status = bulkNotFound
 			case errors.Is(err, errBusUnavailable):
 				r.Status, r.Error = bulkFailed, errBusUnavailable
-				busDown = true
+				busDown, unavailable = true, errBusUnavailable
 			default:
 				_ = c.Error(err)
-				r.Status = bulkFailed
-				r.Error = &httpapi.Error{Code: "internal_error", Message: "internal error; it has been logged"}
+				r.Status, r.Error = bulkFailed, httpapi.Classify(err)
+				if r.Error.Status == http.StatusServiceUnavailable {
+					// The store is down: the rest would fail alike.
+					busDown, unavailable = true, r.Error
+				}
 			}
 		}
 		switch r.Status {
@@ -242,9 +247,9 @@ func (s *Server) bulk(c *gin.Context) {
 		ans.Results = append(ans.Results, r)
 	}
 	if nAccepted == 0 && nFailed > 0 {
-		e := errBusUnavailable
-		if !busDown {
-			e = &httpapi.Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error; it has been logged"}
+		e := httpapi.ErrInternal
+		if busDown {
+			e = unavailable
 		}
 		abort(c, e.WithDetails(map[string]any{"results": ans.Results}))
 		return

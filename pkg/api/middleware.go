@@ -142,11 +142,6 @@ const errorCodeKey = "wagate.error_code"
 
 // abort answers err in the error format and remembers its code for the log.
 func abort(c *gin.Context, err error) {
-	var e *httpapi.Error
-	if errors.As(err, &e) {
-		c.Set(errorCodeKey, e.Code)
-	} else {
-		c.Set(errorCodeKey, "internal_error")
-	}
+	c.Set(errorCodeKey, httpapi.Classify(err).Code)
 	httpapi.Abort(c, err)
 }

@@ -139,7 +139,7 @@ func (s *Server) routes() *gin.Engine {
 	// Client addresses are logged from the connection, never from headers a
 	// client can forge, unless the operator puts a trusted proxy in front.
 	_ = e.SetTrustedProxies(nil)
-	e.Use(requestID(), s.observe(), s.recovery())
+	e.Use(requestID(), s.observe(), s.recovery(), httpapi.CheckQuery())
 	e.NoRoute(func(c *gin.Context) {
 		abort(c, httpapi.Errorf(http.StatusNotFound, "route_not_found",
 			"no route %s %s; see GET /v1/openapi.yaml for the API", c.Request.Method, c.Request.URL.Path))

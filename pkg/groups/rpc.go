@@ -215,6 +215,11 @@ func (c *Client) CallReplay(ctx context.Context, channel, method string, params,
 	if err != nil {
 		return false, fmt.Errorf("groups: encode %s: %w", method, err)
 	}
+	if !c.cfg.Conn.IsConnected() {
+		// Nothing is sent: a request made now would wait out its timeout
+		// in the reconnect buffer and answer a misleading timeout.
+		return false, fmt.Errorf("groups: %s: %w", method, nats.ErrDisconnected)
+	}
 	deadline := time.Now().Add(c.cfg.Timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -45,13 +46,35 @@ var (
 	ErrChannelNF     = &Error{Status: http.StatusNotFound, Code: "channel_not_found", Message: "no channel with this id"}
 )
 
+// ErrInternal answers what no other error describes; the cause is logged,
+// never shown.
+var ErrInternal = &Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error; it has been logged"}
+
+// Classify returns the answer to err: err itself when it is an *Error, a
+// 503 when a dependency is down (see Unavailable), else ErrInternal.
+func Classify(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if e := Unavailable(err); e != nil {
+		return e
+	}
+	return ErrInternal
+}
+
 // Abort writes err as the response and stops the handler chain. Errors
-// that are not *Error become 500 internal_error without leaking details.
+// that are not *Error are logged (c.Error) and answered by Classify: 503
+// with a stable code when Postgres, NATS or Redis is down, else 500
+// internal_error without details. Every 503 carries Retry-After.
 func Abort(c *gin.Context, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
 		_ = c.Error(err)
-		e = &Error{Status: http.StatusInternalServerError, Code: "internal_error", Message: "internal error; it has been logged"}
+		e = Classify(err)
+	}
+	if e.Status == http.StatusServiceUnavailable && c.Writer.Header().Get("Retry-After") == "" {
+		c.Header("Retry-After", strconv.Itoa(RetryAfterSeconds))
 	}
 	c.AbortWithStatusJSON(e.Status, gin.H{"error": e})
 }
@@ -90,8 +113,12 @@ func Bind(c *gin.Context, v any, limit int64, allowEmpty bool) *Error {
 	return Decode(body, v)
 }
 
-// Decode strictly decodes one JSON value from body into v.
+// Decode strictly decodes one JSON value from body into v and refuses
+// text Postgres cannot store (400 invalid_text: a U+0000 anywhere).
 func Decode(body []byte, v any) *Error {
+	if e := checkRawText(body); e != nil {
+		return e
+	}
 	dec := json.NewDecoder(strings.NewReader(string(body)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -100,7 +127,7 @@ func Decode(body []byte, v any) *Error {
 	if dec.More() {
 		return Errorf(http.StatusBadRequest, "invalid_json", "unexpected data after the JSON object")
 	}
-	return nil
+	return checkText(v)
 }
 
 func tooLarge(limit int64) *Error {

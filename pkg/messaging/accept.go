@@ -12,6 +12,7 @@ import (
 
 	"github.com/wagate/wagate/pkg/bus"
 	"github.com/wagate/wagate/pkg/command"
+	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/store"
 )
 
@@ -106,9 +107,13 @@ func (a *acceptor) flush(batch []acceptReq) {
 		ms[i] = r.m
 	}
 	created, err := a.st.EnqueueMessages(ctx, ms)
-	if errors.Is(err, store.ErrNotFound) && len(batch) > 1 {
-		// A channel of the batch is gone: write them one by one so only
-		// that channel's sends fail.
+	if err != nil && len(batch) > 1 && httpapi.Unavailable(err) == nil {
+		// One row failed the batch (a channel deleted meanwhile, a value
+		// the database refuses): write them one by one so only that send
+		// fails, never another tenant's. An outage fails them all at once.
+		if !errors.Is(err, store.ErrNotFound) {
+			a.log.Warn("a batch of sends failed; writing them one by one", "count", len(batch), "err", err)
+		}
 		for _, r := range batch {
 			stored, created, err := a.st.EnqueueMessage(ctx, r.m)
 			var at time.Time

@@ -88,3 +88,53 @@ func TestAcceptBatchWithAGoneChannel(t *testing.T) {
 	require.Len(t, wakes, 3, "two sends stored one by one, then one wake-up for the second batch: %v", wakes)
 	require.Equal(t, batch[2].m.ID, wakes[2], "a batch's wake-up names the channel's last message")
 }
+
+// One tenant's bad row never fails another's send: rows the database
+// refuses (here a body with U+0000, which validation keeps out of the
+// API) sent concurrently with good ones of another channel fail alone,
+// the batch being retried row by row.
+func TestAcceptBatchWithABadRowFailsOnlyThatSend(t *testing.T) {
+	ctx := context.Background()
+	st, _ := testenv.Store(t, 4)
+	_, url := testenv.NATS(t)
+	b := testenv.Bus(t, url, 4)
+	good := &store.Channel{ID: ids.New(ids.Channel), Name: "good", TokenHash: []byte("g"), Shard: 1, Driver: "sim"}
+	bad := &store.Channel{ID: ids.New(ids.Channel), Name: "bad", TokenHash: []byte("b"), Shard: 2, Driver: "sim"}
+	require.NoError(t, st.CreateChannel(ctx, good))
+	require.NoError(t, st.CreateChannel(ctx, bad))
+	a := newAcceptor(st, b, slog.Default())
+
+	const n = 150
+	type outcome struct {
+		bad bool
+		err error
+	}
+	results := make(chan outcome, 2*n)
+	for i := range 2 * n {
+		isBad := i%2 == 0
+		go func() {
+			m := &store.Message{ID: ids.New(ids.Message), ChannelID: good.ID, RequestHash: []byte("x"),
+				Chat: "15550102030", Type: "text", Body: []byte(`{"to":"15550102030","type":"text","text":"hi"}`)}
+			if isBad {
+				m.ChannelID = bad.ID
+				m.Body = []byte(`{"to":"15550102030","type":"text","text":"nul \u0000"}`)
+			}
+			_, err := a.enqueue(ctx, m)
+			results <- outcome{bad: isBad, err: err}
+		}()
+	}
+	failed := 0
+	for range 2 * n {
+		r := <-results
+		if r.bad {
+			require.Error(t, r.err)
+			failed++
+			continue
+		}
+		require.NoError(t, r.err, "a good send failed because of another's bad row")
+	}
+	require.Equal(t, n, failed)
+	var stored int
+	require.NoError(t, st.Pool.QueryRow(ctx, `SELECT count(*) FROM messages WHERE channel_id = $1`, good.ID).Scan(&stored))
+	require.Equal(t, n, stored)
+}

@@ -39,11 +39,13 @@ const principalKey = "wagate.relay.principal"
 // Mount adds the stream routes. auth is the bearer-token middleware; a
 // ?stream_token= replaces it.
 func (r *Relay) Mount(e *gin.Engine, auth gin.HandlerFunc) {
-	a := r.authenticate(auth)
-	e.GET("/v1/channels/:id/events", a, r.handle(transportSSE, false))
-	e.GET("/v1/channels/:id/ws", a, r.handle(transportWS, false))
-	e.GET("/v1/events", a, r.handle(transportSSE, true))
-	e.GET("/v1/ws", a, r.handle(transportWS, true))
+	// The dispatcher's engine has no API middleware: refuse unstorable
+	// text here too (idempotent when the API checked it already).
+	q, a := httpapi.CheckQuery(), r.authenticate(auth)
+	e.GET("/v1/channels/:id/events", q, a, r.handle(transportSSE, false))
+	e.GET("/v1/channels/:id/ws", q, a, r.handle(transportWS, false))
+	e.GET("/v1/events", q, a, r.handle(transportSSE, true))
+	e.GET("/v1/ws", q, a, r.handle(transportWS, true))
 }
 
 // authenticate accepts a stream token, or else runs auth, which calls the

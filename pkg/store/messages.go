@@ -340,8 +340,11 @@ func (s *Store) AdvanceAnnounced(ctx context.Context, status, reason string, gro
 
 // RecordInbound stores a received message once (by WhatsApp id), and with
 // it, in the same transaction, the events that announce it; created is
-// false for a duplicate (nothing is written then).
+// false for a duplicate (nothing is written then). Text Postgres cannot
+// store is sanitized first (SanitizeMessage), so such a message is
+// recorded, not lost.
 func (s *Store) RecordInbound(ctx context.Context, m *Message, evs ...OutboxEvent) (created bool, err error) {
+	SanitizeMessage(m)
 	tx, err := s.Pool.Begin(ctx)
 	if err != nil {
 		return false, fmt.Errorf("store: record inbound: %w", err)
