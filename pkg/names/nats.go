@@ -17,6 +17,14 @@ const (
 	// HeaderError is set on replies to request/reply commands that failed;
 	// its value is the error code of the reply.
 	HeaderError = "Wagate-Error"
+	// HeaderReplyTo, on a command published straight to NATS, names an
+	// inbox (InboxPrefix…) that receives the command's outcome: the
+	// command.failed data (with HeaderError) or {"status":"accepted"}.
+	// JetStream answers the publish itself, so the NATS reply subject
+	// cannot carry it.
+	HeaderReplyTo = "Wagate-Reply-To"
+	// InboxPrefix starts the subjects HeaderReplyTo may name.
+	InboxPrefix = "_INBOX."
 	// HeaderDeadline carries, on a request (wa.rpc.…), the time (RFC 3339)
 	// after which its caller no longer waits for the answer: the worker
 	// bounds the work by it and skips a request it reaches too late.

@@ -6,11 +6,15 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/wagate/wagate/pkg/command"
 	"github.com/wagate/wagate/pkg/event"
+	"github.com/wagate/wagate/pkg/httpapi"
+	"github.com/wagate/wagate/pkg/names"
 	"github.com/wagate/wagate/pkg/qrcode"
 	"github.com/wagate/wagate/pkg/session"
 	"github.com/wagate/wagate/pkg/state"
@@ -126,12 +130,14 @@ func (c *channelRun) handle(j job) {
 }
 
 func (c *channelRun) handleCommand(ctx context.Context, j job) {
+	if !knownVerbs[j.verb] {
+		c.rejectCommand(ctx, j, CommandFailed{Code: CodeUnknownVerb, Reason: "unknown verb " + strconv.Quote(j.verb)})
+		return
+	}
 	var env command.Envelope
 	if len(j.msg.Data()) > 0 {
 		if err := json.Unmarshal(j.msg.Data(), &env); err != nil {
-			c.log.Warn("malformed command body; dropping it", "verb", j.verb, "err", err)
-			metricCommands.WithLabelValues(j.verb, "malformed").Inc()
-			_ = j.msg.Term()
+			c.rejectCommand(ctx, j, CommandFailed{Code: CodeMalformedBody, Reason: "the body is not a command's JSON: " + err.Error()})
 			return
 		}
 	}
@@ -145,18 +151,69 @@ func (c *channelRun) handleCommand(ctx context.Context, j job) {
 	case err == nil:
 		metricCommands.WithLabelValues(j.verb, "ok").Inc()
 		_ = j.msg.Ack()
+		c.sr.w.reply(j.msg, CommandAccepted{Status: "accepted", Subject: c.sr.w.cfg.Bus.Names.Cmd(c.id, j.verb), ChannelID: c.id, Verb: j.verb,
+			MsgID: j.msg.Headers().Get(names.HeaderMsgID)}, "")
 	case errors.Is(err, store.ErrStaleEpoch):
 		metricCommands.WithLabelValues(j.verb, "stale_epoch").Inc()
 		c.sr.lost("state write refused: stale epoch")
 	case errors.Is(err, errPermanent):
-		metricCommands.WithLabelValues(j.verb, "rejected").Inc()
-		c.log.Warn("command rejected", "verb", j.verb, "err", err)
-		_ = j.msg.Term()
+		d := CommandFailed{Code: CodeRejected, Reason: permanentReason(err)}
+		var verr *httpapi.Error
+		switch {
+		case errors.Is(err, errUnknownChannel):
+			d.Code = CodeUnknownChannel
+		case errors.Is(err, errInvalidSend):
+			d.Code = CodeInvalidSend
+			if errors.As(err, &verr) {
+				d.ErrorCode = verr.Code
+			}
+		}
+		c.rejectCommand(ctx, j, d)
 	default:
 		metricCommands.WithLabelValues(j.verb, "retry").Inc()
 		c.log.Warn("command failed; it will be redelivered", "verb", j.verb, "err", err)
 		_ = j.msg.NakWithDelay(2 * time.Second)
 	}
+}
+
+// permanentReason is the message of a permanent error without the marker.
+func permanentReason(err error) string {
+	var parts []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if line != errPermanent.Error() && line != errUnknownChannel.Error() && line != errInvalidSend.Error() {
+			parts = append(parts, line)
+		}
+	}
+	if len(parts) == 0 {
+		return err.Error()
+	}
+	return strings.Join(parts, "; ")
+}
+
+// rejectCommand answers a command that can never succeed with
+// command.failed (commandfailed.go): on the channel when it exists, at
+// admin level when it does not.
+func (c *channelRun) rejectCommand(ctx context.Context, j job, d CommandFailed) {
+	d.ChannelID, d.Verb = c.id, j.verb
+	exists := c.row != nil
+	if !exists && d.Code != CodeUnknownChannel {
+		var err error
+		if exists, err = c.load(ctx); err != nil {
+			c.log.Warn("command failed; it will be redelivered", "verb", j.verb, "err", err)
+			_ = j.msg.NakWithDelay(2 * time.Second)
+			return
+		}
+	}
+	if !exists {
+		d.Code, d.Reason = CodeUnknownChannel, "no channel "+strconv.Quote(c.id)+" exists"
+	}
+	on := c.id
+	if !exists {
+		on = ""
+		c.closeSession()
+		c.sr.forget(c.id)
+	}
+	c.sr.w.failCommand(ctx, c.sr.epoch, j.msg, on, j.verb, d)
 }
 
 var errPermanent = errors.New("permanent")
@@ -185,7 +242,10 @@ func (c *channelRun) command(ctx context.Context, verb string, env command.Envel
 	if !exists {
 		c.closeSession()
 		c.sr.forget(c.id)
-		return nil
+		if verb == command.Delete {
+			return nil // deleted already: a redelivered delete
+		}
+		return errors.Join(errPermanent, errUnknownChannel)
 	}
 	switch verb {
 	case command.Start:

@@ -21,9 +21,13 @@
 // instead of blocking the shard's consumer.
 //
 // Acknowledgement. A command is acknowledged after its handler ran — or
-// terminated when it can never succeed (malformed subject or body). A
-// handler that hit a transient error (Postgres or NATS unavailable) NAKs it
-// for redelivery.
+// terminated when it can never succeed (malformed subject or body, unknown
+// verb or channel, invalid send, a command its channel's state refuses),
+// after command.failed was published on the channel, or at admin level
+// (event.AdminChannel) when the channel is unknown, and the outcome sent to
+// the publisher's Wagate-Reply-To inbox (commandfailed.go). A handler that
+// hit a transient error (Postgres or NATS unavailable) NAKs it for
+// redelivery. The verb metric label takes only known verbs ("other").
 //
 // Outbound queue. A pump turn claims the channel's oldest queued messages
 // (up to 64; one while a send rate or a typing indicator spaces them) in one

@@ -64,8 +64,7 @@ func (c *channelRun) acceptSend(ctx context.Context, j job, env command.Envelope
 		c.publish(ctx, event.MessageFailed, MessageStatus{
 			MessageID: ids.New(ids.Message), Status: store.StatusFailed, Reason: verr.Message, Code: verr.Code, IdempotencyKey: key, At: time.Now().UTC(),
 		})
-		metricCommands.WithLabelValues(command.Send, "invalid").Inc()
-		return errors.Join(errPermanent, verr)
+		return errors.Join(errPermanent, errInvalidSend, verr)
 	}
 	m := &store.Message{ID: ids.New(ids.Message), ChannelID: c.id, IdempotencyKey: key, Chat: req.To, Type: req.Type, Body: mustJSON(req)}
 	if _, _, err := c.sr.w.cfg.Store.EnqueueMessage(ctx, m); err != nil && !errors.Is(err, store.ErrIdempotencyMismatch) {
@@ -567,7 +566,7 @@ func (c *channelRun) acceptSendLoaded(ctx context.Context, j job, env command.En
 			return err
 		}
 		if !exists {
-			return errors.Join(errPermanent, errors.New("unknown channel"))
+			return errors.Join(errPermanent, errUnknownChannel)
 		}
 	}
 	return c.acceptSend(ctx, j, env)

@@ -104,9 +104,11 @@ func (w *Worker) startShard(ctx context.Context, l *lease.Lease) error {
 func (sr *shardRun) onCommand(msg jetstream.Msg) {
 	k, channelID, verb, err := sr.w.cfg.Bus.Names.ParseCmdStored(msg.Subject())
 	if err != nil || k != sr.k {
-		sr.log.Error("malformed command subject; dropping it", "subject", msg.Subject())
-		metricCommands.WithLabelValues("unknown", "malformed").Inc()
-		_ = msg.Term()
+		reason := "the subject is not wa.cmd.<channel>.<verb>"
+		if err == nil {
+			reason = "the subject's shard is not the shard of its channel"
+		}
+		sr.w.failCommand(sr.ctx, sr.epoch, msg, "", verb, CommandFailed{Code: CodeMalformedSubject, Reason: reason})
 		return
 	}
 	if sr.ctx.Err() != nil {
@@ -114,7 +116,7 @@ func (sr *shardRun) onCommand(msg jetstream.Msg) {
 	}
 	cr := sr.channel(channelID)
 	if !cr.enqueueCommand(verb, msg) {
-		metricCommands.WithLabelValues(verb, "mailbox_full").Inc()
+		metricCommands.WithLabelValues(verbLabel(verb), "mailbox_full").Inc()
 		_ = msg.NakWithDelay(time.Second)
 	}
 }
