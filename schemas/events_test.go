@@ -14,6 +14,7 @@ import (
 	"github.com/wagate/wagate/pkg/session/sim"
 	wm "github.com/wagate/wagate/pkg/session/whatsmeow"
 	"github.com/wagate/wagate/pkg/webhook"
+	"github.com/wagate/wagate/pkg/worker"
 )
 
 // eventTypeConstants reads every string constant of pkg/event/event.go,
@@ -74,6 +75,14 @@ func TestDriverEventsValidate(t *testing.T) {
 			EndpointID: "wh_01jx8m4q7k2v9c3e5f6g7h8j9k", URL: "https://example.com/hooks", Reason: "receiver answered 410 Gone", DisabledAt: now}},
 		{"webhook disabled after failing", event.WebhookDisabled, webhook.DisabledData{
 			EndpointID: "wh_01jx8m4q7k2v9c3e5f6g7h8j9k", URL: "https://example.com/hooks", Reason: "failing without a success since …", FailingSince: &earlier, DisabledAt: now}},
+
+		{"command failed: invalid send", event.CommandFailed, worker.CommandFailed{Subject: "wa.cmd.ch_01jx8m4q7k2v9c3e5f6g7h8j9k.send", ChannelID: "ch_01jx8m4q7k2v9c3e5f6g7h8j9k",
+			Verb: "send", MsgID: "order-17", Code: worker.CodeInvalidSend, Reason: "to: not a phone number", ErrorCode: "invalid_recipient", At: now}},
+		{"command failed: malformed subject", event.CommandFailed, worker.CommandFailed{Subject: "wa.cmdp.3.x", Code: worker.CodeMalformedSubject, Reason: "the subject is not wa.cmd.<channel>.<verb>", At: now}},
+		{"message failed with its key", event.MessageFailed, worker.MessageStatus{MessageID: "msg_01jx8m4q7k2v9c3e5f6g7h8j9k", Status: "failed",
+			Reason: "to: not a phone number", Code: "invalid_recipient", IdempotencyKey: "order-17", At: now}},
+		{"status changed with a dial error", event.ConnectionStatusChanged, event.StatusChanged{From: "connecting", To: "error", Reason: "whatsapp_unreachable",
+			Detail: "dns: dial tcp: lookup web.whatsapp.com: no such host", At: now}},
 
 		{"sim reaction", event.MessageReaction, sim.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Emoji: "👍", Timestamp: now}},
 		{"sim reaction removed", event.MessageReaction, sim.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Timestamp: now}},
