@@ -27,6 +27,7 @@ const (
 	MessageReaction         = "message.reaction"
 	MessageEdited           = "message.edited"
 	MessageDeleted          = "message.deleted"
+	MessageUndecryptable    = "message.undecryptable"
 	GroupCreated            = "group.created"
 	GroupMemberAdded        = "group.member_added"
 	GroupMemberRemoved      = "group.member_removed"

@@ -44,6 +44,10 @@ func (r Redis) SimDoubleConnections() string { return r.prefix + "sim:double_con
 // connection.
 func (r Redis) SimPending(jid string) string { return r.prefix + "sim:pending:" + jid }
 
+// SimAddressing is the hash of how the simulated WhatsApp addresses each
+// contact: phone-number JID → "lid" (absent: by phone number).
+func (r Redis) SimAddressing() string { return r.prefix + "sim:addressing" }
+
 // SimDeliveries counts deliveries of each message id on the simulated phone.
 func (r Redis) SimDeliveries() string { return r.prefix + "sim:deliveries" }
 

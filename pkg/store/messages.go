@@ -46,6 +46,11 @@ type Message struct {
 	RequestHash    []byte          `json:"-"`
 	Chat           string          `json:"chat"`
 	Sender         string          `json:"from,omitempty"`
+	// ChatLID and SenderLID are the LIDs (…@lid) of the chat and of the
+	// sender when WhatsApp addressed them so; Chat and Sender are then the
+	// phone-number JIDs when known.
+	ChatLID   string `json:"chat_lid,omitempty"`
+	SenderLID string `json:"from_lid,omitempty"`
 	Type           string          `json:"type"`
 	Body           json.RawMessage `json:"body"`
 	Status         string          `json:"status"`
@@ -60,16 +65,16 @@ type Message struct {
 }
 
 const messageCols = `id, channel_id, direction, coalesce(idempotency_key, ''), request_hash, chat, sender, type, body,
-	status, reason, coalesce(wa_id, ''), coalesce(send_epoch, 0), created_at, updated_at, sent_at, delivered_at, read_at`
+	status, reason, coalesce(wa_id, ''), coalesce(send_epoch, 0), created_at, updated_at, sent_at, delivered_at, read_at, chat_lid, sender_lid`
 
 // qualifiedMessageCols are messageCols of the table aliased m.
 const qualifiedMessageCols = `m.id, m.channel_id, m.direction, coalesce(m.idempotency_key, ''), m.request_hash, m.chat, m.sender, m.type, m.body,
-	m.status, m.reason, coalesce(m.wa_id, ''), coalesce(m.send_epoch, 0), m.created_at, m.updated_at, m.sent_at, m.delivered_at, m.read_at`
+	m.status, m.reason, coalesce(m.wa_id, ''), coalesce(m.send_epoch, 0), m.created_at, m.updated_at, m.sent_at, m.delivered_at, m.read_at, m.chat_lid, m.sender_lid`
 
 func scanMessage(row pgx.Row) (*Message, error) {
 	var m Message
 	err := row.Scan(&m.ID, &m.ChannelID, &m.Direction, &m.IdempotencyKey, &m.RequestHash, &m.Chat, &m.Sender, &m.Type,
-		&m.Body, &m.Status, &m.Reason, &m.WAID, &m.SendEpoch, &m.CreatedAt, &m.UpdatedAt, &m.SentAt, &m.DeliveredAt, &m.ReadAt)
+		&m.Body, &m.Status, &m.Reason, &m.WAID, &m.SendEpoch, &m.CreatedAt, &m.UpdatedAt, &m.SentAt, &m.DeliveredAt, &m.ReadAt, &m.ChatLID, &m.SenderLID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -159,7 +164,7 @@ func (s *Store) ClaimQueued(ctx context.Context, f Fence, channelID string, limi
 		var c Claimed
 		var m Message
 		err := row.Scan(&c.Previous, &m.ID, &m.ChannelID, &m.Direction, &m.IdempotencyKey, &m.RequestHash, &m.Chat, &m.Sender, &m.Type,
-			&m.Body, &m.Status, &m.Reason, &m.WAID, &m.SendEpoch, &m.CreatedAt, &m.UpdatedAt, &m.SentAt, &m.DeliveredAt, &m.ReadAt)
+			&m.Body, &m.Status, &m.Reason, &m.WAID, &m.SendEpoch, &m.CreatedAt, &m.UpdatedAt, &m.SentAt, &m.DeliveredAt, &m.ReadAt, &m.ChatLID, &m.SenderLID)
 		c.Message = &m
 		return c, err
 	})
@@ -350,10 +355,10 @@ func (s *Store) RecordInbound(ctx context.Context, m *Message, evs ...OutboxEven
 		return false, fmt.Errorf("store: record inbound: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
-	tag, err := tx.Exec(ctx, `INSERT INTO messages (id, channel_id, direction, chat, sender, type, body, status, status_rank, wa_id, created_at)
-		VALUES ($1, $2, 'inbound', $3, $4, $5, $6, 'received', 0, nullif($7, ''), $8)
+	tag, err := tx.Exec(ctx, `INSERT INTO messages (id, channel_id, direction, chat, sender, type, body, status, status_rank, wa_id, created_at, chat_lid, sender_lid)
+		VALUES ($1, $2, 'inbound', $3, $4, $5, $6, 'received', 0, nullif($7, ''), $8, $9, $10)
 		ON CONFLICT (channel_id, direction, wa_id) WHERE wa_id IS NOT NULL DO NOTHING`,
-		m.ID, m.ChannelID, m.Chat, m.Sender, m.Type, m.Body, m.WAID, m.CreatedAt)
+		m.ID, m.ChannelID, m.Chat, m.Sender, m.Type, m.Body, m.WAID, m.CreatedAt, m.ChatLID, m.SenderLID)
 	if err != nil {
 		return false, fmt.Errorf("store: record inbound: %w", err)
 	}
@@ -393,8 +398,16 @@ func (s *Store) ListMessages(ctx context.Context, channelID string, f MessageFil
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
-	rows, err := s.Pool.Query(ctx, `SELECT `+messageCols+` FROM messages
-		WHERE channel_id = $1 AND ($2 = '' OR chat = $2) AND ($3 = '' OR direction = $3) AND ($4 = '' OR status = $4)
+	// One conversation, whichever form of its address the filter names:
+	// its rows carry the phone-number JID (chat) and, where WhatsApp used
+	// one, the LID (chat_lid); a message sent to a number before its LID
+	// was known carries only the number.
+	rows, err := s.Pool.Query(ctx, `WITH conv AS (
+			SELECT $2::text AS k WHERE $2 <> ''
+			UNION SELECT chat_lid FROM messages WHERE $2 <> '' AND channel_id = $1 AND chat = $2 AND chat_lid <> ''
+			UNION SELECT chat FROM messages WHERE $2 <> '' AND channel_id = $1 AND chat_lid = $2)
+		SELECT `+messageCols+` FROM messages
+		WHERE channel_id = $1 AND ($2 = '' OR chat IN (SELECT k FROM conv) OR chat_lid IN (SELECT k FROM conv)) AND ($3 = '' OR direction = $3) AND ($4 = '' OR status = $4)
 		  AND ($5::timestamptz IS NULL OR created_at >= $5) AND ($6::timestamptz IS NULL OR created_at < $6)
 		  AND ($7 = '' OR id < $7)
 		ORDER BY id DESC LIMIT $8`,

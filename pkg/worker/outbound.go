@@ -477,10 +477,12 @@ func (c *channelRun) onInbound(ctx context.Context, e session.Inbound) error {
 		return nil
 	case event.MessageReceived:
 		var d struct {
-			ID   string `json:"id"`
-			Chat string `json:"chat"`
-			From string `json:"from"`
-			Type string `json:"type"`
+			ID      string `json:"id"`
+			Chat    string `json:"chat"`
+			From    string `json:"from"`
+			Type    string `json:"type"`
+			ChatLID string `json:"chat_lid"`
+			FromLID string `json:"from_lid"`
 		}
 		var data map[string]any
 		if json.Unmarshal(e.Data, &d) != nil || json.Unmarshal(e.Data, &data) != nil {
@@ -489,7 +491,7 @@ func (c *channelRun) onInbound(ctx context.Context, e session.Inbound) error {
 			return nil
 		}
 		m := &store.Message{ID: ids.New(ids.Message), ChannelID: c.id, Chat: d.Chat, Sender: d.From, Type: orDefault(d.Type, "unknown"),
-			Body: e.Data, WAID: d.ID, CreatedAt: at}
+			Body: e.Data, WAID: d.ID, CreatedAt: at, ChatLID: d.ChatLID, SenderLID: d.FromLID}
 		if h := c.sr.w.cfg.beforeInbound; h != nil && !h(c.id) {
 			return nil
 		}

@@ -107,10 +107,13 @@
 //	                 while QR codes show: link the device. phone defaults to the
 //	                 number given to PairPhone, else a random 1555xxxxxxx; code,
 //	                 if given, must be the PairPhone code. Returns {jid, phone}.
-//	inbound          {from, text?, type?, chat?, push_name?, id?}
+//	inbound          {from, text?, type?, chat?, push_name?, id?, addressing?}
 //	                 message.received {id, chat, from, from_me, type, text,
-//	                 push_name, timestamp}; chat defaults to from, type to
-//	                 "text", id to a random one. Returns {id}.
+//	                 push_name, timestamp, addressing_mode, chat_lid?,
+//	                 from_lid?}; chat defaults to from, type to "text", id to
+//	                 a random one. addressing "lid" makes WhatsApp address the
+//	                 contact by its LID (LID(from)) from now on, "pn" by its
+//	                 number again (lid.go). Returns {id}.
 //	receipt          {id, status?, from?, chat?}
 //	                 message.<status> for any message id; status delivered,
 //	                 read (default) or played.

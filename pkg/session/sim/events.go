@@ -15,20 +15,26 @@ import (
 type (
 	// MessageData is the data of message.received.
 	MessageData struct {
-		ID        string    `json:"id"`
-		Chat      string    `json:"chat"`
-		From      string    `json:"from"`
-		FromMe    bool      `json:"from_me"`
-		Type      string    `json:"type"`
-		Text      string    `json:"text"`
-		PushName  string    `json:"push_name"`
-		Timestamp time.Time `json:"timestamp"`
+		ID     string `json:"id"`
+		Chat   string `json:"chat"`
+		From   string `json:"from"`
+		FromMe bool   `json:"from_me"`
+		// ChatLID, FromLID and AddressingMode: as the whatsmeow driver
+		// reports a LID-addressed message (see lid.go).
+		ChatLID        string    `json:"chat_lid,omitempty"`
+		FromLID        string    `json:"from_lid,omitempty"`
+		AddressingMode string    `json:"addressing_mode,omitempty"`
+		Type           string    `json:"type"`
+		Text           string    `json:"text"`
+		PushName       string    `json:"push_name"`
+		Timestamp      time.Time `json:"timestamp"`
 	}
 	// ReceiptData is the data of message.delivered, message.read and
 	// message.played.
 	ReceiptData struct {
 		IDs       []string  `json:"ids"`
 		Chat      string    `json:"chat"`
+		ChatLID   string    `json:"chat_lid,omitempty"`
 		From      string    `json:"from,omitempty"`
 		Status    string    `json:"status"`
 		Timestamp time.Time `json:"timestamp"`
@@ -39,13 +45,16 @@ type (
 		ID        string    `json:"id"`
 		MessageID string    `json:"message_id"`
 		Chat      string    `json:"chat"`
+		ChatLID   string    `json:"chat_lid,omitempty"`
 		From      string    `json:"from"`
+		FromLID   string    `json:"from_lid,omitempty"`
 		Emoji     string    `json:"emoji"`
 		Timestamp time.Time `json:"timestamp"`
 	}
 	// PresenceData is the data of presence.updated.
 	PresenceData struct {
 		From      string    `json:"from"`
+		FromLID   string    `json:"from_lid,omitempty"`
 		State     string    `json:"state"`
 		Timestamp time.Time `json:"timestamp"`
 	}
@@ -53,6 +62,7 @@ type (
 	CallData struct {
 		ID        string    `json:"id"`
 		From      string    `json:"from"`
+		FromLID   string    `json:"from_lid,omitempty"`
 		Video     bool      `json:"video"`
 		Timestamp time.Time `json:"timestamp"`
 	}

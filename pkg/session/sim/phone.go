@@ -57,6 +57,9 @@ func (s *Session) inboundMessage(ctx context.Context, args json.RawMessage) (any
 		Type     string `json:"type"`
 		Text     string `json:"text"`
 		PushName string `json:"push_name"`
+		// Addressing sets how WhatsApp addresses the contact from now on:
+		// "lid" or "pn" (see lid.go).
+		Addressing string `json:"addressing"`
 	}
 	if err := decode(args, &a); err != nil {
 		return nil, err
@@ -66,6 +69,9 @@ func (s *Session) inboundMessage(ctx context.Context, args json.RawMessage) (any
 		return nil, err
 	}
 	d := MessageData{ID: a.ID, Chat: chat, From: from, Type: a.Type, Text: a.Text, PushName: a.PushName, Timestamp: s.d.cfg.Now()}
+	if err := s.addressMessage(ctx, &d, a.Addressing); err != nil {
+		return nil, err
+	}
 	if d.ID == "" {
 		d.ID = randomMessageID()
 	}
@@ -101,7 +107,7 @@ func (s *Session) receiptControl(_ context.Context, args json.RawMessage) (any, 
 	return nil, s.emitConnected(receiptEvent(a.ID, chat, from, a.Status, s.d.cfg.Now()))
 }
 
-func (s *Session) reaction(_ context.Context, args json.RawMessage) (any, error) {
+func (s *Session) reaction(ctx context.Context, args json.RawMessage) (any, error) {
 	var a struct {
 		From  string `json:"from"`
 		Chat  string `json:"chat"`
@@ -119,12 +125,18 @@ func (s *Session) reaction(_ context.Context, args json.RawMessage) (any, error)
 		return nil, err
 	}
 	d := ReactionData{ID: randomMessageID(), MessageID: a.ID, Chat: chat, From: from, Emoji: a.Emoji, Timestamp: s.d.cfg.Now()}
+	if d.FromLID, err = s.lidOf(ctx, from); err != nil {
+		return nil, err
+	}
+	if chat == from {
+		d.ChatLID = d.FromLID
+	}
 	return IDResult{ID: d.ID}, s.emitConnected(inbound(event.MessageReaction, d.Timestamp, d))
 }
 
 var presenceStates = []string{"available", "unavailable", "composing", "recording", "paused"}
 
-func (s *Session) presence(_ context.Context, args json.RawMessage) (any, error) {
+func (s *Session) presence(ctx context.Context, args json.RawMessage) (any, error) {
 	a := struct {
 		From  string `json:"from"`
 		State string `json:"state"`
@@ -140,10 +152,13 @@ func (s *Session) presence(_ context.Context, args json.RawMessage) (any, error)
 		return nil, err
 	}
 	d := PresenceData{From: from, State: a.State, Timestamp: s.d.cfg.Now()}
+	if d.FromLID, err = s.lidOf(ctx, from); err != nil {
+		return nil, err
+	}
 	return nil, s.emitConnected(inbound(event.PresenceUpdated, d.Timestamp, d))
 }
 
-func (s *Session) call(_ context.Context, args json.RawMessage) (any, error) {
+func (s *Session) call(ctx context.Context, args json.RawMessage) (any, error) {
 	var a struct {
 		ID    string `json:"id"`
 		From  string `json:"from"`
@@ -157,6 +172,9 @@ func (s *Session) call(_ context.Context, args json.RawMessage) (any, error) {
 		return nil, err
 	}
 	d := CallData{ID: a.ID, From: from, Video: a.Video, Timestamp: s.d.cfg.Now()}
+	if d.FromLID, err = s.lidOf(ctx, from); err != nil {
+		return nil, err
+	}
 	if d.ID == "" {
 		d.ID = strings.ToUpper(newConnID() + newConnID())
 	}

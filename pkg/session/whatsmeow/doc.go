@@ -82,6 +82,36 @@
 // events on goroutines of their own, so their order relative to messages
 // is not guaranteed.
 //
+// # Phone numbers next to LIDs
+//
+// What a real phone does: WhatsApp addresses many chats and group members
+// by LID (…@lid) rather than by phone number; a message's source says which
+// (MessageSource.AddressingMode) and carries the other form when the server
+// sent it (SenderAlt, RecipientAlt; SenderPN on group changes,
+// CallCreatorAlt on calls). After an account's LID migration whatsmeow
+// sends to a phone number under its LID, so the contact's replies arrive
+// from @lid.
+//
+// How the driver answers (lid.go): every chat, sender, participant and
+// caller is reported under one key, its phone-number JID whenever it is
+// known (from the alternative address, else whatsmeow's LID map,
+// Store.LIDs.GetPNForLID), else the LID; the LID WhatsApp used travels next
+// to it (chat_lid, from_lid, by_lid, participants_lid) with
+// addressing_mode. So a reply to a message sent to +1555… lands in the same
+// chat as the send, and the worker stores both forms in the message log.
+// Our own LID counts as us when a message key names the sender.
+//
+// # Sends that can never succeed
+//
+// whatsmeow reports a number without WhatsApp ("no LID found for … from
+// server", once the account uses LIDs) and the server's error codes
+// (ErrServerReturnedError) as plain errors. sendError maps the first to
+// session.ErrNotOnWhatsApp and the codes to session.ServerError (below 500
+// permanent: 463, 479, …); media that cannot be read or sent as its type
+// is session.ErrInvalidMedia. The worker fails such a message with a
+// stable code and sends the next; other errors are retried with capped
+// backoff.
+//
 // # Inbound messages at least once
 //
 // What a real phone does: WhatsApp's server delivers a message to the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	wa "go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/store/sqlstore"
 	"google.golang.org/protobuf/proto"
@@ -78,6 +79,13 @@ type Config struct {
 	// LogProtocol logs whatsmeow's protocol dumps at debug level. They
 	// contain message payloads: leave it off in production. Default false.
 	LogProtocol bool
+	// VersionCheck asks web.whatsapp.com for the current web client
+	// version before the first connection of the process (bounded by
+	// DialTimeout) and uses it instead of the one compiled into whatsmeow,
+	// so a build that is months old is not refused as outdated
+	// (ClientOutdated, 405). On failure the compiled version stays, with a
+	// warning. Default true; false (tests, no internet) skips it.
+	VersionCheck *bool
 	// AckTimeout bounds how long a received message waits for the worker
 	// to record it before the connection is dropped so that WhatsApp
 	// delivers it again. whatsmeow handles a connection's messages in
@@ -247,3 +255,35 @@ func (d *Driver) Open(_ context.Context, o session.Options) (session.Session, er
 // Close releases the driver's database handle (not the pool). Sessions
 // must be disconnected first.
 func (d *Driver) Close() error { return d.db.Close() }
+
+// versionChecked runs the version check once per process, before the
+// first client connects: whatsmeow reads the version from a global
+// without a lock, and connections wait for the check.
+var versionChecked sync.Once
+
+// checkVersion runs refreshVersion once per process when configured.
+func (d *Driver) checkVersion(ctx context.Context) {
+	versionChecked.Do(func() {
+		if d.cfg.VersionCheck == nil || *d.cfg.VersionCheck {
+			refreshVersion(ctx, d.cfg.MediaHTTPClient, d.cfg.DialTimeout, d.log)
+		}
+	})
+}
+
+// refreshVersion sets whatsmeow's web client version to the one
+// web.whatsapp.com serves now, keeping the compiled one when that fails.
+func refreshVersion(ctx context.Context, client *http.Client, timeout time.Duration, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	compiled := store.GetWAVersion()
+	v, err := wa.GetLatestVersion(ctx, client)
+	if err != nil {
+		log.Warn("cannot ask WhatsApp for its current web client version; using the one compiled in, which WhatsApp may refuse as outdated once it is months old",
+			"version", compiled.String(), "err", err)
+		return
+	}
+	store.SetWAVersion(*v)
+	if *v != compiled {
+		log.Info("using WhatsApp's current web client version", "version", v.String(), "compiled", compiled.String())
+	}
+}

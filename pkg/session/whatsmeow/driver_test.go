@@ -46,6 +46,10 @@ func (f *fleet) driver(t *testing.T, cfg Config) *Driver {
 	require.NoError(t, err)
 	t.Cleanup(pool.Close)
 	cfg.Pool = pool
+	if cfg.VersionCheck == nil {
+		off := false // no internet in tests
+		cfg.VersionCheck = &off
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}

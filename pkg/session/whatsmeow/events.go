@@ -14,15 +14,22 @@ type (
 	// Contacts, Poll) carries the content. Media is described, not
 	// downloaded.
 	MessageData struct {
-		ID        string    `json:"id"`
-		Chat      string    `json:"chat"`
-		From      string    `json:"from"`
-		FromMe    bool      `json:"from_me"`
-		IsGroup   bool      `json:"is_group,omitempty"`
-		Type      string    `json:"type"`
-		Text      string    `json:"text"`
-		PushName  string    `json:"push_name"`
-		Timestamp time.Time `json:"timestamp"`
+		ID     string `json:"id"`
+		Chat   string `json:"chat"`
+		From   string `json:"from"`
+		FromMe bool   `json:"from_me"`
+		// ChatLID and FromLID are the LIDs WhatsApp addressed the chat and
+		// the sender by; Chat and From are then their phone numbers when
+		// known (see lid.go). AddressingMode is "pn" or "lid" as WhatsApp
+		// sent it.
+		ChatLID        string    `json:"chat_lid,omitempty"`
+		FromLID        string    `json:"from_lid,omitempty"`
+		AddressingMode string    `json:"addressing_mode,omitempty"`
+		IsGroup        bool      `json:"is_group,omitempty"`
+		Type           string    `json:"type"`
+		Text           string    `json:"text"`
+		PushName       string    `json:"push_name"`
+		Timestamp      time.Time `json:"timestamp"`
 		// ReplyTo is the id of the quoted message.
 		ReplyTo   string        `json:"reply_to,omitempty"`
 		Forwarded bool          `json:"forwarded,omitempty"`
@@ -76,7 +83,9 @@ type (
 	ReceiptData struct {
 		IDs       []string  `json:"ids"`
 		Chat      string    `json:"chat"`
+		ChatLID   string    `json:"chat_lid,omitempty"`
 		From      string    `json:"from,omitempty"`
+		FromLID   string    `json:"from_lid,omitempty"`
 		Status    string    `json:"status"`
 		Timestamp time.Time `json:"timestamp"`
 	}
@@ -86,7 +95,9 @@ type (
 		ID        string    `json:"id"`
 		MessageID string    `json:"message_id"`
 		Chat      string    `json:"chat"`
+		ChatLID   string    `json:"chat_lid,omitempty"`
 		From      string    `json:"from"`
+		FromLID   string    `json:"from_lid,omitempty"`
 		FromMe    bool      `json:"from_me,omitempty"`
 		Emoji     string    `json:"emoji"`
 		Timestamp time.Time `json:"timestamp"`
@@ -96,7 +107,9 @@ type (
 		ID        string    `json:"id"`
 		MessageID string    `json:"message_id"`
 		Chat      string    `json:"chat"`
+		ChatLID   string    `json:"chat_lid,omitempty"`
 		From      string    `json:"from"`
+		FromLID   string    `json:"from_lid,omitempty"`
 		FromMe    bool      `json:"from_me,omitempty"`
 		Text      string    `json:"text"`
 		Timestamp time.Time `json:"timestamp"`
@@ -107,7 +120,9 @@ type (
 		ID        string    `json:"id"`
 		MessageID string    `json:"message_id"`
 		Chat      string    `json:"chat"`
+		ChatLID   string    `json:"chat_lid,omitempty"`
 		From      string    `json:"from"`
+		FromLID   string    `json:"from_lid,omitempty"`
 		FromMe    bool      `json:"from_me,omitempty"`
 		Timestamp time.Time `json:"timestamp"`
 	}
@@ -116,7 +131,9 @@ type (
 	// composing, recording or paused (typing in Chat).
 	PresenceData struct {
 		From      string     `json:"from"`
+		FromLID   string     `json:"from_lid,omitempty"`
 		Chat      string     `json:"chat,omitempty"`
+		ChatLID   string     `json:"chat_lid,omitempty"`
 		State     string     `json:"state"`
 		LastSeen  *time.Time `json:"last_seen,omitempty"`
 		Timestamp time.Time  `json:"timestamp"`
@@ -127,6 +144,7 @@ type (
 	CallData struct {
 		ID        string    `json:"id"`
 		From      string    `json:"from"`
+		FromLID   string    `json:"from_lid,omitempty"`
 		Group     string    `json:"group,omitempty"`
 		Video     bool      `json:"video"`
 		Status    string    `json:"status"`
@@ -137,12 +155,17 @@ type (
 	// group.member_removed and group.updated; only the fields that changed
 	// (or, for group.created, that are known) are set.
 	GroupData struct {
-		Group        string    `json:"group"`
-		Name         string    `json:"name,omitempty"`
-		Topic        string    `json:"topic,omitempty"`
-		Participants []string  `json:"participants,omitempty"`
-		By           string    `json:"by,omitempty"`
-		Timestamp    time.Time `json:"timestamp"`
+		Group        string   `json:"group"`
+		Name         string   `json:"name,omitempty"`
+		Topic        string   `json:"topic,omitempty"`
+		Participants []string `json:"participants,omitempty"`
+		// ParticipantsLID, parallel to Participants, holds the LID of each
+		// participant WhatsApp named by LID ("" for the others); omitted
+		// when none was.
+		ParticipantsLID []string  `json:"participants_lid,omitempty"`
+		By              string    `json:"by,omitempty"`
+		ByLID           string    `json:"by_lid,omitempty"`
+		Timestamp       time.Time `json:"timestamp"`
 		// Reason: "invite" when members joined through an invite link.
 		Reason    string   `json:"reason,omitempty"`
 		Owner     string   `json:"owner,omitempty"`

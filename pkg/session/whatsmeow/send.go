@@ -183,9 +183,12 @@ type uploader interface {
 // for what needs the account (its own JID, in message keys) and uploads
 // through up, so every type is built and tested without a network.
 type builder struct {
-	self  types.JID // this account, empty before pairing
-	up    uploader
-	fetch *fetcher
+	self types.JID // this account, empty before pairing
+	// selfLID is this account's LID: WhatsApp names our messages by it in
+	// LID-addressed chats, and they are ours all the same.
+	selfLID types.JID
+	up      uploader
+	fetch   *fetcher
 }
 
 // decodeBody parses an Outbound's body; the Outbound's To and Type win
@@ -273,7 +276,7 @@ func (bd *builder) key(chat types.JID, sender, id string) (*waCommon.MessageKey,
 	if err != nil {
 		return nil, err
 	}
-	if sj.User == bd.self.User && sj.Server == bd.self.Server {
+	if (sj.User == bd.self.User && sj.Server == bd.self.Server) || (!bd.selfLID.IsEmpty() && sj.User == bd.selfLID.User && sj.Server == bd.selfLID.Server) {
 		return k, nil
 	}
 	k.FromMe = proto.Bool(false)

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	wa "go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
@@ -20,6 +22,14 @@ import (
 	"github.com/wagate/wagate/pkg/session"
 	"github.com/wagate/wagate/pkg/state"
 )
+
+// metricUntranslated counts the whatsmeow events that produce no session
+// event (history sync, app state, keys, and kinds wagate does not report
+// yet), by Go type, so that they are visible instead of vanishing.
+var metricUntranslated = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "wagate_whatsmeow_events_untranslated_total",
+	Help: "whatsmeow events that produced no wagate event, by type.",
+}, []string{"type"})
 
 // defaultQRCodes is how many codes WhatsApp sends for one pairing when the
 // count is not known yet.
@@ -116,6 +126,7 @@ func (c *conn) run(jid types.JID) {
 			return
 		}
 	}
+	s.d.checkVersion(c.ctx)
 	cli := s.d.newClient(dev, s.waLog)
 	// History downloads and other background work end with the lease too.
 	cli.BackgroundEventCtx = c.ctx
@@ -250,7 +261,11 @@ func (c *conn) handle(evt any) bool {
 		s.log.Debug("offline messages received", "count", e.Count)
 	}
 	_, isMessage := evt.(*events.Message)
-	for _, ev := range translate(evt, s.d.cfg.Now()) {
+	evs := translateWith(evt, s.d.cfg.Now(), c.storePN)
+	if len(evs) == 0 {
+		metricUntranslated.WithLabelValues(fmt.Sprintf("%T", evt)).Inc()
+	}
+	for _, ev := range evs {
 		if ps, ok := ev.(session.PairSuccess); ok {
 			if cli := c.cli.Load(); cli != nil {
 				ps.PushName = cli.Store.PushName
@@ -412,7 +427,7 @@ func (s *Session) Send(ctx context.Context, m session.Outbound) (session.SendRes
 	if err != nil {
 		return session.SendResult{}, fmt.Errorf("whatsmeow: send %s: %w", m.ID, err)
 	}
-	bd := &builder{self: cli.Store.GetJID().ToNonAD(), up: cli, fetch: s.d.fetch}
+	bd := &builder{self: cli.Store.GetJID().ToNonAD(), selfLID: cli.Store.GetLID().ToNonAD(), up: cli, fetch: s.d.fetch}
 	msg, err := bd.build(ctx, to, body)
 	if err != nil {
 		return session.SendResult{}, fmt.Errorf("whatsmeow: send %s: %w", m.ID, err)

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -31,6 +32,12 @@ const (
 	// ReasonKeepAliveTimeout: keep-alives failed for longer than
 	// whatsmeow's KeepAliveMaxFailTime; the connection is presumed dead.
 	ReasonKeepAliveTimeout = "keepalive_timeout"
+	// ReasonCATRefreshFailed: whatsmeow could not refresh its client auth
+	// token and gave the connection up; retried with backoff.
+	ReasonCATRefreshFailed = "cat_refresh_failed"
+	// ReasonPermanentDisconnect: another event after which whatsmeow does
+	// not reconnect; retried with backoff.
+	ReasonPermanentDisconnect = "permanent_disconnect"
 	// ReasonStoreUnavailable: the device could not be read from Postgres.
 	ReasonStoreUnavailable = "device_store_unavailable"
 )
@@ -43,7 +50,15 @@ const unknownBanDuration = time.Hour
 // nil for events wagate does not report (history sync, app state, keys)
 // and for those the session handles itself (QR, ManualLoginReconnect).
 // It is pure, so every case is tested by building the event structs.
-func translate(evt any, now time.Time) []session.Event {
+func translate(evt any, now time.Time) []session.Event { return translateWith(evt, now, nil) }
+
+// storeLookupTimeout bounds one lookup in whatsmeow's store while
+// translating.
+const storeLookupTimeout = 5 * time.Second
+
+// translateWith is translate with pn mapping LIDs to phone numbers (see
+// lid.go); nil knows only what the events carry.
+func translateWith(evt any, now time.Time, pn pnResolver) []session.Event {
 	switch e := evt.(type) {
 	case *events.PairSuccess:
 		return one(session.PairSuccess{JID: e.ID.String(), Phone: e.ID.User, BusinessName: e.BusinessName, Platform: e.Platform})
@@ -79,6 +94,13 @@ func translate(evt any, now time.Time) []session.Event {
 		})
 	case *events.ClientOutdated:
 		return one(session.ClientOutdated{})
+	case *events.CATRefreshError:
+		// whatsmeow gives the connection up without a Disconnected event.
+		msg := "CAT refresh failed"
+		if e.Error != nil {
+			msg += ": " + e.Error.Error()
+		}
+		return one(session.ConnectFailure{Reason: ReasonCATRefreshFailed, Message: msg, Retryable: true})
 	case *events.StreamError:
 		return one(session.Disconnected{Reason: ReasonStreamError})
 	case *events.KeepAliveTimeout:
@@ -92,16 +114,20 @@ func translate(evt any, now time.Time) []session.Event {
 	case *events.KeepAliveRestored:
 		return one(session.KeepAlive{OK: true, LastSuccess: now})
 	case *events.Message:
-		return messageEvents(e, now)
+		return messageEvents(e, now, pn)
 	case *events.UndecryptableMessage:
-		d := baseMessage(&e.Info, now)
+		// Not message.received: the message log would keep this stand-in
+		// under the message's id and drop the real message, which arrives
+		// under the same id when whatsmeow's retry receipt succeeds.
+		d := baseMessage(&e.Info, now, pn)
 		d.Type = "undecryptable"
 		d.Unavailable = e.IsUnavailable
-		return one(inbound(event.MessageReceived, d.Timestamp, d))
+		return one(inbound(event.MessageUndecryptable, d.Timestamp, d))
 	case *events.Receipt:
-		return receiptEvents(e, now)
+		return receiptEvents(e, now, pn)
 	case *events.Presence:
-		d := PresenceData{From: jidString(e.From), State: string(types.PresenceAvailable), Timestamp: now}
+		d := PresenceData{State: string(types.PresenceAvailable), Timestamp: now}
+		d.From, d.FromLID = pn.address(e.From, types.EmptyJID)
 		if e.Unavailable {
 			d.State = string(types.PresenceUnavailable)
 		}
@@ -115,26 +141,32 @@ func translate(evt any, now time.Time) []session.Event {
 		if e.State == types.ChatPresenceComposing && e.Media == types.ChatPresenceMediaAudio {
 			st = "recording"
 		}
-		d := PresenceData{From: jidString(e.Sender), Chat: jidString(e.Chat), State: st, Timestamp: now}
+		d := PresenceData{State: st, Timestamp: now}
+		d.From, d.FromLID = pn.address(e.Sender, e.SenderAlt)
+		d.Chat, d.ChatLID = pn.address(e.Chat, chatAlt(&e.MessageSource))
 		return one(inbound(event.PresenceUpdated, now, d))
 	case *events.GroupInfo:
-		return groupEvents(e, now)
+		return groupEvents(e, now, pn)
 	case *events.JoinedGroup:
-		return one(joinedGroup(e, now))
+		return one(joinedGroup(e, now, pn))
 	case *events.CallOffer:
 		video := false
 		if e.Data != nil {
 			_, video = e.Data.GetOptionalChildByTag("video")
 		}
-		return one(callEvent(e.BasicCallMeta, "offer", video, "", now))
+		return one(callEvent(e.BasicCallMeta, "offer", video, "", now, pn))
 	case *events.CallOfferNotice:
-		return one(callEvent(e.BasicCallMeta, "offer_notice", e.Media == "video", "", now))
+		return one(callEvent(e.BasicCallMeta, "offer_notice", e.Media == "video", "", now, pn))
 	case *events.CallAccept:
-		return one(callEvent(e.BasicCallMeta, "accept", false, "", now))
+		return one(callEvent(e.BasicCallMeta, "accept", false, "", now, pn))
 	case *events.CallReject:
-		return one(callEvent(e.BasicCallMeta, "reject", false, "", now))
+		return one(callEvent(e.BasicCallMeta, "reject", false, "", now, pn))
 	case *events.CallTerminate:
-		return one(callEvent(e.BasicCallMeta, "terminate", false, e.Reason, now))
+		return one(callEvent(e.BasicCallMeta, "terminate", false, e.Reason, now, pn))
+	case events.PermanentDisconnect:
+		// One whatsmeow adds later: never leave the channel "active"
+		// without a connection.
+		return one(session.ConnectFailure{Reason: ReasonPermanentDisconnect, Message: e.PermanentDisconnectDescription(), Retryable: true})
 	}
 	return nil
 }
@@ -173,22 +205,12 @@ func jidString(j types.JID) string {
 	return j.ToNonAD().String()
 }
 
-func jidPtrString(j *types.JID) string {
+// jidOrEmpty is *j, or the empty JID for nil.
+func jidOrEmpty(j *types.JID) types.JID {
 	if j == nil {
-		return ""
+		return types.EmptyJID
 	}
-	return jidString(*j)
-}
-
-func jidStrings(js []types.JID) []string {
-	if len(js) == 0 {
-		return nil
-	}
-	out := make([]string, len(js))
-	for i, j := range js {
-		out[i] = jidString(j)
-	}
-	return out
+	return *j
 }
 
 // orNow is t in UTC, or now when t is unknown.
@@ -199,39 +221,53 @@ func orNow(t, now time.Time) time.Time {
 	return t.UTC()
 }
 
-func baseMessage(info *types.MessageInfo, now time.Time) MessageData {
-	return MessageData{
-		ID:        info.ID,
-		Chat:      jidString(info.Chat),
-		From:      jidString(info.Sender),
-		FromMe:    info.IsFromMe,
-		IsGroup:   info.IsGroup,
-		PushName:  info.PushName,
-		Timestamp: orNow(info.Timestamp, now),
+func baseMessage(info *types.MessageInfo, now time.Time, pn pnResolver) MessageData {
+	d := MessageData{
+		ID:             info.ID,
+		FromMe:         info.IsFromMe,
+		IsGroup:        info.IsGroup,
+		PushName:       info.PushName,
+		Timestamp:      orNow(info.Timestamp, now),
+		AddressingMode: string(info.AddressingMode),
 	}
+	d.Chat, d.ChatLID = pn.address(info.Chat, chatAlt(&info.MessageSource))
+	d.From, d.FromLID = pn.address(info.Sender, info.SenderAlt)
+	return d
+}
+
+// chatAlt is the other address of a direct chat: the sender's for what
+// others sent, the recipient's for what this account sent.
+func chatAlt(src *types.MessageSource) types.JID {
+	switch {
+	case src.IsGroup:
+		return types.EmptyJID
+	case src.IsFromMe:
+		return src.RecipientAlt
+	}
+	return src.SenderAlt
 }
 
 // messageEvents translates a decrypted message: reactions, edits and
 // revokes become their own events, content becomes message.received.
 // Protocol traffic (history sync notices, key shares, poll votes, which
 // are encrypted to the poll's creator) is not reported.
-func messageEvents(e *events.Message, now time.Time) []session.Event {
+func messageEvents(e *events.Message, now time.Time, pn pnResolver) []session.Event {
 	msg := e.Message
 	if msg == nil {
 		return nil
 	}
-	base := baseMessage(&e.Info, now)
+	base := baseMessage(&e.Info, now, pn)
 	if r := msg.GetReactionMessage(); r != nil {
-		d := ReactionData{ID: base.ID, MessageID: r.GetKey().GetID(), Chat: base.Chat, From: base.From, FromMe: base.FromMe, Emoji: r.GetText(), Timestamp: base.Timestamp}
+		d := ReactionData{ID: base.ID, MessageID: r.GetKey().GetID(), Chat: base.Chat, From: base.From, FromMe: base.FromMe, Emoji: r.GetText(), Timestamp: base.Timestamp, ChatLID: base.ChatLID, FromLID: base.FromLID}
 		return one(inbound(event.MessageReaction, d.Timestamp, d))
 	}
 	if p := msg.GetProtocolMessage(); p != nil {
 		switch p.GetType() {
 		case waE2E.ProtocolMessage_REVOKE:
-			d := DeleteData{ID: base.ID, MessageID: p.GetKey().GetID(), Chat: base.Chat, From: base.From, FromMe: base.FromMe, Timestamp: base.Timestamp}
+			d := DeleteData{ID: base.ID, MessageID: p.GetKey().GetID(), Chat: base.Chat, From: base.From, FromMe: base.FromMe, Timestamp: base.Timestamp, ChatLID: base.ChatLID, FromLID: base.FromLID}
 			return one(inbound(event.MessageDeleted, d.Timestamp, d))
 		case waE2E.ProtocolMessage_MESSAGE_EDIT:
-			d := EditData{ID: base.ID, MessageID: p.GetKey().GetID(), Chat: base.Chat, From: base.From, FromMe: base.FromMe, Text: textOf(p.GetEditedMessage()), Timestamp: base.Timestamp}
+			d := EditData{ID: base.ID, MessageID: p.GetKey().GetID(), Chat: base.Chat, From: base.From, FromMe: base.FromMe, Text: editedText(p.GetEditedMessage()), Timestamp: base.Timestamp, ChatLID: base.ChatLID, FromLID: base.FromLID}
 			return one(inbound(event.MessageEdited, d.Timestamp, d))
 		}
 		return nil
@@ -322,6 +358,20 @@ func textOf(msg *waE2E.Message) string {
 	return msg.GetExtendedTextMessage().GetText()
 }
 
+// editedText is the new text of an edit: a text's, or the new caption of
+// an image, video or document.
+func editedText(msg *waE2E.Message) string {
+	if t := textOf(msg); t != "" {
+		return t
+	}
+	for _, c := range []string{msg.GetImageMessage().GetCaption(), msg.GetVideoMessage().GetCaption(), msg.GetDocumentMessage().GetCaption()} {
+		if c != "" {
+			return c
+		}
+	}
+	return ""
+}
+
 // contextInfo is the context (quote, forward) of whichever content msg has.
 func contextInfo(msg *waE2E.Message) *waE2E.ContextInfo {
 	for _, ci := range []*waE2E.ContextInfo{
@@ -384,31 +434,35 @@ var receiptStatus = map[types.ReceiptType]struct{ status, typ string }{
 	types.ReceiptTypePlayed:    {"played", event.MessagePlayed},
 }
 
-func receiptEvents(e *events.Receipt, now time.Time) []session.Event {
+func receiptEvents(e *events.Receipt, now time.Time, pn pnResolver) []session.Event {
 	rs, ok := receiptStatus[e.Type]
 	if !ok || e.IsFromMe || len(e.MessageIDs) == 0 {
 		return nil
 	}
 	ids := make([]string, len(e.MessageIDs))
 	copy(ids, e.MessageIDs)
-	d := ReceiptData{IDs: ids, Chat: jidString(e.Chat), From: jidString(e.Sender), Status: rs.status, Timestamp: orNow(e.Timestamp, now)}
+	d := ReceiptData{IDs: ids, Status: rs.status, Timestamp: orNow(e.Timestamp, now)}
+	d.Chat, d.ChatLID = pn.address(e.Chat, chatAlt(&e.MessageSource))
+	d.From, d.FromLID = pn.address(e.Sender, e.SenderAlt)
 	ev := inbound(rs.typ, d.Timestamp, d)
 	ev.MessageIDs, ev.Status = ids, rs.status
 	return one(ev)
 }
 
 // groupEvents splits one group change into member events and an update.
-func groupEvents(e *events.GroupInfo, now time.Time) []session.Event {
-	base := GroupData{Group: jidString(e.JID), By: jidPtrString(e.Sender), Timestamp: orNow(e.Timestamp, now)}
+func groupEvents(e *events.GroupInfo, now time.Time, pn pnResolver) []session.Event {
+	base := GroupData{Group: jidString(e.JID), Timestamp: orNow(e.Timestamp, now)}
+	base.By, base.ByLID = pn.address(jidOrEmpty(e.Sender), jidOrEmpty(e.SenderPN))
 	var out []session.Event
 	if len(e.Join) > 0 {
 		d := base
-		d.Participants, d.Reason = jidStrings(e.Join), e.JoinReason
+		d.Participants, d.ParticipantsLID = pn.addresses(e.Join)
+		d.Reason = e.JoinReason
 		out = append(out, inbound(event.GroupMemberAdded, d.Timestamp, d))
 	}
 	if len(e.Leave) > 0 {
 		d := base
-		d.Participants = jidStrings(e.Leave)
+		d.Participants, d.ParticipantsLID = pn.addresses(e.Leave)
 		out = append(out, inbound(event.GroupMemberRemoved, d.Timestamp, d))
 	}
 	d, changed := base, false
@@ -441,10 +495,12 @@ func groupEvents(e *events.GroupInfo, now time.Time) []session.Event {
 		d.InviteLink, changed = *e.NewInviteLink, true
 	}
 	if len(e.Promote) > 0 {
-		d.Promoted, changed = jidStrings(e.Promote), true
+		d.Promoted, _ = pn.addresses(e.Promote)
+		changed = true
 	}
 	if len(e.Demote) > 0 {
-		d.Demoted, changed = jidStrings(e.Demote), true
+		d.Demoted, _ = pn.addresses(e.Demote)
+		changed = true
 	}
 	if changed {
 		out = append(out, inbound(event.GroupUpdated, d.Timestamp, d))
@@ -454,16 +510,16 @@ func groupEvents(e *events.GroupInfo, now time.Time) []session.Event {
 
 // joinedGroup reports a group this account was added to or created as
 // group.created with what is known of it.
-func joinedGroup(e *events.JoinedGroup, now time.Time) session.Inbound {
+func joinedGroup(e *events.JoinedGroup, now time.Time, pn pnResolver) session.Inbound {
 	d := GroupData{
 		Group:     jidString(e.JID),
 		Name:      e.Name,
 		Topic:     e.Topic,
-		Owner:     jidString(e.OwnerJID),
-		By:        jidPtrString(e.Sender),
 		Timestamp: orNow(e.GroupCreated, now),
 		Reason:    e.Reason,
 	}
+	d.Owner, _ = pn.address(e.OwnerJID, e.OwnerPN)
+	d.By, d.ByLID = pn.address(jidOrEmpty(e.Sender), jidOrEmpty(e.SenderPN))
 	if d.Reason == "" {
 		d.Reason = "added"
 		if e.Type == "new" {
@@ -471,19 +527,33 @@ func joinedGroup(e *events.JoinedGroup, now time.Time) session.Inbound {
 		}
 	}
 	for _, p := range e.Participants {
-		d.Participants = append(d.Participants, jidString(p.JID))
-		if p.IsAdmin || p.IsSuperAdmin {
-			d.Admins = append(d.Admins, jidString(p.JID))
+		// A participant carries both forms when WhatsApp sent them.
+		alt := p.PhoneNumber
+		if p.JID.Server != types.HiddenUserServer {
+			alt = p.LID
 		}
+		key, lid := pn.address(p.JID, alt)
+		if lid == "" && !p.LID.IsEmpty() {
+			lid = p.LID.ToNonAD().String()
+		}
+		d.Participants = append(d.Participants, key)
+		d.ParticipantsLID = append(d.ParticipantsLID, lid)
+		if p.IsAdmin || p.IsSuperAdmin {
+			d.Admins = append(d.Admins, key)
+		}
+	}
+	if !slices.ContainsFunc(d.ParticipantsLID, func(s string) bool { return s != "" }) {
+		d.ParticipantsLID = nil
 	}
 	return inbound(event.GroupCreated, d.Timestamp, d)
 }
 
-func callEvent(m types.BasicCallMeta, status string, video bool, reason string, now time.Time) session.Inbound {
-	from := m.CallCreator
+func callEvent(m types.BasicCallMeta, status string, video bool, reason string, now time.Time, pn pnResolver) session.Inbound {
+	from, alt := m.CallCreator, m.CallCreatorAlt
 	if from.IsEmpty() {
-		from = m.From
+		from, alt = m.From, types.EmptyJID
 	}
-	d := CallData{ID: m.CallID, From: jidString(from), Group: jidString(m.GroupJID), Video: video, Status: status, Reason: reason, Timestamp: orNow(m.Timestamp, now)}
+	d := CallData{ID: m.CallID, Group: jidString(m.GroupJID), Video: video, Status: status, Reason: reason, Timestamp: orNow(m.Timestamp, now)}
+	d.From, d.FromLID = pn.address(from, alt)
 	return inbound(event.CallReceived, d.Timestamp, d)
 }

@@ -285,7 +285,7 @@ func TestTranslateReactionEditRevoke(t *testing.T) {
 
 func TestTranslateUndecryptable(t *testing.T) {
 	t.Parallel()
-	in, d := inboundOf(t, &events.UndecryptableMessage{Info: info(alice, "3A0009"), IsUnavailable: true}, event.MessageReceived)
+	in, d := inboundOf(t, &events.UndecryptableMessage{Info: info(alice, "3A0009"), IsUnavailable: true}, event.MessageUndecryptable)
 	require.Equal(t, sent, in.At)
 	require.Equal(t, "undecryptable", d["type"])
 	require.Equal(t, "3A0009", d["id"])
