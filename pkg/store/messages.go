@@ -39,29 +39,29 @@ var ErrIdempotencyMismatch = errors.New("store: idempotency key reused with a di
 
 // Message is one row of the message log.
 type Message struct {
-	ID             string          `json:"id"`
-	ChannelID      string          `json:"channel_id"`
-	Direction      string          `json:"direction"`
-	IdempotencyKey string          `json:"idempotency_key,omitempty"`
-	RequestHash    []byte          `json:"-"`
-	Chat           string          `json:"chat"`
-	Sender         string          `json:"from,omitempty"`
+	ID             string `json:"id"`
+	ChannelID      string `json:"channel_id"`
+	Direction      string `json:"direction"`
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	RequestHash    []byte `json:"-"`
+	Chat           string `json:"chat"`
+	Sender         string `json:"from,omitempty"`
 	// ChatLID and SenderLID are the LIDs (…@lid) of the chat and of the
 	// sender when WhatsApp addressed them so; Chat and Sender are then the
 	// phone-number JIDs when known.
-	ChatLID   string `json:"chat_lid,omitempty"`
-	SenderLID string `json:"from_lid,omitempty"`
-	Type           string          `json:"type"`
-	Body           json.RawMessage `json:"body"`
-	Status         string          `json:"status"`
-	Reason         string          `json:"reason,omitempty"`
-	WAID           string          `json:"wa_id,omitempty"`
-	SendEpoch      int64           `json:"-"`
-	CreatedAt      time.Time       `json:"created_at"`
-	UpdatedAt      time.Time       `json:"updated_at"`
-	SentAt         *time.Time      `json:"sent_at,omitempty"`
-	DeliveredAt    *time.Time      `json:"delivered_at,omitempty"`
-	ReadAt         *time.Time      `json:"read_at,omitempty"`
+	ChatLID     string          `json:"chat_lid,omitempty"`
+	SenderLID   string          `json:"from_lid,omitempty"`
+	Type        string          `json:"type"`
+	Body        json.RawMessage `json:"body"`
+	Status      string          `json:"status"`
+	Reason      string          `json:"reason,omitempty"`
+	WAID        string          `json:"wa_id,omitempty"`
+	SendEpoch   int64           `json:"-"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+	SentAt      *time.Time      `json:"sent_at,omitempty"`
+	DeliveredAt *time.Time      `json:"delivered_at,omitempty"`
+	ReadAt      *time.Time      `json:"read_at,omitempty"`
 }
 
 const messageCols = `id, channel_id, direction, coalesce(idempotency_key, ''), request_hash, chat, sender, type, body,

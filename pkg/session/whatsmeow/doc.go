@@ -71,14 +71,22 @@
 // whatsmeow's events become the session's connection events or a
 // session.Inbound with a wagate event type (pkg/event) and the JSON of one
 // of the data types of events.go: messages (text, image, video, audio,
-// document, sticker, location, contact, poll, and undecryptable ones) are
-// message.received; reactions, edits and revokes, which WhatsApp sends as
+// document, sticker, location, contact, poll) are message.received; one
+// this device could not decrypt is message.undecryptable (whatsmeow asks
+// the sender for it again, and it arrives as message.received under the
+// same id); reactions, edits and revokes, which WhatsApp sends as
 // messages, are message.reaction, message.edited and message.deleted;
 // receipts of what we sent are message.delivered, message.read and
 // message.played with their ids and status; presence and typing are
 // presence.updated; group changes are group.member_added,
 // group.member_removed and group.updated, a group joined is group.created;
-// calls are call.received with their status. whatsmeow dispatches some
+// calls are call.received with their status. CATRefreshError and any
+// other permanent disconnect of whatsmeow end the connection with a
+// retryable ConnectFailure and a reason. Events that produce nothing are
+// counted in wagate_whatsmeow_events_untranslated_total by type. Before the
+// first connection of the process the driver asks web.whatsapp.com for the
+// current web client version (Config.VersionCheck) and keeps the compiled
+// one, with a warning, when that fails. whatsmeow dispatches some
 // events on goroutines of their own, so their order relative to messages
 // is not guaranteed.
 //
