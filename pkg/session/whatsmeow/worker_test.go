@@ -39,7 +39,8 @@ func TestWorkerRetriesAnUnreachableWhatsApp(t *testing.T) {
 	b := testenv.Bus(t, url, shards)
 	log := slog.New(slog.DiscardHandler)
 
-	d, err := wmdriver.New(ctx, wmdriver.Config{Pool: st.Pool, DialTimeout: 2 * time.Second, Logger: log})
+	noVersionCheck := false // no internet in tests
+	d, err := wmdriver.New(ctx, wmdriver.Config{Pool: st.Pool, DialTimeout: 2 * time.Second, Logger: log, VersionCheck: &noVersionCheck})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = d.Close() })
 	// The channel exists before the worker starts, which resumes it when
