@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"strings"
 
 	"github.com/redis/go-redis/v9"
@@ -22,17 +21,12 @@ import (
 // stay the phone-number JIDs, and chat_lid, from_lid and
 // addressing_mode "lid" tell the LID WhatsApp used.
 
-// LID is the simulated LID of the contact with phone-number JID jid: 14
-// digits derived from the number.
+// LID is the simulated LID of the contact with phone-number JID jid, the
+// one LIDOf gives its number.
 func LID(jid string) string {
 	user, _, _ := strings.Cut(jid, "@")
-	h := fnv.New64a()
-	h.Write([]byte(user))
-	return fmt.Sprintf("8%013d@%s", h.Sum64()%1e13, LIDServer)
+	return LIDOf(user)
 }
-
-// LIDServer is the server part of LIDs.
-const LIDServer = "lid"
 
 // lidOf is the LID the simulated WhatsApp addresses contact jid by, ""
 // when it uses the phone number.
