@@ -23,10 +23,10 @@ func reactionTo(id, emoji string) *waE2E.Message {
 }
 
 var (
-	aliceLID   = types.NewJID("81234567890123", types.HiddenUserServer)
-	aliceLIDAD = types.JID{User: "81234567890123", Server: types.HiddenUserServer, Device: 3}
-	bobLID     = types.NewJID("81234567890999", types.HiddenUserServer)
-	myLIDAD    = types.JID{User: "89999999999999", Server: types.HiddenUserServer}
+	aliceLID    = types.NewJID("81234567890123", types.HiddenUserServer)
+	aliceLIDAD  = types.JID{User: "81234567890123", Server: types.HiddenUserServer, Device: 3}
+	strangerLID = types.NewJID("81234567890999", types.HiddenUserServer)
+	myLIDAD     = types.JID{User: "89999999999999", Server: types.HiddenUserServer}
 )
 
 // knows is a resolver holding the LID map whatsmeow's store would.
@@ -80,11 +80,11 @@ func TestPhoneNumbersNextToLIDs(t *testing.T) {
 		{
 			name: "a LID whose number nobody knows stays the key",
 			evt: &events.Message{Info: types.MessageInfo{MessageSource: types.MessageSource{
-				Chat: bobLID, Sender: bobLID, AddressingMode: types.AddressingModeLID,
+				Chat: strangerLID, Sender: strangerLID, AddressingMode: types.AddressingModeLID,
 			}, ID: "3A0003", Timestamp: sent}, Message: text("hi")},
 			pn:   knows(nil),
 			typ:  event.MessageReceived,
-			want: map[string]any{"chat": bobLID.String(), "chat_lid": bobLID.String(), "from": bobLID.String()},
+			want: map[string]any{"chat": strangerLID.String(), "chat_lid": strangerLID.String(), "from": strangerLID.String()},
 		},
 		{
 			name: "a message addressed by number, with sender_lid",
@@ -128,11 +128,11 @@ func TestPhoneNumbersNextToLIDs(t *testing.T) {
 		},
 		{
 			name: "group members named by LID, the author with SenderPN",
-			evt:  &events.GroupInfo{JID: group, Sender: &aliceLID, SenderPN: &alice, Join: []types.JID{bob, bobLID}, Timestamp: sent},
+			evt:  &events.GroupInfo{JID: group, Sender: &aliceLID, SenderPN: &alice, Join: []types.JID{bob, strangerLID}, Timestamp: sent},
 			pn:   knows(nil),
 			typ:  event.GroupMemberAdded,
 			want: map[string]any{"by": alice.String(), "by_lid": aliceLID.String(),
-				"participants": []any{bob.String(), bobLID.String()}, "participants_lid": []any{"", bobLID.String()}},
+				"participants": []any{bob.String(), strangerLID.String()}, "participants_lid": []any{"", strangerLID.String()}},
 		},
 		{
 			name: "a call from a LID with its number",
