@@ -73,7 +73,7 @@ func TestConcurrentSendsAreBatchedAndStayIdempotent(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range keys {
 		key := fmt.Sprintf("order-%d", i)
-		body := fmt.Appendf(nil, `{"to":"1555010%04d","type":"text","text":"burst %d"}`, i, i)
+		body := fmt.Appendf(nil, `{"to":"1555010%04d","type":"text","text":"burst %d"}`, i+1, i) // a number ending in 0000 is not on WhatsApp
 		for range 2 {
 			wg.Go(func() {
 				a, err := post(g.URL(), token, path, body, key)
@@ -83,7 +83,7 @@ func TestConcurrentSendsAreBatchedAndStayIdempotent(t *testing.T) {
 	}
 	for i := range unkeyed {
 		wg.Go(func() {
-			a, err := post(g.URL(), token, path, fmt.Appendf(nil, `{"to":"15550200%03d","type":"text","text":"no key %d"}`, i, i), "")
+			a, err := post(g.URL(), token, path, fmt.Appendf(nil, `{"to":"15550200%03d","type":"text","text":"no key %d"}`, i+1, i), "")
 			results <- result{"", a, err}
 		})
 	}
