@@ -64,6 +64,11 @@ func (r Redis) SimGroupMembers(group string) string {
 // JID) takes part in.
 func (r Redis) SimUserGroups(user string) string { return r.prefix + "sim:groups:" + user }
 
+// SimReceipts is the hash of the receipts a simulated device has still to
+// receive for the messages it sent: "<message id>/<status>" → the receipt
+// and when it is due; cleared as they are acknowledged.
+func (r Redis) SimReceipts(jid string) string { return r.prefix + "sim:receipts:" + jid }
+
 // SendRate is the per-channel rate-limit state of outbound messages.
 func (r Redis) SendRate(channel string) string { return r.prefix + "rate:" + channel }
 

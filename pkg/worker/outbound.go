@@ -376,7 +376,7 @@ func (c *channelRun) checkHealth(ctx context.Context) {
 // changes, advances.go), then publishes the events all at once. A failed
 // write is retried until it lands (a Postgres outage drops no status) or
 // the shard stops.
-func (c *channelRun) advance(ctx context.Context, status, reason string, steps []store.Step) {
+func (c *channelRun) advance(ctx context.Context, status, reason string, steps []store.Step) error {
 	typ := statusEvents[status]
 	// A message named twice took the earliest of its times, as the store
 	// does.
@@ -413,12 +413,13 @@ func (c *channelRun) advance(ctx context.Context, status, reason string, steps [
 	})
 	if err != nil {
 		c.log.Error("message statuses not recorded: the shard stopped while Postgres failed", "status", status, "messages", len(steps), "err", err)
-		return
+		return err
 	}
 	for range changed {
 		c.count(ctx, status)
 	}
 	c.sr.w.published(ctx, evs)
+	return nil
 }
 
 // statusEvents are the event types of the message statuses.

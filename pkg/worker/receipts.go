@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/wagate/wagate/pkg/event"
@@ -119,14 +120,28 @@ func (c *channelRun) coalesceReceipts(j job) job {
 var receiptOrder = []string{event.MessageDelivered, event.MessageRead, event.MessagePlayed}
 
 // onReceipts records receipts with one statement per status, each message
-// at its receipt's time.
+// at its receipt's time, and acknowledges each receipt to its session
+// (session.Inbound.Ack) once its status change and the events announcing
+// it are committed: a receipt not acknowledged is delivered again by
+// WhatsApp on the next connection, whichever worker holds it. A write is
+// retried until it lands; when the shard stops first (or its epoch is
+// stale), nothing more is recorded nor acknowledged, so that the shard's
+// next owner gets the receipts again. A receipt recorded twice changes
+// nothing, since a status only moves forward.
 func (c *channelRun) onReceipts(ctx context.Context, receipts []session.Inbound) {
+	if h := c.sr.w.cfg.beforeReceipts; h != nil && !h(c.id) {
+		return
+	}
 	for _, typ := range receiptOrder {
-		var steps []store.Step
+		var (
+			steps []store.Step
+			of    []session.Inbound
+		)
 		for _, e := range receipts {
 			if e.Type != typ {
 				continue
 			}
+			of = append(of, e)
 			at := e.At
 			if at.IsZero() {
 				at = time.Now()
@@ -135,8 +150,22 @@ func (c *channelRun) onReceipts(ctx context.Context, receipts []session.Inbound)
 				steps = append(steps, store.Step{ID: id, At: at})
 			}
 		}
-		if len(steps) > 0 {
-			c.advance(ctx, receiptStatuses[typ], "", steps)
+		if len(steps) == 0 {
+			continue
+		}
+		err := c.advance(ctx, receiptStatuses[typ], "", steps)
+		if err != nil && c.stopping(err) {
+			return
+		}
+		for _, e := range of {
+			e.Acknowledge(err)
 		}
 	}
+}
+
+// stopping reports whether a write failed because the shard stops or
+// passed to another worker, when what it recorded must not be
+// acknowledged.
+func (c *channelRun) stopping(err error) bool {
+	return c.sr.ctx.Err() != nil || errors.Is(err, errShardStopped) || errors.Is(err, store.ErrStaleEpoch)
 }

@@ -97,6 +97,9 @@ type Config struct {
 	// recorded, the instant a crash must not lose it; false stops there as
 	// a killed process would.
 	beforeInbound func(channel string) bool
+	// beforeReceipts, set by tests only, runs before receipts are
+	// recorded; false stops there as a killed process would.
+	beforeReceipts func(channel string) bool
 }
 
 // WithDefaults fills zero fields.

@@ -64,6 +64,15 @@
 //     messages. An Ack with an error closes the connection with
 //     Disconnected{Reason: "inbound_not_recorded"}, as the whatsmeow driver
 //     does.
+//   - Receipts at least once. Send stores the message's receipts with the
+//     time each is due in Redis (names.Redis.SimReceipts of the device), in
+//     the transaction that counts the delivery. Each carries an Ack and
+//     stays there until acknowledged: a receipt due while the device is
+//     offline (its worker killed, its lease lost) comes right after
+//     Connected on the device's next connection, on any worker, after the
+//     pending inbound messages; the receipts not due yet are scheduled
+//     then; an unacknowledged one comes again; an Ack with an error closes
+//     the connection like an inbound message's (see receipts.go).
 //   - Closing. Disconnect and the cancellation of Connect's ctx close the
 //     connection silently, keeping the device. Logout deletes the device
 //     (online or offline) without an event, like whatsmeow's Logout; the
@@ -94,7 +103,7 @@
 //     arrive after it returns; nothing caused after does.
 //   - Nothing outlives a connection. Every timer (QR rotation, ConnectDelay,
 //     receipts) belongs to one connection and is stopped when it closes, for
-//     whatever reason. A session offline or idle and connected has no
+//     whatever reason; pending receipts wait in Redis, not in timers. A session offline or idle and connected has no
 //     goroutine of its own and costs about a kilobyte; delays are timers.
 //
 // # Controls

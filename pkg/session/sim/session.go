@@ -58,8 +58,11 @@ type Session struct {
 	pair      *pairing
 	receipts  map[*receipt]struct{}
 	// pending are the unacknowledged inbound messages the connection
-	// delivers after Connected.
+	// delivers after Connected; waiting the receipts it delivers or
+	// schedules then (receipts.go).
 	pending []session.Event
+	waiting []pendingReceipt
+	acks    receiptAcks
 	// sendFailures are the server error codes the next sends get, in
 	// order (control send_failure).
 	sendFailures []int
@@ -139,9 +142,13 @@ func (s *Session) Connect(ctx context.Context) error {
 		err = s.d.acquire(ctx, s.channelID, jid, conn)
 		acquired = err == nil
 	}
-	var pending []session.Event
+	var (
+		pending []session.Event
+		waiting []pendingReceipt
+	)
 	if err == nil {
 		pending = s.pendingInbound(ctx, jid)
+		waiting, err = s.pendingReceipts(ctx, jid)
 	}
 	s.mu.Lock()
 	if err == nil && s.gen != gen {
@@ -160,7 +167,7 @@ func (s *Session) Connect(ctx context.Context) error {
 		return fmt.Errorf("sim: connect %s: %w", s.channelID, err)
 	}
 	s.d.register(s, jid, conn)
-	s.pending = pending
+	s.pending, s.waiting = pending, waiting
 	s.timer = time.AfterFunc(s.d.cfg.scale(s.d.cfg.ConnectDelay), func() { s.online(gen) })
 	s.mu.Unlock()
 	return nil
@@ -197,7 +204,8 @@ func (s *Session) qrExpired(gen uint64) {
 
 // online reports the connection established after ConnectDelay.
 // The messages left unacknowledged by an earlier connection of the device
-// follow Connected, as WhatsApp delivers its offline queue.
+// follow Connected, then the receipts due meanwhile, as WhatsApp delivers
+// its offline queue.
 func (s *Session) online(gen uint64) {
 	s.mu.Lock()
 	if s.gen != gen || s.phase != connecting {
@@ -205,8 +213,10 @@ func (s *Session) online(gen uint64) {
 		return
 	}
 	s.phase, s.timer = connected, nil
-	start := s.post(append([]session.Event{session.Connected{}}, s.pending...)...)
-	s.pending = nil
+	evs := append([]session.Event{session.Connected{}}, s.pending...)
+	evs = append(evs, s.dueReceiptsLocked(gen, s.waiting)...)
+	start := s.post(evs...)
+	s.pending, s.waiting = nil, nil
 	s.mu.Unlock()
 	if start {
 		s.drain()
@@ -255,11 +265,8 @@ func (s *Session) closeLocked() marker {
 		s.timer.Stop()
 		s.timer = nil
 	}
-	for r := range s.receipts {
-		r.timer.Stop()
-	}
-	s.receipts = nil
-	s.pair, s.pending = nil, nil
+	s.stopReceiptsLocked()
+	s.pair, s.pending, s.waiting = nil, nil, nil
 	m := marker{jid: s.jid, conn: s.conn}
 	if s.conn != "" {
 		s.d.unregister(s.conn)
@@ -333,7 +340,9 @@ func (s *Session) PairPhone(_ context.Context, phone string) (string, error) {
 // (Deliveries; the counts are kept for a day after the last send), and
 // schedules the receipts: message.delivered after DeliveredAfter,
 // message.read after ReadAfter, and message.played right after it for
-// voice notes (type "audio" with body {"voice": true}).
+// voice notes (type "audio" with body {"voice": true}). The receipts are
+// stored with the count, so that they reach a later connection of the
+// device when this one is gone by then (receipts.go).
 func (s *Session) Send(ctx context.Context, m session.Outbound) (session.SendResult, error) {
 	if m.ID == "" {
 		return session.SendResult{}, fmt.Errorf("sim: send: %w: message id is required", session.ErrInvalid)
@@ -347,7 +356,7 @@ func (s *Session) Send(ctx context.Context, m session.Outbound) (session.SendRes
 		s.mu.Unlock()
 		return session.SendResult{}, fmt.Errorf("sim: send %s: %w", m.ID, session.ErrNotConnected)
 	}
-	gen := s.gen
+	gen, jid := s.gen, s.jid
 	var failure int
 	if len(s.sendFailures) > 0 {
 		failure, s.sendFailures = s.sendFailures[0], s.sendFailures[1:]
@@ -363,73 +372,26 @@ func (s *Session) Send(ctx context.Context, m session.Outbound) (session.SendRes
 		return session.SendResult{}, fmt.Errorf("sim: send %s: %w: no LID found for %s from server", m.ID, session.ErrNotOnWhatsApp, chat)
 	}
 
-	_, err = s.d.cfg.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+	due := s.receiptsOf(m.ID, chat, isVoice(m))
+	_, err = s.d.cfg.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HIncrBy(ctx, s.d.cfg.Keys.SimDeliveries(), m.ID, 1)
 		p.Expire(ctx, s.d.cfg.Keys.SimDeliveries(), deliveriesTTL)
-		return nil
+		return storeReceipts(ctx, p, s.d.cfg.Keys, jid, due)
 	})
 	if err != nil {
 		return session.SendResult{}, fmt.Errorf("sim: send %s: %w", m.ID, err)
 	}
-	res := session.SendResult{WAID: WAID(m.ID), Timestamp: s.d.cfg.Now()}
-	if s.d.cfg.DeliveredAfter < 0 {
-		return res, nil
-	}
-	r := &receipt{id: m.ID, chat: chat, voice: isVoice(m)}
 	s.mu.Lock()
 	if s.gen == gen {
-		if s.receipts == nil {
-			s.receipts = make(map[*receipt]struct{})
-		}
-		s.receipts[r] = struct{}{}
-		r.timer = time.AfterFunc(s.d.cfg.scale(s.d.cfg.DeliveredAfter), func() { s.receipt(gen, r) })
+		s.armReceiptsLocked(gen, due)
 	}
 	s.mu.Unlock()
-	return res, nil
+	return session.SendResult{WAID: WAID(m.ID), Timestamp: s.d.cfg.Now()}, nil
 }
 
 // deliveriesTTL bounds the life of the delivery counts after the last send,
 // so that a simulator left running does not fill Redis.
 const deliveriesTTL = 24 * time.Hour
-
-// receipt is the pending receipts of one sent message.
-type receipt struct {
-	timer     *time.Timer
-	id, chat  string
-	voice     bool
-	delivered bool
-}
-
-// receipt reports the next receipt of r and arms the one after it.
-func (s *Session) receipt(gen uint64, r *receipt) {
-	s.mu.Lock()
-	if _, ok := s.receipts[r]; !ok || s.gen != gen {
-		s.mu.Unlock()
-		return
-	}
-	now := s.d.cfg.Now()
-	var start bool
-	if !r.delivered {
-		r.delivered = true
-		start = s.post(receiptEvent(r.id, r.chat, "", "delivered", now))
-		if s.d.cfg.ReadAfter >= 0 {
-			r.timer.Reset(s.d.cfg.scale(s.d.cfg.ReadAfter - s.d.cfg.DeliveredAfter))
-		} else {
-			delete(s.receipts, r)
-		}
-	} else {
-		evs := []session.Event{receiptEvent(r.id, r.chat, "", "read", now)}
-		if r.voice {
-			evs = append(evs, receiptEvent(r.id, r.chat, "", "played", now))
-		}
-		start = s.post(evs...)
-		delete(s.receipts, r)
-	}
-	s.mu.Unlock()
-	if start {
-		s.drain()
-	}
-}
 
 func isVoice(m session.Outbound) bool {
 	if m.Type != "audio" {

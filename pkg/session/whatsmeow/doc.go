@@ -141,8 +141,31 @@
 // on the next connection, whichever worker holds it. The redelivered
 // ciphertext is answered from the event buffer (the Signal session has
 // moved on and could not decrypt it twice). The worker drops a duplicate by
-// its WhatsApp id, so the message is published once. Receipts, presence and
-// other events do not wait.
+// its WhatsApp id, so the message is published once. Presence and other
+// events do not wait.
+//
+// # Receipts at least once
+//
+// Receipts of what we sent (delivered, read, played) follow the same rule.
+// whatsmeow's handleReceipt (receipt.go) defers the node's ack with
+// maybeDeferredAck: with SynchronousAck it sends the ack after the handlers
+// returned, and not at all when a handler returned false or the
+// connection's ctx ended. The handler therefore emits the receipt with an
+// Ack and blocks like deliver: a nil Ack returns true and whatsmeow acks;
+// an error or AckTimeout returns false and ends the connection
+// (Disconnected{Reason: "inbound_not_recorded"}), and a closed connection
+// returns false; WhatsApp then delivers the receipt again on the next
+// connection. One exception in whatsmeow: a grouped receipt (a group
+// message without a sender, dispatched per participant by
+// handleGroupedReceipt) ignores the handlers' result and is acked once all
+// were dispatched. It still waits for them, and the failure path ends the
+// connection first, so its ack (which needs the connection's ctx) is not
+// sent either; only a handler that returned false while the connection
+// stayed up would let it through, which this driver never does. Receipts
+// wagate does not record (our other devices' reads, retries, sender and
+// server receipts) do not wait. A receipt handled this way waits for the
+// worker's write, so one session's receipts are recorded one node at a
+// time.
 //
 // # Sending
 //

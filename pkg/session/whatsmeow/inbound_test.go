@@ -88,13 +88,15 @@ func TestInboundAtLeastOnceAckTimeout(t *testing.T) {
 	require.Equal(t, session.ReasonInboundNotRecorded, d.Reason)
 }
 
-// Receipts and other events do not wait: whatsmeow acks them as before.
+// Presence and other events do not wait: whatsmeow acks them as before
+// (receipts wait, see receipts_test.go).
 func TestInboundAtLeastOnceOtherEventsDoNotWait(t *testing.T) {
 	t.Parallel()
 	c, rec := testConn(t)
 	rec.HoldAcks = true
-	require.True(t, <-handled(c, &events.Receipt{MessageSource: info(alice, "x").MessageSource, MessageIDs: []string{"3EB0X"}, Type: "", Timestamp: now}))
+	require.True(t, <-handled(c, &events.Presence{From: alice}))
 	in := sessiontest.Expect[session.Inbound](t, rec, time.Second)
+	require.Equal(t, event.PresenceUpdated, in.Type)
 	require.Nil(t, in.Ack)
 }
 

@@ -212,8 +212,8 @@ func (c *conn) watchQR(ch <-chan wa.QRChannelItem) {
 }
 
 // handle receives every whatsmeow event of the connection. It returns
-// false for a message the worker did not record: whatsmeow then sends no
-// acknowledgement and WhatsApp delivers the message again.
+// false for a message or receipt the worker did not record: whatsmeow
+// then sends no acknowledgement and WhatsApp delivers it again.
 func (c *conn) handle(evt any) bool {
 	s := c.s
 	switch e := evt.(type) {
@@ -261,6 +261,7 @@ func (c *conn) handle(evt any) bool {
 		s.log.Debug("offline messages received", "count", e.Count)
 	}
 	_, isMessage := evt.(*events.Message)
+	_, isReceipt := evt.(*events.Receipt)
 	evs := translateWith(evt, s.d.cfg.Now(), c.storePN)
 	if len(evs) == 0 {
 		metricUntranslated.WithLabelValues(fmt.Sprintf("%T", evt)).Inc()
@@ -272,7 +273,7 @@ func (c *conn) handle(evt any) bool {
 			}
 			ev = ps
 		}
-		if in, ok := ev.(session.Inbound); ok && isMessage {
+		if in, ok := ev.(session.Inbound); ok && (isMessage || isReceipt) {
 			if !c.deliver(in) {
 				return false
 			}
