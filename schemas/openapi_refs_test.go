@@ -127,3 +127,17 @@ func TestOpenAPIOperationsAreWellFormed(t *testing.T) {
 		}
 	}
 }
+
+// A description with ", " left unquoted inside { } is cut there by YAML and
+// the rest becomes a bogus property name, which always has a space.
+func TestOpenAPIPropertyNamesHaveNoSpaces(t *testing.T) {
+	walk(openAPIMap(t), "", func(m map[string]any, loc string) {
+		props, ok := m["properties"].(map[string]any)
+		if !ok {
+			return
+		}
+		for name := range props {
+			require.NotContains(t, name, " ", "%s/properties: a description cut at \", \"? quote it", loc)
+		}
+	})
+}
