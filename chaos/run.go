@@ -69,7 +69,7 @@ func run(ctx context.Context, o options) (bool, error) {
 		return false, err
 	}
 	defer rc.close()
-	h := &harness{o: o, in: in, f: f, rc: rc, a: newAPIClient(f.apiURL), keys: names.NewRedis("wagate_chaos:"), deliveriesBefore: map[string]int{}}
+	h := &harness{o: o, in: in, f: f, rc: rc, a: newAPIClient(f.apiURL), keys: names.NewRedis("wagate_chaos:")}
 	var hook struct {
 		Secret string `json:"secret"`
 	}

@@ -21,9 +21,6 @@ type harness struct {
 	a        *apiClient
 	channels []string
 	keys     names.Redis
-	// deliveriesBefore holds the simulated phone's delivery counts read
-	// just before Redis was killed (a restarted Redis starts empty).
-	deliveriesBefore map[string]int
 	// The receiver's counters when the scenario began.
 	repeatsBefore, badSigBefore int
 	// faultNotes are what the injection observed (e.g. restart times).
@@ -118,29 +115,61 @@ func (h *harness) killRestart(ctx context.Context, s *service) (time.Time, time.
 	return at, at, err
 }
 
-// killRedis reads the simulated phone's delivery counts with client
-// writes paused, so that no delivery is counted between the read and the
-// kill, then kills Redis and starts it again empty.
+// killRedis kills Redis and starts it again empty, as a Redis without
+// persistence comes back. The simulator keeps the state of WhatsApp
+// itself (pending messages and receipts, delivery counts, contacts,
+// groups) in the same Redis, but WhatsApp's servers do not forget when
+// our Redis does: with client writes paused, every sim:* key is dumped
+// before the kill and restored after the restart, so that only wagate's
+// own keys (leases, rate windows, sequences, QR codes) are lost.
 func (h *harness) killRedis(ctx context.Context) (time.Time, time.Time, error) {
 	rdb := redis.NewClient(&redis.Options{Addr: h.in.redisAddr})
 	defer rdb.Close()
 	if err := rdb.Do(ctx, "CLIENT", "PAUSE", "10000", "WRITE").Err(); err != nil {
 		return time.Now(), time.Now(), fmt.Errorf("pause Redis writes: %w", err)
 	}
-	counts, err := rdb.HGetAll(ctx, h.keys.SimDeliveries()).Result()
-	if err != nil {
-		return time.Now(), time.Now(), err
+	type dumped struct {
+		val string
+		ttl time.Duration
 	}
-	for id, v := range counts {
-		n, _ := strconv.Atoi(v)
-		h.deliveriesBefore[id] += n
+	saved := map[string]dumped{}
+	iter := rdb.Scan(ctx, 0, h.keys.Prefix()+"sim:*", 1000).Iterator()
+	for iter.Next(ctx) {
+		k := iter.Val()
+		val, err := rdb.Dump(ctx, k).Result()
+		if err == redis.Nil {
+			continue
+		}
+		if err != nil {
+			return time.Now(), time.Now(), fmt.Errorf("dump %s: %w", k, err)
+		}
+		ttl, err := rdb.PTTL(ctx, k).Result()
+		if err != nil {
+			return time.Now(), time.Now(), fmt.Errorf("ttl of %s: %w", k, err)
+		}
+		if ttl < 0 {
+			ttl = 0
+		}
+		saved[k] = dumped{val, ttl}
+	}
+	if err := iter.Err(); err != nil {
+		return time.Now(), time.Now(), fmt.Errorf("scan simulator keys: %w", err)
 	}
 	start := time.Now()
-	progress("kill -9 redis (pid %d) after saving %d delivery counts", h.in.redis.pid(), len(counts))
+	progress("kill -9 redis (pid %d) after saving %d simulator keys (WhatsApp's own state)", h.in.redis.pid(), len(saved))
 	h.in.redis.kill()
 	sleepCtx(ctx, h.o.down)
-	err = h.in.redis.start(ctx)
-	return start, time.Now(), err
+	if err := h.in.redis.start(ctx); err != nil {
+		return start, time.Now(), err
+	}
+	after := redis.NewClient(&redis.Options{Addr: h.in.redisAddr})
+	defer after.Close()
+	for k, d := range saved {
+		if err := after.RestoreReplace(ctx, k, d.ttl, d.val).Err(); err != nil {
+			return start, time.Now(), fmt.Errorf("restore %s: %w", k, err)
+		}
+	}
+	return start, time.Now(), nil
 }
 
 // deliveries returns how many times the simulated phone received each id.
@@ -159,9 +188,6 @@ func (h *harness) deliveries(ctx context.Context, ids []string) (map[string]int,
 				out[part[j]], _ = strconv.Atoi(s)
 			}
 		}
-	}
-	for _, id := range ids {
-		out[id] += h.deliveriesBefore[id]
 	}
 	return out, nil
 }
