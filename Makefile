@@ -5,7 +5,7 @@ GOFLAGS ?=
 BIN := bin
 export CGO_ENABLED ?= 1
 
-.PHONY: run test test-go test-k8s bench chaos lint build image services browser clean
+.PHONY: run test test-go test-k8s bench chaos lint build image services browser versitygw clean
 
 ## run: start the whole gateway (API, worker, dispatcher, embedded NATS) on :8080
 # Built and exec'd rather than `go run`: go run exits 1 when interrupted
@@ -16,7 +16,7 @@ run: services
 	exec ./$(BIN)/gateway
 
 ## test: install what the tests need, start services, run every test with the race detector
-test: services browser test-go test-k8s
+test: services browser versitygw test-go test-k8s
 
 test-go:
 	$(GO) vet ./...
@@ -55,6 +55,10 @@ services:
 
 browser:
 	@./scripts/chromium.sh
+
+## versitygw: the S3-compatible server the media store's S3 tests and the bench run against (bin/tools)
+versitygw:
+	@./scripts/versitygw.sh
 
 clean:
 	rm -rf $(BIN) results testout

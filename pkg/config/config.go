@@ -130,6 +130,17 @@ type Config struct {
 	// LogLevel is debug, info, warn or error; LogFormat is json or text.
 	LogLevel  string
 	LogFormat string
+
+	// MediaURL is where media files are kept: empty for DataDir/media,
+	// s3://bucket/prefix for an S3-compatible store, or a directory.
+	MediaURL string
+	// S3Endpoint (host:port or http(s)://host:port), S3Region, S3AccessKey
+	// and S3SecretKey reach the store of an s3:// MediaURL.
+	S3Endpoint, S3Region, S3AccessKey, S3SecretKey string
+	// MediaRetention is how long stored media files are kept.
+	MediaRetention time.Duration
+	// MediaDownloads bounds the media downloads one worker runs at once.
+	MediaDownloads int
 }
 
 // Var describes one environment variable: its name, default and meaning.
@@ -160,6 +171,13 @@ var Vars = []Var{
 	{"WAGATE_WEBHOOK_SCHEDULE", "5s,5m,30m,2h,5h,10h,24h", "long retry schedule of webhook deliveries"},
 	{"WAGATE_EVENT_MAX_AGE", "72h", "how long WA_EVT keeps events (replay and browser resume window)"},
 	{"WAGATE_WORKER_ID", "host name plus a random suffix", "name of this worker in leases and logs, unique per process (a duplicate in the live set is logged and takes no shards)"},
+	{"WAGATE_MEDIA_URL", "", "where media files are kept: empty for `WAGATE_DATA_DIR`/media, `s3://bucket/prefix` for an S3-compatible store, or a directory"},
+	{"WAGATE_S3_ENDPOINT", "", "S3 API endpoint of an `s3://` media URL (`host:port` or `http(s)://host:port`; empty: AWS)"},
+	{"WAGATE_S3_REGION", "", "region of the media bucket (empty: discovered)"},
+	{"WAGATE_S3_ACCESS_KEY", "", "access key of the media bucket (empty with the secret: the AWS environment or instance role)"},
+	{"WAGATE_S3_SECRET_KEY", "", "secret key of the media bucket"},
+	{"WAGATE_MEDIA_RETENTION", "720h", "how long stored media files are kept (then deleted; the message stays)"},
+	{"WAGATE_MEDIA_DOWNLOADS", "4", "media downloads one worker runs at once"},
 	{"WAGATE_LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"WAGATE_LOG_FORMAT", "json", "json or text"},
 }
@@ -294,6 +312,28 @@ func Load(role Role, lookupEnv func(string) (string, bool)) (Config, error) {
 	}
 	if strings.ContainsAny(c.WorkerID, ": \t") {
 		bad("WAGATE_WORKER_ID", c.WorkerID, "expected a name without spaces or ':'")
+	}
+	c.MediaURL = get("WAGATE_MEDIA_URL", "")
+	if strings.Contains(c.MediaURL, "://") && !strings.HasPrefix(c.MediaURL, "s3://") && !strings.HasPrefix(c.MediaURL, "file://") {
+		bad("WAGATE_MEDIA_URL", c.MediaURL, "expected s3://bucket/prefix, file:///dir or a directory")
+	}
+	if b := strings.TrimPrefix(c.MediaURL, "s3://"); strings.HasPrefix(c.MediaURL, "s3://") && strings.Trim(b, "/") == "" {
+		bad("WAGATE_MEDIA_URL", c.MediaURL, "expected a bucket: s3://bucket/prefix")
+	}
+	c.S3Endpoint = get("WAGATE_S3_ENDPOINT", "")
+	c.S3Region = get("WAGATE_S3_REGION", "")
+	c.S3AccessKey = get("WAGATE_S3_ACCESS_KEY", "")
+	c.S3SecretKey = getenv("WAGATE_S3_SECRET_KEY")
+	if (c.S3AccessKey == "") != (c.S3SecretKey == "") {
+		bad("WAGATE_S3_ACCESS_KEY", c.S3AccessKey, "expected WAGATE_S3_ACCESS_KEY and WAGATE_S3_SECRET_KEY together")
+	}
+	c.MediaRetention = dur("WAGATE_MEDIA_RETENTION", "720h")
+	if v := get("WAGATE_MEDIA_DOWNLOADS", "4"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 256 {
+			bad("WAGATE_MEDIA_DOWNLOADS", v, "expected an integer from 1 to 256")
+		}
+		c.MediaDownloads = n
 	}
 	c.LogLevel = get("WAGATE_LOG_LEVEL", "info")
 	if _, ok := map[string]bool{"debug": true, "info": true, "warn": true, "error": true}[c.LogLevel]; !ok {
