@@ -5,7 +5,7 @@ GOFLAGS ?=
 BIN := bin
 export CGO_ENABLED ?= 1
 
-.PHONY: run test test-go test-k8s bench chaos lint build image services browser versitygw clean
+.PHONY: run test test-go test-k8s lint-openapi bench chaos lint build image services browser versitygw clean
 
 ## run: start the whole gateway (API, worker, dispatcher, embedded NATS) on :8080
 # Built and exec'd rather than `go run`: go run exits 1 when interrupted
@@ -16,11 +16,15 @@ run: services
 	exec ./$(BIN)/gateway
 
 ## test: install what the tests need, start services, run every test with the race detector
-test: services browser versitygw test-go test-k8s
+test: services browser versitygw lint-openapi test-go test-k8s
 
 test-go:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+## lint-openapi: lint schemas/openapi.yaml with Redocly CLI (pinned in tools/openapi-lint; installs from npm on first use)
+lint-openapi:
+	@./scripts/openapi-lint.sh
 
 ## test-k8s: render the kustomize overlays and check their invariants
 test-k8s:

@@ -96,7 +96,8 @@ func TestEventsRejected(t *testing.T) {
 		{"id without evt_ prefix", func(m map[string]any) { m["id"] = "x_" + ids.At(now) }},
 		{"created_at not RFC 3339", func(m map[string]any) { m["created_at"] = "yesterday" }},
 		{"epoch a string", func(m map[string]any) { m["epoch"] = "3" }},
-		{"unknown envelope member", func(m map[string]any) { m["seq"] = 1 }},
+		{"unknown envelope member", func(m map[string]any) { m["sequence"] = 1 }},
+		{"seq negative", func(m map[string]any) { m["seq"] = -1 }},
 		{"data missing", func(m map[string]any) { delete(m, "data") }},
 		{"qr attempt 0", func(m map[string]any) { m["data"].(map[string]any)["attempt"] = 0 }},
 		{"qr without code", func(m map[string]any) { delete(m["data"].(map[string]any), "code") }},
@@ -145,6 +146,27 @@ func TestCommandsValidate(t *testing.T) {
 	sim := base
 	sim.Action, sim.Args = "inbound", json.RawMessage(`{"from":"4915112345678","text":"hi"}`)
 	require.NoError(t, v.ValidateCommand(command.Sim, encode(sim)))
+	wake := base
+	wake.MessageID = ids.New(ids.Message)
+	require.NoError(t, v.ValidateCommand(command.Send, encode(wake)), "the API's wake-up")
+	for _, body := range []string{
+		`{"to":"+1 555 010 2030","type":"text","text":"hi"}`,
+		`{"to":"120363025246125486@g.us","type":"image","media":{"url":"https://example.org/a.jpg","caption":"look"}}`,
+		`{"to":"15550102030","type":"reply","text":"yes","reply_to":"msg_01hzzzzzzzzzzzzzzzzzzzzzzz"}`,
+	} {
+		require.NoError(t, v.ValidateCommand(command.Send, []byte(body)), "a message published straight to NATS: %s", body)
+	}
+	read := base
+	read.Chat, read.MessageIDs = "15550102030", []string{"3EB0C0FFEE"}
+	require.NoError(t, v.ValidateCommand(command.Read, encode(read)))
+	for _, st := range []string{"available", "unavailable"} {
+		p := base
+		p.State = st
+		require.NoError(t, v.ValidateCommand(command.Presence, encode(p)), st)
+	}
+	typing := base
+	typing.State, typing.Chat = "composing", "15550102030"
+	require.NoError(t, v.ValidateCommand(command.Presence, encode(typing)))
 
 	for _, tc := range []struct {
 		name, verb, body string
@@ -157,6 +179,14 @@ func TestCommandsValidate(t *testing.T) {
 		{"sim args not an object", command.Sim, `{"action":"scan","args":[1]}`},
 		{"start with an unknown member", command.Start, `{"phone":"4915112345678"}`},
 		{"requested_at not a time", command.Stop, `{"requested_at":"now"}`},
+		{"send without recipient", command.Send, `{"type":"text","text":"hi"}`},
+		{"send text without text", command.Send, `{"to":"15550102030","type":"text"}`},
+		{"send of an unknown type", command.Send, `{"to":"15550102030","type":"hologram"}`},
+		{"wake-up with a bad message id", command.Send, `{"message_id":"42"}`},
+		{"wake-up and message at once", command.Send, `{"message_id":"msg_01hzzzzzzzzzzzzzzzzzzzzzzz","to":"15550102030","type":"text","text":"hi"}`},
+		{"read without message ids", command.Read, `{"chat":"15550102030","message_ids":[]}`},
+		{"typing without a chat", command.Presence, `{"state":"composing"}`},
+		{"presence of an unknown state", command.Presence, `{"state":"asleep"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.Error(t, v.ValidateCommand(tc.verb, []byte(tc.body)))

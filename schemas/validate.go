@@ -32,6 +32,15 @@ func NewValidator() (*Validator, error) {
 	c.DefaultDraft(jsonschema.Draft2020)
 	c.AssertFormat()
 	v := &Validator{events: map[string]*jsonschema.Schema{}, commands: map[string]*jsonschema.Schema{}}
+	// Command schemas refer to request bodies of the HTTP API
+	// (../openapi.json#/components/schemas/…) rather than copy them.
+	api, err := openAPIDoc()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.AddResource(openAPIURL, api); err != nil {
+		return nil, fmt.Errorf("schemas: openapi.yaml: %w", err)
+	}
 	for _, dir := range []string{"events", "commands"} {
 		names, err := fs.Glob(files, dir+"/*.json")
 		if err != nil {

@@ -12,8 +12,12 @@ import (
 type frame struct {
 	seq     uint64
 	channel string
-	// sse is the complete Server-Sent Event, blank line included.
-	sse []byte
+	// sse is the complete Server-Sent Event, blank line included, named
+	// after the event type ("event: message.sent" comes first); the
+	// unnamed form, for clients that asked for ?event_names=false, is
+	// sse[named:].
+	sse   []byte
+	named int
 	// ws is the WebSocket message {"kind":"event","id":…,"event":…}.
 	ws []byte
 }
@@ -30,7 +34,14 @@ func newFrame(seq uint64, channel string, data []byte) (f frame, ok bool) {
 		data = buf.Bytes()
 	}
 	id := strconv.FormatUint(seq, 10)
-	sse := make([]byte, 0, len(data)+len(id)+16)
+	typ := eventType(data)
+	sse := make([]byte, 0, len(data)+len(id)+len(typ)+24)
+	if typ != "" {
+		sse = append(sse, "event: "...)
+		sse = append(sse, typ...)
+		sse = append(sse, '\n')
+	}
+	named := len(sse)
 	sse = append(sse, "id: "...)
 	sse = append(sse, id...)
 	sse = append(sse, "\ndata: "...)
@@ -42,7 +53,24 @@ func newFrame(seq uint64, channel string, data []byte) (f frame, ok bool) {
 	ws = append(ws, `,"event":`...)
 	ws = append(ws, data...)
 	ws = append(ws, '}')
-	return frame{seq: seq, channel: channel, sse: sse, ws: ws}, true
+	return frame{seq: seq, channel: channel, sse: sse, named: named, ws: ws}, true
+}
+
+// eventType is the envelope's type when it is a valid SSE event name
+// (lower case, digits, dots and underscores), else "".
+func eventType(data []byte) string {
+	var env struct {
+		Type string `json:"type"`
+	}
+	if json.Unmarshal(data, &env) != nil || env.Type == "" || len(env.Type) > 64 {
+		return ""
+	}
+	for _, r := range env.Type {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '.' && r != '_' {
+			return ""
+		}
+	}
+	return env.Type
 }
 
 // client is one browser connection as the hub sees it.

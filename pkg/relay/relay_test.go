@@ -311,7 +311,7 @@ func TestResumeWithLastEventIDGetsExactlyTheMissedEvents(t *testing.T) {
 	var got []uint64
 	for range missed {
 		e := s.next()
-		require.Empty(t, e.Event, "expected a replayed event, got %+v", e)
+		require.Equal(t, event.MessageReceived, e.Event, "expected a replayed event, got %+v", e)
 		got = append(got, e.seq(t))
 	}
 	assert.Equal(t, missed, got)
@@ -373,7 +373,7 @@ func TestResumeUnderConcurrentPublishingHasNoGapAndNoDuplicate(t *testing.T) {
 				ready = true
 				continue
 			}
-			require.Empty(t, e.Event, "round %d: %+v", round, e)
+			require.Equal(t, event.MessageReceived, e.Event, "round %d: %+v", round, e)
 			got = append(got, e.seq(t))
 			last = e.ID
 			n++
@@ -667,4 +667,34 @@ func TestServerShutdownEndsStreams(t *testing.T) {
 	for e := range s.events {
 		require.Equal(t, "heartbeat", e.Comment, "no event after shutdown: %+v", e)
 	}
+}
+
+// Every event is named after its type, so EventSource's
+// addEventListener("message.sent", …) receives it; ?event_names=false
+// gives the unnamed events that onmessage receives, and a bad value is a
+// validation error.
+func TestSSEEventsAreNamedAfterTheirType(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOpts{})
+	named := b.openSSE("/v1/events", bearer(b.admin))
+	named.ready()
+	unnamed := b.openSSE("/v1/events?event_names=false", bearer(b.admin))
+	unnamed.ready()
+	seq := b.publish(b.chB, map[string]string{"text": "hi"})
+
+	e := named.next()
+	require.Equal(t, seq, e.seq(t))
+	env := e.envelope(t)
+	require.NotEmpty(t, env.Type)
+	require.Equal(t, env.Type, e.Event)
+
+	u := unnamed.next()
+	require.Equal(t, seq, u.seq(t))
+	require.Empty(t, u.Event, "no name: onmessage receives it")
+	require.Equal(t, e.Data, u.Data)
+
+	resp, cancel := b.get("/v1/events?event_names=maybe", bearer(b.admin))
+	defer cancel()
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	require.Contains(t, readAll(resp), "event_names")
 }

@@ -105,6 +105,11 @@ func (r *Relay) handle(transport string, admin bool) gin.HandlerFunc {
 			httpapi.Abort(c, verr)
 			return
 		}
+		unnamed, verr := eventNamesOff(c)
+		if verr != nil {
+			httpapi.Abort(c, verr)
+			return
+		}
 		select {
 		case <-r.hub.ready:
 		case <-c.Request.Context().Done():
@@ -123,7 +128,7 @@ func (r *Relay) handle(transport string, admin bool) gin.HandlerFunc {
 		}
 		var tr sink
 		if transport == transportSSE {
-			tr = r.openSSE(c)
+			tr = r.openSSE(c, unnamed)
 		} else {
 			ws, err := r.openWS(c)
 			if err != nil {
@@ -206,6 +211,20 @@ func lastEventID(c *gin.Context) (*uint64, *httpapi.Error) {
 		return nil, httpapi.Validation(field, "must be the id of an event received from this stream (a non-negative integer), not %q", v)
 	}
 	return &n, nil
+}
+
+// eventNamesOff reads ?event_names: "false" (or "0") streams SSE events
+// without a name, for clients written against onmessage; the default
+// names each event after its type.
+func eventNamesOff(c *gin.Context) (bool, *httpapi.Error) {
+	switch v := c.Query("event_names"); v {
+	case "", "true", "1":
+		return false, nil
+	case "false", "0":
+		return true, nil
+	default:
+		return false, httpapi.Validation("event_names", "must be true or false, not %q", v)
+	}
 }
 
 // sink writes one client's stream in one transport; the serve loop is

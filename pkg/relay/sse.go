@@ -12,26 +12,30 @@ import (
 )
 
 // sseSink writes Server-Sent Events. Events carry their sequence as id and
-// no event name, so EventSource's onmessage sees them all; ready and reset
-// are named events; heartbeats are comments.
+// their type as event name, so EventSource.addEventListener("message.sent")
+// works; with ?event_names=false they carry no name and onmessage sees
+// them all (the behaviour before names). ready and reset are named events
+// either way; heartbeats are comments.
 type sseSink struct {
 	ctx     context.Context
 	w       gin.ResponseWriter
 	rc      *http.ResponseController
 	timeout time.Duration
 	buf     []byte
+	// unnamed leaves out the event name (?event_names=false).
+	unnamed bool
 }
 
 var _ sink = (*sseSink)(nil)
 
-func (r *Relay) openSSE(c *gin.Context) *sseSink {
+func (r *Relay) openSSE(c *gin.Context, unnamed bool) *sseSink {
 	h := c.Writer.Header()
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-cache, no-store, no-transform")
 	// Reverse proxies (ingress-nginx) must not buffer the stream.
 	h.Set("X-Accel-Buffering", "no")
 	c.Status(http.StatusOK)
-	s := &sseSink{ctx: c.Request.Context(), w: c.Writer, rc: http.NewResponseController(c.Writer), timeout: r.cfg.WriteTimeout}
+	s := &sseSink{ctx: c.Request.Context(), w: c.Writer, rc: http.NewResponseController(c.Writer), timeout: r.cfg.WriteTimeout, unnamed: unnamed}
 	s.buf = fmt.Appendf(s.buf[:0], "retry: %d\n\n", r.cfg.Retry.Milliseconds())
 	_, _ = s.w.Write(s.buf)
 	return s
@@ -42,7 +46,11 @@ func (s *sseSink) context() context.Context { return s.ctx }
 func (s *sseSink) begin() { _ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout)) }
 
 func (s *sseSink) event(f frame) error {
-	_, err := s.w.Write(f.sse)
+	b := f.sse
+	if s.unnamed {
+		b = b[f.named:]
+	}
+	_, err := s.w.Write(b)
 	return err
 }
 

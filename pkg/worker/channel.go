@@ -141,6 +141,10 @@ func (c *channelRun) handleCommand(ctx context.Context, j job) {
 			return
 		}
 	}
+	if reason := invalidBody(j.verb, env, j.msg.Data()); reason != "" {
+		c.rejectCommand(ctx, j, CommandFailed{Code: CodeInvalidBody, Reason: reason})
+		return
+	}
 	var err error
 	if j.verb == command.Send {
 		err = c.acceptSendLoaded(ctx, j, env)

@@ -1,10 +1,12 @@
 package worker
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -13,6 +15,7 @@ import (
 	"github.com/wagate/wagate/pkg/command"
 	"github.com/wagate/wagate/pkg/event"
 	"github.com/wagate/wagate/pkg/names"
+	"github.com/wagate/wagate/schemas"
 )
 
 // Commands published straight to NATS fail visibly: a command that can
@@ -28,6 +31,7 @@ import (
 const (
 	CodeMalformedSubject = "malformed_subject"
 	CodeMalformedBody    = "malformed_body"
+	CodeInvalidBody      = "invalid_body"
 	CodeUnknownVerb      = "unknown_verb"
 	CodeUnknownChannel   = "unknown_channel"
 	CodeInvalidSend      = "invalid_send"
@@ -128,4 +132,33 @@ func (w *Worker) reply(msg jetstream.Msg, v any, errCode string) {
 		out.Header.Set(names.HeaderError, errCode)
 	}
 	_ = w.cfg.Bus.Conn.PublishMsg(out) // the publisher may be gone: nothing to do then
+}
+
+// commandSchemas are the published command schemas (schemas/commands).
+var commandSchemas = sync.OnceValues(schemas.NewValidator)
+
+// invalidBody checks a command's body against its verb's published schema
+// and says what is wrong, or "" when it matches. A message published
+// straight to NATS (a send without message_id) is checked by
+// messaging.Parse instead, which answers with the API's validation codes
+// (invalid_recipient, …) in message.failed; its schema describes the same
+// body.
+func invalidBody(verb string, env command.Envelope, raw []byte) string {
+	if verb == command.Send && env.MessageID == "" {
+		return ""
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = []byte("{}")
+	}
+	v, err := commandSchemas()
+	if err != nil {
+		return "" // the embedded schemas are checked by their own tests
+	}
+	if err := v.ValidateCommand(verb, raw); err != nil {
+		if errors.Is(err, schemas.ErrNoSchema) {
+			return ""
+		}
+		return "the body does not match schemas/commands (" + verb + "): " + err.Error()
+	}
+	return ""
 }

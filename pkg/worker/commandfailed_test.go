@@ -61,6 +61,18 @@ func TestBadCommandsOnNATSPublishCommandFailed(t *testing.T) {
 		require.Equal(t, command.Start, d.Verb)
 		require.NotEmpty(t, d.Reason)
 	})
+	t.Run("body that does not match the verb's schema", func(t *testing.T) {
+		f.publishRaw(ch, command.Read, "bad-read", []byte(`{"chat":"15550102030","message_ids":[]}`), "")
+		d := f.commandFailed(ch, "bad-read")
+		require.Equal(t, worker.CodeInvalidBody, d.Code)
+		require.Contains(t, d.Reason, "message_ids")
+		f.publishRaw(ch, command.Presence, "bad-typing", []byte(`{"state":"composing"}`), "")
+		d = f.commandFailed(ch, "bad-typing")
+		require.Equal(t, worker.CodeInvalidBody, d.Code)
+		require.Contains(t, d.Reason, "chat")
+		f.publishRaw(ch, command.Stop, "bad-stop", []byte(`{"phone":"4915112345678"}`), "")
+		require.Equal(t, worker.CodeInvalidBody, f.commandFailed(ch, "bad-stop").Code, "a member no lifecycle command has")
+	})
 	t.Run("unknown verb", func(t *testing.T) {
 		f.publishRaw(ch, "explode", "bad-verb", []byte(`{}`), "")
 		d := f.commandFailed(ch, "bad-verb")

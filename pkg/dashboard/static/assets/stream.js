@@ -48,7 +48,8 @@ export class LiveStream {
     }
     if (this.stopped) return;
     const path = channel ? `/v1/channels/${enc(channel)}/events` : "/v1/events";
-    let url = `${path}?stream_token=${enc(tok.token)}`;
+    // Every event, whatever its type, goes to onmessage: unnamed events.
+    let url = `${path}?event_names=false&stream_token=${enc(tok.token)}`;
     if (this.lastId) url += `&last_event_id=${enc(this.lastId)}`;
     const es = new EventSource(url);
     this.es = es;
