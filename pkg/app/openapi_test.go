@@ -17,6 +17,7 @@ import (
 	"github.com/wagate/wagate/pkg/contacts/contactsapi"
 	"github.com/wagate/wagate/pkg/dashboard"
 	"github.com/wagate/wagate/pkg/messaging"
+	"github.com/wagate/wagate/pkg/ownerclient"
 	"github.com/wagate/wagate/pkg/relay"
 	"github.com/wagate/wagate/pkg/webhook"
 	"github.com/wagate/wagate/schemas"
@@ -119,14 +120,15 @@ func TestGatewayRoutesMatchOpenAPI(t *testing.T) {
 	require.NoError(t, err)
 	tokens, err := relay.NewTokens(relay.TokensConfig{Redis: g.Deps.Redis, Keys: g.Deps.Keys})
 	require.NoError(t, err)
+	owner := ownerclient.Config{Store: g.Deps.Store, Bus: g.Deps.Bus, Logger: log}
 	parts := map[string]routeSet{
 		"api":       routesOf(own.Engine()),
 		"messaging": mounted(messaging.NewHandlers(messaging.HandlersConfig{Store: g.Deps.Store, Bus: g.Deps.Bus, Logger: log}).Mount),
 		"webhook":   mounted(webhook.NewHandlers(webhook.HandlersConfig{Store: g.Deps.Store, Logger: log}).Mount),
 		"relay":     mounted(append([]app.Mount{tokens.Mount}, disp.Mounts...)...),
-		"contacts":  mounted(contactsapi.NewHandlers(contactsapi.Config{Store: g.Deps.Store, Bus: g.Deps.Bus, Redis: g.Deps.Redis, Keys: g.Deps.Keys, Logger: log}).Mount),
-		"calls":     mounted(callsapi.NewHandlers(callsapi.Config{Store: g.Deps.Store, Bus: g.Deps.Bus, Redis: g.Deps.Redis, Keys: g.Deps.Keys, Logger: log}).Mount),
-		"blocklist": mounted(blocklistapi.NewHandlers(blocklistapi.Config{Store: g.Deps.Store, Bus: g.Deps.Bus, Logger: log}).Mount),
+		"contacts":  mounted(contactsapi.NewHandlers(contactsapi.Config{Config: owner, Redis: g.Deps.Redis, Keys: g.Deps.Keys}).Mount),
+		"calls":     mounted(callsapi.NewHandlers(callsapi.Config{Config: owner, Redis: g.Deps.Redis, Keys: g.Deps.Keys}).Mount),
+		"blocklist": mounted(blocklistapi.NewHandlers(owner).Mount),
 	}
 	// Whatever else the gateway mounts belongs to the groups part.
 	var known []routeSet

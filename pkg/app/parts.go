@@ -11,6 +11,7 @@ import (
 	"github.com/wagate/wagate/pkg/dashboard"
 	"github.com/wagate/wagate/pkg/groups/groupsapi"
 	"github.com/wagate/wagate/pkg/messaging"
+	"github.com/wagate/wagate/pkg/ownerclient"
 	"github.com/wagate/wagate/pkg/relay"
 	"github.com/wagate/wagate/pkg/webhook"
 )
@@ -34,13 +35,15 @@ func APIMounts(d *Deps, adminToken string) ([]Mount, error) {
 	hooks := webhook.NewHandlers(webhook.HandlersConfig{
 		Store: d.Store, Bus: d.Bus, AllowPrivate: d.Cfg.WebhookAllowPrivate, Logger: d.Log,
 	})
-	grps := groupsapi.NewHandlers(groupsapi.Config{Store: d.Store, Bus: d.Bus, Shards: d.Cfg.Shards, Logger: d.Log})
+	// The feature routes ask the channel's owner worker through one
+	// kind of client.
+	owner := ownerclient.Config{Store: d.Store, Bus: d.Bus, Shards: d.Cfg.Shards, Logger: d.Log}
+	grps := groupsapi.NewHandlers(owner)
 	cts := contactsapi.NewHandlers(contactsapi.Config{
-		Store: d.Store, Bus: d.Bus, Redis: d.Redis, Keys: d.Keys, Shards: d.Cfg.Shards,
-		SendRate: d.Cfg.SendRate, WarmupDays: d.Cfg.WarmupDays, Logger: d.Log,
+		Config: owner, Redis: d.Redis, Keys: d.Keys, SendRate: d.Cfg.SendRate, WarmupDays: d.Cfg.WarmupDays,
 	})
-	cls := callsapi.NewHandlers(callsapi.Config{Store: d.Store, Bus: d.Bus, Redis: d.Redis, Keys: d.Keys, Shards: d.Cfg.Shards, Logger: d.Log})
-	blk := blocklistapi.NewHandlers(blocklistapi.Config{Store: d.Store, Bus: d.Bus, Shards: d.Cfg.Shards, Logger: d.Log})
+	cls := callsapi.NewHandlers(callsapi.Config{Config: owner, Redis: d.Redis, Keys: d.Keys})
+	blk := blocklistapi.NewHandlers(owner)
 	return []Mount{msgs.Mount, hooks.Mount, streamTokens.Mount, grps.Mount, cts.Mount, cls.Mount, blk.Mount, dashboard.Mount}, nil
 }
 

@@ -3,49 +3,32 @@
 package blocklistapi
 
 import (
-	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/wagate/wagate/pkg/blocklist"
-	"github.com/wagate/wagate/pkg/bus"
 	"github.com/wagate/wagate/pkg/contacts"
-	"github.com/wagate/wagate/pkg/groups"
-	"github.com/wagate/wagate/pkg/groups/groupsapi"
 	"github.com/wagate/wagate/pkg/httpapi"
-	"github.com/wagate/wagate/pkg/store"
+	"github.com/wagate/wagate/pkg/ownerclient"
 )
 
 // Config configures the routes.
-type Config struct {
-	Store   *store.Store
-	Bus     *bus.Bus
-	Shards  int
-	Timeout time.Duration
-	Logger  *slog.Logger
-}
+type Config = ownerclient.Config
 
 // Handlers serves the routes.
 type Handlers struct {
-	cfg    Config
-	client *groups.Client
+	*ownerclient.Client
 }
 
 // NewHandlers returns the handlers.
 func NewHandlers(cfg Config) *Handlers {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &Handlers{cfg: cfg, client: groups.NewClient(groups.ClientConfig{
-		Conn: cfg.Bus.Conn, Names: cfg.Bus.Names, Shards: cfg.Shards, Timeout: cfg.Timeout,
-	})}
+	return &Handlers{Client: ownerclient.New(cfg)}
 }
 
 // Mount registers the routes behind auth.
 func (h *Handlers) Mount(r *gin.Engine, auth gin.HandlerFunc) {
-	g := r.Group("/v1/channels/:id/blocklist", auth, httpapi.LoadChannel(h.cfg.Store), httpapi.RequireActive("the blocklist"))
+	g := h.Routes(r, "/blocklist", auth, "the blocklist")
 	g.GET("", h.list)
 	g.PUT("/:contact", func(c *gin.Context) { h.set(c, true) })
 	g.DELETE("/:contact", func(c *gin.Context) { h.set(c, false) })
@@ -58,7 +41,7 @@ type List struct {
 
 func (h *Handlers) list(c *gin.Context) {
 	var l []blocklist.Entry
-	if groupsapi.Ask(c, h.client, h.cfg.Logger, blocklist.MethodGet, struct{}{}, &l, contacts.Status) {
+	if h.Ask(c, blocklist.MethodGet, struct{}{}, &l, contacts.Status) {
 		if l == nil {
 			l = []blocklist.Entry{}
 		}
@@ -74,7 +57,7 @@ func (h *Handlers) set(c *gin.Context, blocked bool) {
 		return
 	}
 	var res blocklist.Changed
-	if groupsapi.Ask(c, h.client, h.cfg.Logger, blocklist.MethodSet, blocklist.Params{Contact: jid, Blocked: blocked}, &res, contacts.Status) {
+	if h.Ask(c, blocklist.MethodSet, blocklist.Params{Contact: jid, Blocked: blocked}, &res, contacts.Status) {
 		c.JSON(http.StatusOK, res)
 	}
 }

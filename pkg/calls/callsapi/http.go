@@ -4,53 +4,40 @@ package callsapi
 
 import (
 	"errors"
-	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/wagate/wagate/pkg/bus"
 	"github.com/wagate/wagate/pkg/calls"
 	"github.com/wagate/wagate/pkg/contacts"
-	"github.com/wagate/wagate/pkg/groups"
-	"github.com/wagate/wagate/pkg/groups/groupsapi"
 	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/names"
-	"github.com/wagate/wagate/pkg/store"
+	"github.com/wagate/wagate/pkg/ownerclient"
 )
 
 // Config configures the route.
 type Config struct {
-	Store   *store.Store
-	Bus     *bus.Bus
-	Redis   *redis.Client
-	Keys    names.Redis
-	Shards  int
-	Timeout time.Duration
-	Logger  *slog.Logger
+	ownerclient.Config
+	// Redis holds the calls seen (calls.Caller).
+	Redis *redis.Client
+	Keys  names.Redis
 }
 
 // Handlers serves the route.
 type Handlers struct {
-	cfg    Config
-	client *groups.Client
+	*ownerclient.Client
+	cfg Config
 }
 
 // NewHandlers returns the handlers.
 func NewHandlers(cfg Config) *Handlers {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &Handlers{cfg: cfg, client: groups.NewClient(groups.ClientConfig{
-		Conn: cfg.Bus.Conn, Names: cfg.Bus.Names, Shards: cfg.Shards, Timeout: cfg.Timeout,
-	})}
+	return &Handlers{Client: ownerclient.New(cfg.Config), cfg: cfg}
 }
 
 // Mount registers the route behind auth.
 func (h *Handlers) Mount(r *gin.Engine, auth gin.HandlerFunc) {
-	r.POST("/v1/channels/:id/calls/:call_id/reject", auth, httpapi.LoadChannel(h.cfg.Store), httpapi.RequireActive("rejecting a call"), h.reject)
+	h.Routes(r, "/calls", auth, "rejecting a call").POST("/:call_id/reject", h.reject)
 }
 
 // RejectRequest is the optional body of POST …/calls/{call_id}/reject.
@@ -89,14 +76,14 @@ func (h *Handlers) reject(c *gin.Context) {
 				"no call %s reached channel %s in the last %s; give its caller as from to reject it anyway", callID, ch.ID, calls.RememberFor))
 			return
 		case err != nil:
-			h.cfg.Logger.Warn("redis unavailable", "err", err)
+			h.Logger().Warn("redis unavailable", "err", err)
 			c.Header("Retry-After", "1")
 			httpapi.Abort(c, httpapi.Errorf(http.StatusServiceUnavailable, "redis_unavailable", "the call cannot be looked up now; retry shortly"))
 			return
 		}
 	}
 	var res calls.Rejected
-	if groupsapi.Ask(c, h.client, h.cfg.Logger, calls.MethodReject, calls.Params{CallID: callID, From: from}, &res, calls.Status) {
+	if h.Ask(c, calls.MethodReject, calls.Params{CallID: callID, From: from}, &res, calls.Status) {
 		c.JSON(http.StatusOK, res)
 	}
 }

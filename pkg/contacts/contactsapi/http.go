@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"image/jpeg"
 	"io"
-	"log/slog"
 	"math"
 	"net/http"
 	"strconv"
@@ -25,53 +24,40 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/wagate/wagate/pkg/bus"
 	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/contacts"
-	"github.com/wagate/wagate/pkg/groups"
-	"github.com/wagate/wagate/pkg/groups/groupsapi"
 	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/names"
+	"github.com/wagate/wagate/pkg/ownerclient"
 	"github.com/wagate/wagate/pkg/ratelimit"
 	"github.com/wagate/wagate/pkg/store"
 )
 
 // Config configures the routes.
 type Config struct {
-	Store *store.Store
-	Bus   *bus.Bus
+	ownerclient.Config
+	// Redis holds the number check cache and the check limits.
 	Redis *redis.Client
 	Keys  names.Redis
-	// Shards is the fleet's shard count (WAGATE_SHARDS).
-	Shards int
 	// SendRate and WarmupDays are the fleet's defaults of the send limit,
 	// which number checks that reach WhatsApp obey too.
 	SendRate   config.Rate
 	WarmupDays int
-	// Timeout bounds the wait for a worker's answer (default
-	// groups.DefaultTimeout).
-	Timeout time.Duration
-	Logger  *slog.Logger
 }
 
 // Handlers serves the routes.
 type Handlers struct {
+	*ownerclient.Client
 	cfg     Config
-	client  *groups.Client
 	cache   *contacts.Cache
 	limiter *ratelimit.Limiter
 }
 
 // NewHandlers returns the handlers.
 func NewHandlers(cfg Config) *Handlers {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
 	return &Handlers{
-		cfg: cfg,
-		client: groups.NewClient(groups.ClientConfig{
-			Conn: cfg.Bus.Conn, Names: cfg.Bus.Names, Shards: cfg.Shards, Timeout: cfg.Timeout,
-		}),
+		Client:  ownerclient.New(cfg.Config),
+		cfg:     cfg,
 		cache:   contacts.NewCache(cfg.Redis, cfg.Keys),
 		limiter: ratelimit.New(cfg.Redis, cfg.Keys),
 	}
@@ -79,20 +65,19 @@ func NewHandlers(cfg Config) *Handlers {
 
 // Mount registers the routes behind auth.
 func (h *Handlers) Mount(r *gin.Engine, auth gin.HandlerFunc) {
-	ch := r.Group("/v1/channels/:id", auth, httpapi.LoadChannel(h.cfg.Store))
-	c := ch.Group("/contacts", httpapi.RequireActive("contacts"))
+	c := h.Routes(r, "/contacts", auth, "contacts")
 	c.POST("/check", h.check)
 	c.GET("", h.list)
 	c.GET("/:contact", h.info)
 	c.GET("/:contact/picture", h.picture)
-	p := ch.Group("/profile", httpapi.RequireActive("the profile"))
+	p := h.Routes(r, "/profile", auth, "the profile")
 	p.GET("", h.profile)
 	p.PATCH("", h.setProfile)
 	p.PUT("/picture", h.setPicture)
 }
 
 func (h *Handlers) ask(c *gin.Context, method string, p contacts.Params, result any) bool {
-	return groupsapi.Ask(c, h.client, h.cfg.Logger, method, p, result, contacts.Status)
+	return h.Ask(c, method, p, result, contacts.Status)
 }
 
 // CheckRequest is the body of POST …/contacts/check.
@@ -163,7 +148,7 @@ func (h *Handlers) check(c *gin.Context) {
 			known[f.Phone] = f
 		}
 		if err := h.cache.Put(ctx, ch.ID, fresh); err != nil {
-			h.cfg.Logger.Warn("number checks not cached", "channel_id", ch.ID, "err", err)
+			h.Logger().Warn("number checks not cached", "channel_id", ch.ID, "err", err)
 		}
 	}
 	out := CheckList{Data: make([]contacts.Check, 0, len(phones))}
@@ -197,7 +182,7 @@ func (h *Handlers) plan(ch *store.Channel) ratelimit.Plan {
 }
 
 func (h *Handlers) unavailable(c *gin.Context, err error) {
-	h.cfg.Logger.Warn("redis unavailable", "err", err)
+	h.Logger().Warn("redis unavailable", "err", err)
 	c.Header("Retry-After", "1")
 	httpapi.Abort(c, httpapi.Errorf(http.StatusServiceUnavailable, "redis_unavailable", "the cache is unavailable; retry shortly"))
 }

@@ -6,56 +6,37 @@
 package groupsapi
 
 import (
-	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"regexp"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/wagate/wagate/pkg/bus"
 	"github.com/wagate/wagate/pkg/groups"
 	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/messaging"
-	"github.com/wagate/wagate/pkg/store"
+	"github.com/wagate/wagate/pkg/ownerclient"
 )
 
 // Config configures the group routes.
-type Config struct {
-	Store *store.Store
-	Bus   *bus.Bus
-	// Shards is the fleet's shard count (WAGATE_SHARDS).
-	Shards int
-	// Timeout bounds the wait for a worker's answer (default
-	// groups.DefaultTimeout, 10 s).
-	Timeout time.Duration
-	Logger  *slog.Logger
-}
+type Config = ownerclient.Config
 
 // Handlers serves the group routes.
 type Handlers struct {
-	cfg    Config
-	client *groups.Client
+	*ownerclient.Client
 }
 
 // NewHandlers returns the handlers.
 func NewHandlers(cfg Config) *Handlers {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	return &Handlers{cfg: cfg, client: groups.NewClient(groups.ClientConfig{
-		Conn: cfg.Bus.Conn, Names: cfg.Bus.Names, Shards: cfg.Shards, Timeout: cfg.Timeout,
-	})}
+	return &Handlers{Client: ownerclient.New(cfg)}
 }
 
 // Mount registers the routes behind auth.
 func (h *Handlers) Mount(r *gin.Engine, auth gin.HandlerFunc) {
-	g := r.Group("/v1/channels/:id/groups", auth, httpapi.LoadChannel(h.cfg.Store), httpapi.RequireActive("groups"))
+	g := h.Routes(r, "/groups", auth, "groups")
 	g.GET("", h.list)
 	g.POST("", h.create)
 	g.GET("/:gid", h.info)
@@ -66,48 +47,7 @@ func (h *Handlers) Mount(r *gin.Engine, auth gin.HandlerFunc) {
 // call asks the channel's worker, decoding its result into result. When
 // it fails it answers the request and returns false.
 func (h *Handlers) call(c *gin.Context, method string, p groups.Params, result any) bool {
-	return Ask(c, h.client, h.cfg.Logger, method, p, result, nil)
-}
-
-// Ask sends method with params to the worker running the loaded channel
-// (httpapi.LoadChannel) and decodes its result into result. When the
-// request fails it answers the HTTP request — the worker's error with the
-// status statusOf gives its code (nil or 0: groups.Status), 503 with
-// Retry-After when nothing ran — and returns false. Feature packages
-// (contacts, calls, blocklist) answer through it as the group routes do.
-func Ask(c *gin.Context, client *groups.Client, log *slog.Logger, method string, params, result any, statusOf func(code string) int) bool {
-	ch := httpapi.ChannelOf(c)
-	replayed, err := client.CallReplay(c.Request.Context(), ch.ID, method, params, result)
-	var e *groups.Error
-	switch {
-	case err == nil:
-		if replayed {
-			c.Header("Idempotent-Replayed", "true")
-		}
-		return true
-	case errors.As(err, &e):
-		st := 0
-		if statusOf != nil {
-			st = statusOf(e.Code)
-		}
-		if st == 0 {
-			st = groups.Status(e.Code)
-		}
-		if st == http.StatusServiceUnavailable {
-			c.Header("Retry-After", "1")
-		}
-		if st >= 500 && st != http.StatusServiceUnavailable {
-			log.Warn("request to the channel's worker failed", "channel_id", ch.ID, "method", method, "code", e.Code, "err", e.Message)
-		}
-		httpapi.Abort(c, &httpapi.Error{Status: st, Code: e.Code, Message: e.Message, Details: e.Details})
-	case c.Request.Context().Err() != nil:
-		c.Abort() // the client went away
-	default:
-		log.Warn("request to the channel's worker not sent", "channel_id", ch.ID, "method", method, "err", err)
-		c.Header("Retry-After", "1")
-		httpapi.Abort(c, httpapi.Errorf(http.StatusServiceUnavailable, "bus_unavailable", "the request could not reach the workers; retry shortly"))
-	}
-	return false
+	return h.Ask(c, method, p, result, nil)
 }
 
 // GroupList is the answer of GET …/groups.
