@@ -18,6 +18,7 @@ import (
 	"github.com/wagate/wagate/pkg/bus"
 	"github.com/wagate/wagate/pkg/ids"
 	"github.com/wagate/wagate/pkg/names"
+	"github.com/wagate/wagate/pkg/natsauth"
 )
 
 // Fixed concurrency of the HTTP loads: raw HTTP and the API accept are
@@ -81,12 +82,20 @@ func measureJetStream(ctx context.Context, r *runner, res *result) error {
 	if err != nil {
 		return err
 	}
-	emb, err := bus.StartEmbedded(dir, "")
+	auth, err := natsauth.New()
+	if err != nil {
+		return err
+	}
+	emb, err := bus.StartEmbedded(dir, "", auth)
 	if err != nil {
 		return err
 	}
 	defer emb.Shutdown()
-	nc, err := nats.Connect(emb.ClientURL(), emb.InProcess())
+	admin, err := emb.As(natsauth.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	nc, err := nats.Connect(emb.ClientURL(), emb.InProcess(), admin)
 	if err != nil {
 		return err
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/ids"
 	"github.com/wagate/wagate/pkg/names"
+	"github.com/wagate/wagate/pkg/natsauth"
 	"github.com/wagate/wagate/pkg/shard"
 	"github.com/wagate/wagate/pkg/store"
 )
@@ -49,11 +50,23 @@ func newFleet(ctx context.Context, r *runner, e *env, shards int, leaseTTL time.
 	if err != nil {
 		return nil, err
 	}
-	emb, err := bus.StartEmbedded(dir, "127.0.0.1:-1")
+	auth, err := natsauth.New()
+	if err != nil {
+		return nil, err
+	}
+	emb, err := bus.StartEmbedded(dir, "127.0.0.1:-1", auth)
 	if err != nil {
 		return nil, err
 	}
 	e.defer_(emb.Shutdown)
+	workerCreds := filepath.Join(dir, "worker.creds")
+	if err := auth.WriteCreds(workerCreds, natsauth.RoleWorker); err != nil {
+		return nil, err
+	}
+	admin, err := emb.As(natsauth.RoleAdmin)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(ctx, dsn)
 	if err != nil {
 		return nil, err
@@ -69,7 +82,7 @@ func newFleet(ctx context.Context, r *runner, e *env, shards int, leaseTTL time.
 	rdb := redis.NewClient(opt)
 	e.defer_(func() { _ = rdb.Close() })
 	prefix := e.redisPrefix()
-	b, err := bus.Connect(ctx, emb.ClientURL(), names.NewNATS(""))
+	b, err := bus.Connect(ctx, emb.ClientURL(), names.NewNATS(""), admin)
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +97,7 @@ func newFleet(ctx context.Context, r *runner, e *env, shards int, leaseTTL time.
 			"WAGATE_REDIS_URL":      e.redisURL,
 			"WAGATE_REDIS_PREFIX":   prefix,
 			"WAGATE_NATS_URL":       emb.ClientURL(),
+			"WAGATE_NATS_CREDS":     workerCreds,
 			"WAGATE_DATA_DIR":       dir,
 			"WAGATE_DRIVER":         "sim",
 			"WAGATE_SIM_TIME_SCALE": "0.02",

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/wagate/wagate/pkg/natsauth"
 )
 
 // result is the accounting of one scenario.
@@ -54,7 +56,7 @@ func (h *harness) settleAndAccount(ctx context.Context, sc scenario, sends []sen
 		var err error
 		msgs, err = h.statuses(ctx, since, mine)
 		if err == nil {
-			evs, err = readEvents(ctx, h.in.natsURL(), since)
+			evs, err = readEvents(ctx, h.in.natsURL(), h.in.natsCreds(natsauth.RoleDispatcher), since)
 		}
 		if err == nil && h.complete(msgs, evs, mine) {
 			break

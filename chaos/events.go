@@ -24,8 +24,10 @@ type published struct {
 }
 
 // readEvents returns the status events stored in WA_EVT since from.
-func readEvents(ctx context.Context, natsURL string, from time.Time) ([]published, error) {
-	nc, err := nats.Connect(natsURL, nats.Name("wagate-chaos"))
+// It reads with the dispatcher's credential, the role that consumes
+// events.
+func readEvents(ctx context.Context, natsURL, creds string, from time.Time) ([]published, error) {
+	nc, err := nats.Connect(natsURL, nats.Name("wagate-chaos"), nats.UserCredentials(creds))
 	if err != nil {
 		return nil, fmt.Errorf("connect to NATS: %w", err)
 	}

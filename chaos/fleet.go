@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/wagate/wagate/pkg/natsauth"
 )
 
 // adminToken is the fleet's admin token.
@@ -42,7 +44,7 @@ func buildFleet(ctx context.Context, root string) (string, error) {
 func startFleet(ctx context.Context, in *infra, o options, binDir string) (*fleet, error) {
 	f := &fleet{in: in, o: o}
 	logDir := filepath.Join(in.dir, "logs")
-	common := append([]string{
+	common := []string{
 		"WAGATE_DATABASE_URL=" + in.databaseURL(),
 		"WAGATE_REDIS_URL=" + in.redisURL(),
 		"WAGATE_REDIS_PREFIX=wagate_chaos:",
@@ -55,7 +57,7 @@ func startFleet(ctx context.Context, in *infra, o options, binDir string) (*flee
 		"WAGATE_WEBHOOK_ALLOW_PRIVATE=true",
 		"WAGATE_LOG_LEVEL=info",
 		"WAGATE_LOG_FORMAT=text",
-	}, in.natsEnv()...)
+	}
 	mk := func(name, bin string, supervise bool) (*service, string, error) {
 		port, err := freePort()
 		if err != nil {
@@ -65,6 +67,9 @@ func startFleet(ctx context.Context, in *infra, o options, binDir string) (*flee
 		s := &service{name: name, logDir: logDir, supervise: supervise, ready: httpReady("http://" + addr + "/readyz"),
 			command: func(n int) ([]string, []string) {
 				env := append([]string{"WAGATE_HTTP_ADDR=" + addr, "WAGATE_DATA_DIR=" + filepath.Join(in.dir, "data-"+name)}, common...)
+				// Each binary connects with the credential of its role:
+				// the fleet runs under NATS authentication as in production.
+				env = append(env, in.natsEnv(natsauth.Role(bin))...)
 				if bin == "worker" {
 					// One id per process, as a fleet restarting a worker
 					// would have (the default will be unique per process).

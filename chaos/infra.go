@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wagate/wagate/pkg/natsauth"
 )
 
 // natsVersion is the nats-server the suite installs into bin/tools (the
@@ -26,6 +28,7 @@ type infra struct {
 	nats      *service
 	redisAddr string
 	natsAddr  string
+	natsAuth  *natsauth.Authority
 	pgVersion string
 	pgPort    int
 }
@@ -76,9 +79,17 @@ func startInfra(ctx context.Context, root, dir string) (*infra, error) {
 		return nil, err
 	}
 	in.natsAddr = "127.0.0.1:" + strconv.Itoa(np)
-	conf := filepath.Join(dir, "nats.conf")
-	if err := os.WriteFile(conf, []byte(natsConfig(in.natsAddr, filepath.Join(dir, "jetstream"))), 0o600); err != nil {
+	if in.natsAuth, err = natsauth.LoadOrCreate(dir); err != nil {
 		return nil, err
+	}
+	conf := filepath.Join(dir, "nats.conf")
+	if err := os.WriteFile(conf, []byte(natsConfig(in.natsAddr, filepath.Join(dir, "jetstream"), in.natsAuth)), 0o600); err != nil {
+		return nil, err
+	}
+	for _, role := range natsauth.Roles {
+		if err := in.natsAuth.WriteCreds(in.natsCreds(role), role); err != nil {
+			return nil, err
+		}
 	}
 	in.nats = &service{name: "nats", logDir: logDir, ready: tcpReady(in.natsAddr),
 		command: func(int) ([]string, []string) { return []string{natsBin, "-c", conf}, nil }}
@@ -93,18 +104,25 @@ func startInfra(ctx context.Context, root, dir string) (*infra, error) {
 }
 
 // natsConfig is the nats-server configuration: JetStream with file storage
-// in the run folder, so that streams and consumers survive a kill. When
-// NATS authentication lands, the users (or accounts and their .creds) go
-// here and natsEnv hands the binaries their credentials.
-func natsConfig(listen, storeDir string) string {
-	return fmt.Sprintf("listen: %q\nserver_name: wagate_chaos\njetstream {\n  store_dir: %q\n}\n", listen, storeDir)
+// in the run folder, so that streams and consumers survive a kill, and
+// the operator and accounts of auth, so that every client needs one of
+// the credentials natsCreds names.
+func natsConfig(listen, storeDir string, auth *natsauth.Authority) string {
+	return fmt.Sprintf("listen: %q\nserver_name: wagate_chaos\njetstream {\n  store_dir: %q\n}\n", listen, storeDir) + auth.ServerConfig()
 }
 
 // natsURL is the URL the fleet and the suite connect to.
 func (in *infra) natsURL() string { return "nats://" + in.natsAddr }
 
-// natsEnv is what the binaries need to reach NATS.
-func (in *infra) natsEnv() []string { return []string{"WAGATE_NATS_URL=" + in.natsURL()} }
+// natsCreds is the credentials file of role in the run folder.
+func (in *infra) natsCreds(role natsauth.Role) string {
+	return filepath.Join(in.dir, "nats-"+string(role)+".creds")
+}
+
+// natsEnv is what a binary of role needs to reach NATS.
+func (in *infra) natsEnv(role natsauth.Role) []string {
+	return []string{"WAGATE_NATS_URL=" + in.natsURL(), "WAGATE_NATS_CREDS=" + in.natsCreds(role)}
+}
 
 func (in *infra) redisURL() string { return "redis://" + in.redisAddr + "/0" }
 

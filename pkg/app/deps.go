@@ -18,6 +18,7 @@ import (
 	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/names"
+	"github.com/wagate/wagate/pkg/natsauth"
 	"github.com/wagate/wagate/pkg/ops"
 	"github.com/wagate/wagate/pkg/session"
 	"github.com/wagate/wagate/pkg/session/sim"
@@ -73,12 +74,29 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Deps, erro
 		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("WAGATE_DATA_DIR=%q: %w", cfg.DataDir, err)
 		}
-		log.Info("starting embedded NATS", "data_dir", cfg.DataDir, "listen", cfg.NATSListen)
-		if d.Embedded, err = bus.StartEmbedded(cfg.DataDir, cfg.NATSListen); err != nil {
+		auth, err := natsauth.LoadOrCreate(cfg.DataDir)
+		if err != nil {
 			return nil, err
 		}
-		natsOpts = append(natsOpts, d.Embedded.InProcess())
+		if err := auth.WriteCreds(filepath.Join(cfg.DataDir, natsauth.AppCredsFile), natsauth.RoleApp); err != nil {
+			return nil, err
+		}
+		log.Info("starting embedded NATS", "data_dir", cfg.DataDir, "listen", cfg.NATSListen)
+		if d.Embedded, err = bus.StartEmbedded(cfg.DataDir, cfg.NATSListen, auth); err != nil {
+			return nil, err
+		}
+		// The gateway's parts share one in-process connection: it is every
+		// role at once.
+		as, err := d.Embedded.As(natsauth.RoleAdmin)
+		if err != nil {
+			return nil, err
+		}
+		natsOpts = append(natsOpts, d.Embedded.InProcess(), as)
 		url = d.Embedded.ClientURL()
+	} else {
+		if natsOpts, err = NATSClient(cfg).Options(); err != nil {
+			return nil, err
+		}
 	}
 	if d.Bus, err = bus.Connect(ctx, url, names.NewNATS(cfg.NATSPrefix), natsOpts...); err != nil {
 		return nil, err
@@ -92,6 +110,14 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Deps, erro
 	}
 	ok = true
 	return d, nil
+}
+
+// NATSClient is the NATS credential and TLS settings of cfg.
+func NATSClient(cfg config.Config) natsauth.Client {
+	return natsauth.Client{
+		CredsFile: cfg.NATSCreds, User: cfg.NATSUser, Password: cfg.NATSPassword, NKeySeedFile: cfg.NATSNKey,
+		TLSCA: cfg.NATSTLSCA, TLSCert: cfg.NATSTLSCert, TLSKey: cfg.NATSTLSKey,
+	}
 }
 
 // Close closes every connection.

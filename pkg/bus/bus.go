@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -119,11 +120,58 @@ func (b *Bus) EnsureStreams(ctx context.Context, o StreamOptions) error {
 		Replicas:    o.Replicas,
 	}}
 	for _, cfg := range cfgs {
-		if _, err := b.JS.CreateOrUpdateStream(ctx, cfg); err != nil {
-			return fmt.Errorf("bus: create or update stream %s: %w", cfg.Name, err)
+		if err := b.ensureStream(ctx, cfg); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// ensureStream creates the stream or updates it when its configuration
+// differs from cfg, and leaves it alone when it is in shape: only the api
+// (and `api migrate`) may create or update streams on a NATS with
+// authentication, so workers and dispatchers must find them as they want
+// them.
+func (b *Bus) ensureStream(ctx context.Context, cfg jetstream.StreamConfig) error {
+	st, err := b.JS.Stream(ctx, cfg.Name)
+	switch {
+	case errors.Is(err, jetstream.ErrStreamNotFound):
+		if _, err := b.JS.CreateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("bus: create stream %s: %w%s", cfg.Name, err, permissionHint(err))
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("bus: stream %s: %w%s", cfg.Name, err, permissionHint(err))
+	}
+	if streamInShape(st.CachedInfo().Config, cfg) {
+		return nil
+	}
+	if _, err := b.JS.UpdateStream(ctx, cfg); err != nil {
+		return fmt.Errorf("bus: update stream %s: %w%s", cfg.Name, err, permissionHint(err))
+	}
+	return nil
+}
+
+// streamInShape reports whether have has every setting of want that
+// EnsureStreams sets.
+func streamInShape(have, want jetstream.StreamConfig) bool {
+	if !slices.Equal(have.Subjects, want.Subjects) || have.Description != want.Description ||
+		have.Retention != want.Retention || have.Storage != want.Storage ||
+		have.Duplicates != want.Duplicates || have.MaxAge != want.MaxAge || have.Replicas != want.Replicas {
+		return false
+	}
+	if (have.SubjectTransform == nil) != (want.SubjectTransform == nil) {
+		return false
+	}
+	return want.SubjectTransform == nil || *have.SubjectTransform == *want.SubjectTransform
+}
+
+// permissionHint explains a refused stream change.
+func permissionHint(err error) string {
+	if err == nil || (!strings.Contains(strings.ToLower(err.Error()), "permission") && !errors.Is(err, context.DeadlineExceeded)) {
+		return ""
+	}
+	return " (is this credential allowed to manage streams? workers and dispatchers are not: run `api migrate` with the api or admin credential first, with the same WAGATE_SHARDS, WAGATE_EVENT_MAX_AGE and WAGATE_NATS_REPLICAS)"
 }
 
 // publishTimeout bounds the wait for the ack of an asynchronous publish,

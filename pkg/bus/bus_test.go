@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wagate/wagate/pkg/bus"
+	"github.com/wagate/wagate/pkg/natsauth"
 	"github.com/wagate/wagate/pkg/shard"
 	"github.com/wagate/wagate/pkg/testenv"
 )
@@ -50,6 +51,10 @@ func TestCommandTransformMatchesShardOf(t *testing.T) {
 }
 
 func TestStartEmbeddedRejectsBadListen(t *testing.T) {
-	_, err := bus.StartEmbedded(t.TempDir(), "nonsense")
+	auth, err := natsauth.New()
+	require.NoError(t, err)
+	_, err = bus.StartEmbedded(t.TempDir(), "nonsense", auth)
 	require.Error(t, err)
+	_, err = bus.StartEmbedded(t.TempDir(), "", nil)
+	require.ErrorContains(t, err, "never open")
 }

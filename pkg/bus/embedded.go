@@ -9,17 +9,25 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/wagate/wagate/pkg/natsauth"
 )
 
-// Embedded is an in-process NATS server with JetStream.
+// Embedded is an in-process NATS server with JetStream that trusts only
+// the credentials of its authority.
 type Embedded struct {
 	Server *server.Server
+	Auth   *natsauth.Authority
 }
 
-// StartEmbedded starts a NATS server storing JetStream data under dir.
+// StartEmbedded starts a NATS server storing JetStream data under dir and
+// accepting only credentials minted by auth (in-process connections too).
 // listen is "host:port" for outside clients, or "" to accept in-process
 // connections only.
-func StartEmbedded(dir, listen string) (*Embedded, error) {
+func StartEmbedded(dir, listen string, auth *natsauth.Authority) (*Embedded, error) {
+	if auth == nil {
+		return nil, fmt.Errorf("bus: embedded NATS needs an authority: NATS is never open")
+	}
 	opts := &server.Options{
 		ServerName: "wagate-embedded",
 		JetStream:  true,
@@ -40,6 +48,9 @@ func StartEmbedded(dir, listen string) (*Embedded, error) {
 		}
 		opts.Host, opts.Port = host, p
 	}
+	if err := auth.Configure(opts); err != nil {
+		return nil, err
+	}
 	s, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("bus: embedded NATS: %w", err)
@@ -49,7 +60,16 @@ func StartEmbedded(dir, listen string) (*Embedded, error) {
 		s.Shutdown()
 		return nil, fmt.Errorf("bus: embedded NATS not ready after 10s (is %s already in use? set WAGATE_NATS_LISTEN to another address or empty)", listen)
 	}
-	return &Embedded{Server: s}, nil
+	return &Embedded{Server: s, Auth: auth}, nil
+}
+
+// As is the connect option authenticating as a fresh user of role.
+func (e *Embedded) As(role natsauth.Role) (nats.Option, error) {
+	userJWT, seed, err := e.Auth.User(role, "")
+	if err != nil {
+		return nil, err
+	}
+	return nats.UserJWTAndSeed(userJWT, string(seed)), nil
 }
 
 // ClientURL is the URL clients dial (in-process connections ignore it).

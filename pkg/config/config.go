@@ -99,6 +99,11 @@ type Config struct {
 	// NATSPrefix isolates fleets sharing a NATS: stream names get it as a
 	// prefix and subjects as their first token.
 	NATSPrefix string
+	// NATSCreds, NATSUser/NATSPassword and NATSNKey are the credential a
+	// split binary connects with (one of them; the gateway generates its
+	// own). NATSTLSCA, NATSTLSCert and NATSTLSKey configure TLS.
+	NATSCreds, NATSUser, NATSPassword, NATSNKey string
+	NATSTLSCA, NATSTLSCert, NATSTLSKey          string
 	// NATSReplicas is the replica count of wagate's streams (3 on a
 	// clustered NATS, so one node down loses nothing).
 	NATSReplicas int
@@ -158,6 +163,13 @@ var Vars = []Var{
 	{"WAGATE_NATS_URL", "", "NATS server (≥ 2.10); empty: the gateway embeds one, the split binaries require it"},
 	{"WAGATE_NATS_LISTEN", "127.0.0.1:4223", "client address of the gateway's embedded NATS (empty: in-process only)"},
 	{"WAGATE_NATS_PREFIX", "", "stream-name prefix and first subject token, to share a NATS"},
+	{"WAGATE_NATS_CREDS", "", "credentials file (.creds) of a split binary; the gateway generates its own"},
+	{"WAGATE_NATS_USER", "", "user name, with WAGATE_NATS_PASSWORD, instead of a creds file"},
+	{"WAGATE_NATS_PASSWORD", "", "password of WAGATE_NATS_USER"},
+	{"WAGATE_NATS_NKEY", "", "file holding a user nkey seed, instead of a creds file"},
+	{"WAGATE_NATS_TLS_CA", "", "CA certificate (PEM) verifying the NATS server; enables TLS"},
+	{"WAGATE_NATS_TLS_CERT", "", "client certificate (PEM) for NATS, with WAGATE_NATS_TLS_KEY"},
+	{"WAGATE_NATS_TLS_KEY", "", "key of WAGATE_NATS_TLS_CERT"},
 	{"WAGATE_NATS_REPLICAS", "1", "replicas of wagate's JetStream streams (3 on a NATS cluster)"},
 	{"WAGATE_DATA_DIR", "./data", "embedded NATS storage and the generated admin token"},
 	{"WAGATE_ADMIN_TOKEN", "", "admin token; empty: the gateway generates one, stores it and prints it"},
@@ -239,6 +251,33 @@ func Load(role Role, lookupEnv func(string) (string, bool)) (Config, error) {
 	c.NATSPrefix = get("WAGATE_NATS_PREFIX", "")
 	if !prefixRE.MatchString(c.NATSPrefix) {
 		bad("WAGATE_NATS_PREFIX", c.NATSPrefix, "expected letters, digits, '-' or '_' only")
+	}
+	c.NATSCreds = get("WAGATE_NATS_CREDS", "")
+	c.NATSUser = get("WAGATE_NATS_USER", "")
+	c.NATSPassword = getenv("WAGATE_NATS_PASSWORD")
+	c.NATSNKey = get("WAGATE_NATS_NKEY", "")
+	c.NATSTLSCA = get("WAGATE_NATS_TLS_CA", "")
+	c.NATSTLSCert = get("WAGATE_NATS_TLS_CERT", "")
+	c.NATSTLSKey = get("WAGATE_NATS_TLS_KEY", "")
+	if c.NATSURL != "" {
+		set := 0
+		for _, v := range []string{c.NATSCreds, c.NATSUser, c.NATSNKey} {
+			if v != "" {
+				set++
+			}
+		}
+		switch {
+		case set == 0:
+			bad("WAGATE_NATS_CREDS", "", "NATS needs credentials: set WAGATE_NATS_CREDS (a .creds file, see `gateway nats-creds`), WAGATE_NATS_USER and WAGATE_NATS_PASSWORD, or WAGATE_NATS_NKEY")
+		case set > 1:
+			bad("WAGATE_NATS_CREDS", c.NATSCreds, "set only one of WAGATE_NATS_CREDS, WAGATE_NATS_USER, WAGATE_NATS_NKEY")
+		}
+		if c.NATSUser != "" && c.NATSPassword == "" {
+			bad("WAGATE_NATS_PASSWORD", "", "required with WAGATE_NATS_USER")
+		}
+	}
+	if (c.NATSTLSCert == "") != (c.NATSTLSKey == "") {
+		bad("WAGATE_NATS_TLS_CERT", c.NATSTLSCert, "WAGATE_NATS_TLS_CERT and WAGATE_NATS_TLS_KEY go together")
 	}
 	if v := get("WAGATE_NATS_REPLICAS", "1"); v != "" {
 		n, err := strconv.Atoi(v)

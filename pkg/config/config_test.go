@@ -26,7 +26,7 @@ func TestDefaultsWorkOnOneMachine(t *testing.T) {
 	require.Equal(t, "wagate:", c.RedisPrefix)
 	require.Len(t, c.WebhookSchedule, 7)
 
-	w, err := config.Load(config.RoleWorker, env(map[string]string{"WAGATE_NATS_URL": "nats://127.0.0.1:4222"}))
+	w, err := config.Load(config.RoleWorker, env(map[string]string{"WAGATE_NATS_URL": "nats://127.0.0.1:4222", "WAGATE_NATS_CREDS": "/etc/wagate/worker.creds"}))
 	require.NoError(t, err)
 	require.Equal(t, ":8082", w.HTTPAddr)
 }
@@ -62,8 +62,34 @@ func TestInvalidSettingsNameTheVariable(t *testing.T) {
 func TestSplitBinariesRequireNATS(t *testing.T) {
 	_, err := config.Load(config.RoleWorker, env(nil))
 	require.ErrorContains(t, err, "WAGATE_NATS_URL")
-	_, err = config.Load(config.RoleAPI, env(map[string]string{"WAGATE_NATS_URL": "nats://x"}))
+	_, err = config.Load(config.RoleAPI, env(map[string]string{"WAGATE_NATS_URL": "nats://x", "WAGATE_NATS_CREDS": "api.creds"}))
 	require.ErrorContains(t, err, "WAGATE_ADMIN_TOKEN")
+}
+
+// NATS is never open: a binary given a NATS URL needs exactly one kind of
+// credential.
+func TestNATSURLRequiresOneCredential(t *testing.T) {
+	url := map[string]string{"WAGATE_NATS_URL": "nats://x"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{"WAGATE_NATS_URL": "nats://x"}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	_, err := config.Load(config.RoleWorker, env(url))
+	require.ErrorContains(t, err, "WAGATE_NATS_CREDS")
+	_, err = config.Load(config.RoleGateway, env(url))
+	require.ErrorContains(t, err, "NATS needs credentials")
+	_, err = config.Load(config.RoleWorker, env(with("WAGATE_NATS_CREDS", "a.creds", "WAGATE_NATS_NKEY", "seed")))
+	require.ErrorContains(t, err, "only one")
+	_, err = config.Load(config.RoleWorker, env(with("WAGATE_NATS_USER", "w")))
+	require.ErrorContains(t, err, "WAGATE_NATS_PASSWORD")
+	_, err = config.Load(config.RoleWorker, env(with("WAGATE_NATS_NKEY", "seed", "WAGATE_NATS_TLS_CERT", "c.pem")))
+	require.ErrorContains(t, err, "WAGATE_NATS_TLS_KEY")
+	c, err := config.Load(config.RoleWorker, env(with("WAGATE_NATS_USER", "w", "WAGATE_NATS_PASSWORD", "p", "WAGATE_NATS_TLS_CA", "ca.pem")))
+	require.NoError(t, err)
+	require.Equal(t, "ca.pem", c.NATSTLSCA)
 }
 
 func TestParseRate(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wagate/wagate/pkg/httpapi"
+	"github.com/wagate/wagate/pkg/natsauth"
 	"github.com/wagate/wagate/pkg/store"
 	"github.com/wagate/wagate/pkg/testenv"
 )
@@ -53,7 +54,7 @@ func TestUnavailableClassifiesWhatClientsReturn(t *testing.T) {
 	redisDown := rdb.Get(ctx, "k").Err()
 
 	e, url := testenv.NATS(t)
-	nc, err := nats.Connect(url)
+	nc, err := nats.Connect(url, testenv.NATSOption(t, url, natsauth.RoleAdmin))
 	require.NoError(t, err)
 	_, noResponders := nc.Request("nobody.listens", nil, time.Second)
 	nc.Close()

@@ -12,17 +12,21 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/wagate/wagate/pkg/bus"
 	"github.com/wagate/wagate/pkg/ids"
 	"github.com/wagate/wagate/pkg/names"
+	"github.com/wagate/wagate/pkg/natsauth"
 	"github.com/wagate/wagate/pkg/store"
 )
 
@@ -99,21 +103,62 @@ func Redis(t testing.TB) (*redis.Client, string) {
 	return rdb, prefix
 }
 
+// servers maps the URL of each server NATS started to it, so helpers
+// given only the URL find the authority that mints its credentials.
+var servers sync.Map // string → *bus.Embedded
+
 // NATS starts an embedded JetStream server listening on a random loopback
 // port (so separate processes can reach it) and returns it with its URL.
+// Like wagate's own, it refuses clients without credentials: connect with
+// Bus, NATSOption or NATSCreds.
 func NATS(t testing.TB) (*bus.Embedded, string) {
 	t.Helper()
-	e, err := bus.StartEmbedded(t.TempDir(), "127.0.0.1:-1")
+	auth, err := natsauth.New()
 	require.NoError(t, err)
-	t.Cleanup(e.Shutdown)
-	return e, e.ClientURL()
+	e, err := bus.StartEmbedded(t.TempDir(), "127.0.0.1:-1", auth)
+	require.NoError(t, err)
+	url := e.ClientURL()
+	servers.Store(url, e)
+	t.Cleanup(func() {
+		servers.Delete(url)
+		e.Shutdown()
+	})
+	return e, url
 }
 
-// Bus connects to an embedded server with a unique subject prefix and
-// creates the streams for shards shards.
+func server(t testing.TB, url string) *bus.Embedded {
+	t.Helper()
+	e, ok := servers.Load(url)
+	require.True(t, ok, "no testenv.NATS server at %s", url)
+	return e.(*bus.Embedded)
+}
+
+// NATSOption is the connect option authenticating to the server at url
+// (started by NATS) as a user of role.
+func NATSOption(t testing.TB, url string, role natsauth.Role) nats.Option {
+	t.Helper()
+	o, err := server(t, url).As(role)
+	require.NoError(t, err)
+	return o
+}
+
+// NATSCreds writes a .creds file of role for the server at url (started by
+// NATS) and returns its path, for WAGATE_NATS_CREDS of a child process.
+func NATSCreds(t testing.TB, url string, role natsauth.Role) string {
+	t.Helper()
+	creds, err := server(t, url).Auth.Creds(role, "")
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), string(role)+".creds")
+	require.NoError(t, os.WriteFile(path, creds, 0o600))
+	return path
+}
+
+// Bus connects to an embedded server as RoleAdmin (a test plays every
+// part) with a unique subject prefix and creates the streams for shards
+// shards.
 func Bus(t testing.TB, url string, shards int) *bus.Bus {
 	t.Helper()
-	b, err := bus.Connect(context.Background(), url, names.NewNATS("t"+Unique()))
+	b, err := bus.Connect(context.Background(), url, names.NewNATS("t"+Unique()), NATSOption(t, url, natsauth.RoleAdmin))
 	require.NoError(t, err)
 	t.Cleanup(b.Close)
 	require.NoError(t, b.EnsureStreams(context.Background(), bus.StreamOptions{Shards: shards, EventMaxAge: time.Hour}))

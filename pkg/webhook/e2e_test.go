@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wagate/wagate/pkg/event"
+	"github.com/wagate/wagate/pkg/natsauth"
 	"github.com/wagate/wagate/pkg/testenv"
 )
 
@@ -50,6 +51,7 @@ func (b *bundle) startProcess(t *testing.T, bin, name string) *dispatcherProcess
 	env = append(env,
 		"WAGATE_DATABASE_URL="+b.dsn,
 		"WAGATE_NATS_URL="+b.natsURL,
+		"WAGATE_NATS_CREDS="+testenv.NATSCreds(t, b.natsURL, natsauth.RoleDispatcher),
 		"WAGATE_NATS_PREFIX="+b.bus.Names.Prefix(),
 		"WAGATE_REDIS_URL="+testenv.RedisURL(),
 		"WAGATE_REDIS_PREFIX=wagate_test:"+testenv.Unique()+":",
