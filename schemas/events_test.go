@@ -86,6 +86,9 @@ func TestDriverEventsValidate(t *testing.T) {
 
 		{"sim reaction", event.MessageReaction, sim.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Emoji: "👍", Timestamp: now}},
 		{"sim reaction removed", event.MessageReaction, sim.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Timestamp: now}},
+		{"sim poll vote", event.MessagePollVote, sim.PollVoteData{ID: "3EB0B1", MessageID: "3EB0B0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Selected: []string{"Monday"}, Timestamp: now}},
+		{"sim poll vote withdrawn", event.MessagePollVote, sim.PollVoteData{ID: "3EB0B1", MessageID: "3EB0B0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Selected: []string{}, Timestamp: now}},
+		{"whatsmeow poll vote", event.MessagePollVote, wm.PollVoteData{ID: "3EB0B1", MessageID: "3EB0B0", Chat: "1203630252@g.us", From: "15550102030@s.whatsapp.net", FromLID: "98765432101234@lid", Selected: []string{"Yes"}, Unknown: []string{"ab12"}, Timestamp: now}},
 		{"sim presence", event.PresenceUpdated, sim.PresenceData{From: "15550102030@s.whatsapp.net", State: "composing", Timestamp: now}},
 		{"sim call", event.CallReceived, sim.CallData{ID: "C0FFEE", From: "15550102030@s.whatsapp.net", Video: true, Timestamp: now}},
 

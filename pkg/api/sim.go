@@ -19,7 +19,7 @@ import (
 // validates their arguments. A test keeps this list, the driver and the
 // schemas in step.
 var SimActions = []string{"ban", "call", "client_outdated", "connect_failure", "contact", "disconnect", "group",
-	"inbound", "logout", "presence", "reaction", "receipt", "scan", "send_failure", "stream_replaced"}
+	"inbound", "logout", "presence", "reaction", "receipt", "retry_receipt", "scan", "send_failure", "stream_replaced", "vote"}
 
 type simAccepted struct {
 	ID        string          `json:"id"`

@@ -28,6 +28,7 @@ const (
 	MessageEdited           = "message.edited"
 	MessageDeleted          = "message.deleted"
 	MessageUndecryptable    = "message.undecryptable"
+	MessagePollVote         = "message.poll_vote"
 	GroupCreated            = "group.created"
 	GroupMemberAdded        = "group.member_added"
 	GroupMemberRemoved      = "group.member_removed"

@@ -35,6 +35,24 @@ type Options struct {
 	JID string
 	// Sink receives the session's events.
 	Sink Sink
+	// Messages reads back what the channel's message log keeps of its
+	// messages: what a driver needs after a reconnect or a failover, when
+	// its own memory of recent sends is gone (retry receipts, poll
+	// options). Optional: nil knows nothing.
+	Messages MessageLog
+}
+
+// MessageLog is what a driver may read of its channel's message log.
+// Lookups are by WhatsApp message id.
+type MessageLog interface {
+	// SentPayload returns the Payload (see SendResult) recorded with the
+	// message the channel sent under WhatsApp id waID; nil without error
+	// when there is none (unknown id, or not recorded as sent yet).
+	SentPayload(ctx context.Context, waID string) ([]byte, error)
+	// PollOptions returns the option names of the poll with WhatsApp id
+	// waID, sent or received by the channel; nil without error when the
+	// log has no such poll.
+	PollOptions(ctx context.Context, waID string) ([]string, error)
 }
 
 // Session is one channel's WhatsApp connection.
@@ -184,6 +202,13 @@ type SendResult struct {
 	// WAID is WhatsApp's id of the sent message.
 	WAID      string
 	Timestamp time.Time
+	// Payload is the message as the driver sent it, in the driver's own
+	// encoding (whatsmeow: the protobuf waE2E.Message, media keys, poll
+	// secret and all). The worker records it with the message so that the
+	// driver can send exactly the same message again when a recipient's
+	// device asks for it (MessageLog.SentPayload), whichever worker runs
+	// the session by then. Optional.
+	Payload []byte
 }
 
 func (QR) sessionEvent()             {}

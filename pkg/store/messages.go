@@ -194,11 +194,13 @@ func (s *Store) ClaimQueued(ctx context.Context, f Fence, channelID string, limi
 
 // Step is one message's move to a status: ID is its wagate id or its
 // WhatsApp id, At the time of the change, and WAID, when set, the WhatsApp
-// id to record (a send's).
+// id to record (a send's). Payload, when set, is the message as the driver
+// sent it (session.SendResult.Payload), recorded with it.
 type Step struct {
-	ID   string
-	WAID string
-	At   time.Time
+	ID      string
+	WAID    string
+	At      time.Time
+	Payload []byte
 }
 
 // Advance moves messages of a channel to status at one time when that is
@@ -255,14 +257,17 @@ func (s *Store) AdvanceAnnounced(ctx context.Context, status, reason string, gro
 	// statistics the cached plan was made with.
 	var own, ownCh, ownWA, wa, waCh, waWA []string
 	var ownAt, waAt []time.Time
+	var ownPayload, waPayload [][]byte
 	index := make(map[string]int, len(groups)) // channel → group
 	for gi, g := range groups {
 		index[g.ChannelID] = gi
 		for _, st := range g.Steps {
 			if strings.HasPrefix(st.ID, ids.Message) {
 				own, ownCh, ownAt, ownWA = append(own, st.ID), append(ownCh, g.ChannelID), append(ownAt, st.At), append(ownWA, st.WAID)
+				ownPayload = append(ownPayload, st.Payload)
 			} else {
 				wa, waCh, waAt, waWA = append(wa, st.ID), append(waCh, g.ChannelID), append(waAt, st.At), append(waWA, st.WAID)
+				waPayload = append(waPayload, st.Payload)
 			}
 		}
 	}
@@ -276,24 +281,25 @@ func (s *Store) AdvanceAnnounced(ctx context.Context, status, reason string, gro
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
 	rows, err := tx.Query(ctx, `UPDATE messages SET status = $9, status_rank = $10, reason = $11, updated_at = now(),
 		wa_id = coalesce(nullif(s.s_wa, ''), wa_id),
+		wa_payload = coalesce(s.s_payload, wa_payload),
 		sent_at = CASE WHEN $9 = 'sent' THEN s.s_at ELSE sent_at END,
 		delivered_at = CASE WHEN $9 = 'delivered' OR ($10 > 4 AND delivered_at IS NULL) THEN s.s_at ELSE delivered_at END,
 		read_at = CASE WHEN $9 IN ('read', 'played') AND read_at IS NULL THEN s.s_at ELSE read_at END
 		FROM (
-			SELECT DISTINCT ON (s_id) s_id, s_at, s_wa FROM (
-				SELECT m.id AS s_id, o.s_at, o.s_wa
-				FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[]) AS o(s_key, s_ch, s_at, s_wa),
+			SELECT DISTINCT ON (s_id) s_id, s_at, s_wa, s_payload FROM (
+				SELECT m.id AS s_id, o.s_at, o.s_wa, o.s_payload
+				FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $12::bytea[]) AS o(s_key, s_ch, s_at, s_wa, s_payload),
 				LATERAL (SELECT id FROM messages WHERE id = o.s_key AND channel_id = o.s_ch AND direction = 'outbound' OFFSET 0) m
 				UNION ALL
-				SELECT m.id, x.s_at, x.s_wa
-				FROM unnest($5::text[], $6::text[], $7::timestamptz[], $8::text[]) AS x(s_key, s_ch, s_at, s_wa),
+				SELECT m.id, x.s_at, x.s_wa, x.s_payload
+				FROM unnest($5::text[], $6::text[], $7::timestamptz[], $8::text[], $13::bytea[]) AS x(s_key, s_ch, s_at, s_wa, s_payload),
 				LATERAL (SELECT id FROM messages WHERE channel_id = x.s_ch AND direction = 'outbound' AND wa_id = x.s_key
 					AND wa_id IS NOT NULL OFFSET 0) m
 			) found ORDER BY s_id, s_at
 		) s
 		WHERE messages.id = s.s_id AND messages.status_rank < $10
 		RETURNING id, channel_id, coalesce(wa_id, ''), chat, type, status, coalesce(idempotency_key, '')`,
-		own, ownCh, ownAt, ownWA, wa, waCh, waAt, waWA, status, rank, reason)
+		own, ownCh, ownAt, ownWA, wa, waCh, waAt, waWA, status, rank, reason, ownPayload, waPayload)
 	if err != nil {
 		return nil, fmt.Errorf("store: advance messages: %w", err)
 	}
@@ -382,6 +388,43 @@ func (s *Store) ResolveWAID(ctx context.Context, channelID, id string) string {
 		return id
 	}
 	return wa
+}
+
+// SentPayload returns the payload recorded with the message channelID sent
+// under WhatsApp id waID (Step.Payload); nil without error when there is
+// none.
+func (s *Store) SentPayload(ctx context.Context, channelID, waID string) ([]byte, error) {
+	var p []byte
+	err := s.Pool.QueryRow(ctx, `SELECT wa_payload FROM messages
+		WHERE channel_id = $1 AND direction = 'outbound' AND wa_id = $2`, channelID, waID).Scan(&p)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: sent payload: %w", err)
+	}
+	return p, nil
+}
+
+// PollOptions returns the option names of the poll channelID sent or
+// received under WhatsApp id waID, read from its body (poll.options in
+// both directions); nil without error when there is no such poll.
+func (s *Store) PollOptions(ctx context.Context, channelID, waID string) ([]string, error) {
+	var raw []byte
+	err := s.Pool.QueryRow(ctx, `SELECT body->'poll'->'options' FROM messages
+		WHERE channel_id = $1 AND wa_id = $2 AND type = 'poll'
+		ORDER BY direction DESC LIMIT 1`, channelID, waID).Scan(&raw)
+	if errors.Is(err, pgx.ErrNoRows) || len(raw) == 0 {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: poll options: %w", err)
+	}
+	var opts []string
+	if err := json.Unmarshal(raw, &opts); err != nil {
+		return nil, fmt.Errorf("store: poll options of %s: %w", waID, err)
+	}
+	return opts, nil
 }
 
 // MessageFilter narrows ListMessages; zero values mean no filter.

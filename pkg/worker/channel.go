@@ -333,6 +333,7 @@ func (c *channelRun) start(ctx context.Context, reason string, force bool) error
 		ChannelID: c.id,
 		JID:       c.row.JID,
 		Sink:      session.SinkFunc(func(ev session.Event) { c.fromSession(gen, ev) }),
+		Messages:  messageLog{st: c.sr.w.cfg.Store, channelID: c.id},
 	})
 	if err != nil {
 		cancel()

@@ -203,7 +203,7 @@ func (c *channelRun) pump(ctx context.Context) error {
 			}
 			delete(c.claimed, m.ID)
 			delete(c.sendRetries, m.ID)
-			t.sent = append(t.sent, store.Step{ID: m.ID, WAID: res.WAID, At: at})
+			t.sent = append(t.sent, store.Step{ID: m.ID, WAID: res.WAID, At: at, Payload: res.Payload})
 			t.waIDs[m.ID] = res.WAID
 			c.typedFor = ""
 		case errors.Is(err, session.ErrNotConnected):
@@ -588,4 +588,22 @@ func (c *channelRun) settings() channelSettings {
 		_ = json.Unmarshal(c.row.Settings, &s)
 	}
 	return s
+}
+
+// messageLog is a channel's message log as its session reads it back.
+type messageLog struct {
+	st        *store.Store
+	channelID string
+}
+
+var _ session.MessageLog = messageLog{}
+
+// SentPayload implements session.MessageLog.
+func (l messageLog) SentPayload(ctx context.Context, waID string) ([]byte, error) {
+	return l.st.SentPayload(ctx, l.channelID, waID)
+}
+
+// PollOptions implements session.MessageLog.
+func (l messageLog) PollOptions(ctx context.Context, waID string) ([]string, error) {
+	return l.st.PollOptions(ctx, l.channelID, waID)
 }

@@ -45,6 +45,8 @@ const (
 	ActionConnectFailure = "connect_failure"
 	ActionClientOutdated = "client_outdated"
 	ActionSendFailure    = "send_failure"
+	ActionVote           = "vote"
+	ActionRetryReceipt   = "retry_receipt"
 )
 
 var actions = map[string]func(*Session, context.Context, json.RawMessage) (any, error){
@@ -62,6 +64,8 @@ var actions = map[string]func(*Session, context.Context, json.RawMessage) (any, 
 	ActionConnectFailure: (*Session).connectFailure,
 	ActionClientOutdated: (*Session).clientOutdated,
 	ActionSendFailure:    (*Session).sendFailure,
+	ActionVote:           (*Session).vote,
+	ActionRetryReceipt:   (*Session).retryReceipt,
 }
 
 // Actions lists the control actions, sorted, for callers that validate an

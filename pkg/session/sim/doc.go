@@ -148,6 +148,19 @@
 //	client_outdated  {}   ClientOutdated; offline after.
 //	send_failure     {times?, code?}   the next times (default 1) sends fail
 //	                      with server error code (default 500; 400 to 599).
+//	vote             {from, id, options?, chat?}
+//	                 message.poll_vote {id, message_id, chat, from,
+//	                 selected, timestamp} for a vote in the poll with
+//	                 WhatsApp id id, found in the channel's message log (sent
+//	                 or received); options are option names of that poll
+//	                 (none withdraws the vote). Delivered at least once like
+//	                 inbound. Returns {id}.
+//	retry_receipt    {id}   a recipient's device asks for the message with
+//	                      WhatsApp id id again. The simulator keeps no cache
+//	                      of recent sends, so, as whatsmeow after a failover,
+//	                      it resends what the message log recorded
+//	                      (Options.Messages); counted in PhoneState "resent".
+//	                      Returns {resent}.
 //	contact          {phone, name?, first_name?, push_name?, about?,
 //	                  business_name?, verified_name?, picture?, picture_hidden?}
 //	                      the phone's address book and another user's
@@ -155,7 +168,7 @@
 //	                      account's contacts.
 //
 // The phone-side actions (inbound, receipt, reaction, presence, call,
-// group) need a connected session and return session.ErrNotConnected
+// group, vote, retry_receipt) need a connected session and return session.ErrNotConnected
 // otherwise; disconnect, ban, stream_replaced, connect_failure and
 // client_outdated need a connection, pairing or not; scan needs the QR
 // codes showing. An unknown action, an unknown argument or a bad value is

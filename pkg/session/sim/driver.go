@@ -78,6 +78,7 @@ func (d *Driver) Open(_ context.Context, o session.Options) (session.Session, er
 		channelID: o.ChannelID,
 		jid:       o.JID,
 		sink:      o.Sink,
+		messages:  o.Messages,
 		log:       d.log.With("channel_id", o.ChannelID),
 	}, nil
 }

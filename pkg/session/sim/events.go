@@ -51,6 +51,18 @@ type (
 		Emoji     string    `json:"emoji"`
 		Timestamp time.Time `json:"timestamp"`
 	}
+	// PollVoteData is the data of message.poll_vote: From's choice in
+	// the poll MessageID; an empty Selected withdraws the vote.
+	PollVoteData struct {
+		ID        string    `json:"id"`
+		MessageID string    `json:"message_id"`
+		Chat      string    `json:"chat"`
+		ChatLID   string    `json:"chat_lid,omitempty"`
+		From      string    `json:"from"`
+		FromLID   string    `json:"from_lid,omitempty"`
+		Selected  []string  `json:"selected"`
+		Timestamp time.Time `json:"timestamp"`
+	}
 	// PresenceData is the data of presence.updated.
 	PresenceData struct {
 		From      string    `json:"from"`

@@ -38,6 +38,7 @@ type Session struct {
 	d         *Driver
 	channelID string
 	sink      session.Sink
+	messages  session.MessageLog // nil: none
 	log       *slog.Logger
 
 	mu    sync.Mutex
@@ -386,7 +387,8 @@ func (s *Session) Send(ctx context.Context, m session.Outbound) (session.SendRes
 		s.armReceiptsLocked(gen, due)
 	}
 	s.mu.Unlock()
-	return session.SendResult{WAID: WAID(m.ID), Timestamp: s.d.cfg.Now()}, nil
+	// The simulator's encoding of what it sent is the send body itself.
+	return session.SendResult{WAID: WAID(m.ID), Timestamp: s.d.cfg.Now(), Payload: m.Body}, nil
 }
 
 // deliveriesTTL bounds the life of the delivery counts after the last send,

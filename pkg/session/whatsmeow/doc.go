@@ -77,7 +77,8 @@
 // same id); reactions, edits and revokes, which WhatsApp sends as
 // messages, are message.reaction, message.edited and message.deleted;
 // receipts of what we sent are message.delivered, message.read and
-// message.played with their ids and status; presence and typing are
+// message.played with their ids and status; poll votes are
+// message.poll_vote (see Poll votes); presence and typing are
 // presence.updated; group changes are group.member_added,
 // group.member_removed and group.updated, a group joined is group.created;
 // calls are call.received with their status. CATRefreshError and any
@@ -166,6 +167,47 @@
 // server receipts) do not wait. A receipt handled this way waits for the
 // worker's write, so one session's receipts are recorded one node at a
 // time.
+//
+// # Retry receipts after a reconnect or a failover
+//
+// What a real phone does: a recipient device that cannot decrypt a message
+// (a new device, a broken Signal session) sends a retry receipt and shows
+// "Waiting for this message" until the sender encrypts it again.
+// whatsmeow answers from an in-memory cache of the client's recent sends,
+// else from Client.GetMessageForRetry, which is nil by default: after a
+// reconnect, and always after the session moved to another worker, the
+// recipient waits forever.
+//
+// How the driver answers (polls.go): Send returns the sent waE2E.Message,
+// marshalled after SendMessage (which may add a message secret), as
+// session.SendResult.Payload; the worker records it with the message
+// (messages.wa_payload, in the same statement that marks it sent), and
+// every client's GetMessageForRetry reads it back by WhatsApp id through
+// session.Options.Messages. The message resent is the one sent, media keys
+// and poll secret included, never one rebuilt from the request. A message
+// sent but not recorded yet is in whatsmeow's cache; one the log does not
+// keep is logged and the receipt ignored, as whatsmeow does.
+//
+// # Poll votes
+//
+// What a real phone does: a poll carries a random 32-byte message secret;
+// a vote is a PollUpdateMessage encrypted (AES-GCM) with a key derived from
+// that secret, the poll's id and both parties, and it names the options by
+// the SHA-256 of their names. whatsmeow stores the secret of every poll
+// sent or received in whatsmeow_message_secrets (Postgres, so any worker
+// has it), but only warns when storing fails.
+//
+// How the driver answers: a PollUpdateMessage is decrypted with
+// DecryptPollVote and reported as message.poll_vote (PollVoteData) with
+// the selected option names, mapped from their hashes through the poll's
+// options in the message log (session.MessageLog.PollOptions; hashes of
+// options the log does not know are kept in unknown_hashes). When
+// whatsmeow's store lacks the secret of a poll this channel sent, the
+// secret in the poll's recorded payload is put back and the vote
+// decrypted again. A vote is delivered at least once like a message; one
+// that can never be decrypted (a poll no store knows) is dropped and
+// counted in wagate_whatsmeow_events_untranslated_total
+// {type="poll_vote_undecryptable"}.
 //
 // # Sending
 //

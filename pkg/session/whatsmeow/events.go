@@ -78,6 +78,23 @@ type (
 		Options    []string `json:"options"`
 		Selectable int      `json:"selectable"`
 	}
+	// PollVoteData is the data of message.poll_vote: From's current
+	// choice in the poll MessageID (its WhatsApp id). A vote replaces the
+	// voter's earlier one; an empty Selected withdraws it. Unknown holds,
+	// hex-encoded, the SHA-256 hashes of selected options whose names the
+	// message log does not know (a poll it never saw).
+	PollVoteData struct {
+		ID        string    `json:"id"`
+		MessageID string    `json:"message_id"`
+		Chat      string    `json:"chat"`
+		ChatLID   string    `json:"chat_lid,omitempty"`
+		From      string    `json:"from"`
+		FromLID   string    `json:"from_lid,omitempty"`
+		FromMe    bool      `json:"from_me,omitempty"`
+		Selected  []string  `json:"selected"`
+		Unknown   []string  `json:"unknown_hashes,omitempty"`
+		Timestamp time.Time `json:"timestamp"`
+	}
 	// ReceiptData is the data of message.delivered, message.read and
 	// message.played: IDs are WhatsApp message ids, From who read them.
 	ReceiptData struct {

@@ -14,10 +14,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	wa "go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 	waLog "go.mau.fi/whatsmeow/util/log"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/wagate/wagate/pkg/session"
 	"github.com/wagate/wagate/pkg/state"
@@ -42,6 +44,7 @@ type Session struct {
 	d         *Driver
 	channelID string
 	sink      session.Sink
+	messages  session.MessageLog // nil: none
 	log       *slog.Logger
 	waLog     waLog.Logger
 
@@ -127,13 +130,7 @@ func (c *conn) run(jid types.JID) {
 		}
 	}
 	s.d.checkVersion(c.ctx)
-	cli := s.d.newClient(dev, s.waLog)
-	// History downloads and other background work end with the lease too.
-	cli.BackgroundEventCtx = c.ctx
-	c.cli.Store(cli)
-	// Registered before GetQRChannel's handler, so that the number of codes
-	// is known when the first one is shown.
-	cli.AddEventHandlerWithSuccessStatus(c.handle)
+	cli := c.newClient(dev)
 	if dev.ID == nil {
 		qr, err := cli.GetQRChannel(c.ctx)
 		if err != nil {
@@ -151,6 +148,20 @@ func (c *conn) run(jid types.JID) {
 		s.log.Warn("cannot connect to WhatsApp", "err", err)
 		c.emit(session.ConnectFailure{Reason: state.ReasonUnreachable, Message: err.Error(), Retryable: true})
 	}
+}
+
+// newClient makes the connection's client for dev: its events go to
+// handle, retry receipts are answered from the message log, and its
+// background work ends with the connection.
+func (c *conn) newClient(dev *store.Device) *wa.Client {
+	cli := c.s.d.newClient(dev, c.s.waLog)
+	cli.BackgroundEventCtx = c.ctx
+	c.cli.Store(cli)
+	// Registered before GetQRChannel's handler, so that the number of codes
+	// is known when the first one is shown.
+	cli.AddEventHandlerWithSuccessStatus(c.handle)
+	cli.GetMessageForRetry = c.messageForRetry
+	return cli
 }
 
 // newClient makes a whatsmeow client for dev with wagate's policies:
@@ -260,6 +271,9 @@ func (c *conn) handle(evt any) bool {
 	case *events.OfflineSyncCompleted:
 		s.log.Debug("offline messages received", "count", e.Count)
 	}
+	if m, ok := evt.(*events.Message); ok && m.Message.GetPollUpdateMessage() != nil {
+		return c.pollVote(m)
+	}
 	_, isMessage := evt.(*events.Message)
 	_, isReceipt := evt.(*events.Receipt)
 	evs := translateWith(evt, s.d.cfg.Now(), c.storePN)
@@ -282,6 +296,48 @@ func (c *conn) handle(evt any) bool {
 		c.emit(ev)
 	}
 	return true
+}
+
+// pollVote delivers a poll vote like a message (see deliver). A vote
+// that can never be decrypted is dropped and counted; one whose poll the
+// message log could not be asked about is not acknowledged, so WhatsApp
+// delivers it again.
+func (c *conn) pollVote(e *events.Message) bool {
+	cli := c.cli.Load()
+	if cli == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, storeLookupTimeout)
+	in, err := pollVote(ctx, cli, c.s.messages, e, c.s.d.cfg.Now(), c.storePN)
+	cancel()
+	switch {
+	case errors.Is(err, errPollVoteUnreadable):
+		c.s.log.Warn("poll vote dropped: its poll's secret is unknown", "err", err)
+		metricUntranslated.WithLabelValues("poll_vote_undecryptable").Inc()
+		return true
+	case err != nil:
+		if c.ctx.Err() == nil {
+			c.s.log.Warn("poll vote not recorded; reconnecting so that WhatsApp delivers it again", "err", err)
+			c.emit(session.Disconnected{Reason: session.ReasonInboundNotRecorded})
+		}
+		return false
+	}
+	return c.deliver(in)
+}
+
+// messageForRetry implements whatsmeow's GetMessageForRetry (see
+// messageForRetry in polls.go).
+func (c *conn) messageForRetry(requester, to types.JID, id types.MessageID) *waE2E.Message {
+	msg, err := messageForRetry(c.ctx, c.s.messages, storeLookupTimeout, id)
+	switch {
+	case err != nil:
+		c.s.log.Warn("cannot read a sent message for a retry receipt; the recipient keeps waiting for it", "wa_id", id, "err", err)
+	case msg == nil:
+		c.s.log.Info("retry receipt for a message the log does not keep", "wa_id", id, "requester", requester.String())
+	default:
+		c.s.log.Debug("resending a message from the log for a retry receipt", "wa_id", id, "to", to.String())
+	}
+	return msg
 }
 
 // deliver emits a received message and waits until the worker recorded it
@@ -437,7 +493,12 @@ func (s *Session) Send(ctx context.Context, m session.Outbound) (session.SendRes
 	if err != nil {
 		return session.SendResult{}, fmt.Errorf("whatsmeow: send %s: %w", m.ID, sendError(err))
 	}
-	return session.SendResult{WAID: resp.ID, Timestamp: resp.Timestamp.UTC()}, nil
+	// Marshalled after sending: SendMessage may add a message secret.
+	payload, err := proto.Marshal(msg)
+	if err != nil {
+		s.log.Warn("cannot encode the sent message for the log; retry receipts after a reconnect cannot be answered", "message_id", m.ID, "err", err)
+	}
+	return session.SendResult{WAID: resp.ID, Timestamp: resp.Timestamp.UTC(), Payload: payload}, nil
 }
 
 // loggedIn is the client when it can act for the account.

@@ -249,8 +249,9 @@ func chatAlt(src *types.MessageSource) types.JID {
 
 // messageEvents translates a decrypted message: reactions, edits and
 // revokes become their own events, content becomes message.received.
-// Protocol traffic (history sync notices, key shares, poll votes, which
-// are encrypted to the poll's creator) is not reported.
+// Protocol traffic (history sync notices, key shares) is not reported;
+// poll votes, which need the client and the message log to decrypt and
+// name, are translated by the session (polls.go) before this.
 func messageEvents(e *events.Message, now time.Time, pn pnResolver) []session.Event {
 	msg := e.Message
 	if msg == nil {
