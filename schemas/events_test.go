@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wagate/wagate/pkg/event"
+	"github.com/wagate/wagate/pkg/media"
 	"github.com/wagate/wagate/pkg/session/sim"
 	wm "github.com/wagate/wagate/pkg/session/whatsmeow"
 	"github.com/wagate/wagate/pkg/webhook"
@@ -84,6 +85,11 @@ func TestDriverEventsValidate(t *testing.T) {
 		{"status changed with a dial error", event.ConnectionStatusChanged, event.StatusChanged{From: "connecting", To: "error", Reason: "whatsapp_unreachable",
 			Detail: "dns: dial tcp: lookup web.whatsapp.com: no such host", At: now}},
 
+		{"media stored", event.MessageMediaStored, worker.MediaStoredData{MessageID: "msg_01jx8m4q7k2v9c3e5f6g7h8j9k", ID: "3EB0A1", Chat: "15550102030@s.whatsapp.net",
+			Media: media.Info{MIME: "image/png", Size: 1234, SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", URL: media.Path("ch_01jx8m4q7k2v9c3e5f6g7h8j9k", "msg_01jx8m4q7k2v9c3e5f6g7h8j9k"), Status: "stored"}}},
+		{"sim image received", event.MessageReceived, map[string]any{"id": "3EB0A1", "message_id": "msg_01jx8m4q7k2v9c3e5f6g7h8j9k", "chat": "15550102030@s.whatsapp.net",
+			"from": "15550102030@s.whatsapp.net", "type": "image", "timestamp": now, "media": media.Info{MIME: "image/png", Size: 1234,
+				URL: media.Path("ch_01jx8m4q7k2v9c3e5f6g7h8j9k", "msg_01jx8m4q7k2v9c3e5f6g7h8j9k"), Status: "pending"}}},
 		{"sim reaction", event.MessageReaction, sim.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Emoji: "👍", Timestamp: now}},
 		{"sim reaction removed", event.MessageReaction, sim.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Timestamp: now}},
 		{"sim poll vote", event.MessagePollVote, sim.PollVoteData{ID: "3EB0B1", MessageID: "3EB0B0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Selected: []string{"Monday"}, Timestamp: now}},
@@ -113,6 +119,8 @@ func TestDriverEventsValidate(t *testing.T) {
 		{"webhook disabled without endpoint", event.WebhookDisabled, map[string]any{"url": "https://example.com", "reason": "x", "disabled_at": now}},
 		{"reaction without the message reacted to", event.MessageReaction, map[string]any{"id": "A", "chat": "c", "from": "f", "emoji": "", "timestamp": now}},
 		{"unknown presence state", event.PresenceUpdated, sim.PresenceData{From: "15550102030@s.whatsapp.net", State: "asleep", Timestamp: now}},
+		{"media with an unknown status", event.MessageMediaStored, worker.MediaStoredData{MessageID: "msg_01jx8m4q7k2v9c3e5f6g7h8j9k", Chat: "c",
+			Media: media.Info{MIME: "image/png", URL: media.Path("ch_x", "msg_01jx8m4q7k2v9c3e5f6g7h8j9k"), Status: "downloading"}}},
 		{"unknown call status", event.CallReceived, wm.CallData{ID: "C", From: "f", Status: "ringing", Timestamp: now}},
 	} {
 		t.Run("refused: "+tc.name, func(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/wagate/wagate/pkg/bus"
 	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/httpapi"
+	"github.com/wagate/wagate/pkg/media"
 	"github.com/wagate/wagate/pkg/names"
 	"github.com/wagate/wagate/pkg/natsauth"
 	"github.com/wagate/wagate/pkg/ops"
@@ -38,7 +39,9 @@ type Deps struct {
 	// Channels caches channel rows for the API's hot paths, dropped on
 	// announcements of changes by any API process.
 	Channels *httpapi.ChannelCache
-	closers  []func()
+	// Media keeps the files of media messages (WAGATE_MEDIA_URL).
+	Media   media.Store
+	closers []func()
 }
 
 // Open connects to Postgres (creating and migrating the database), Redis
@@ -103,6 +106,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Deps, erro
 	}
 	if err := d.Bus.EnsureStreams(ctx, bus.StreamOptions{Shards: cfg.Shards, EventMaxAge: cfg.EventMaxAge, Replicas: cfg.NATSReplicas}); err != nil {
 		return nil, err
+	}
+	if d.Media, err = media.Open(ctx, media.Config{URL: cfg.MediaURL, DataDir: cfg.DataDir, S3: media.S3Config{
+		Endpoint: cfg.S3Endpoint, Region: cfg.S3Region, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
+	}}); err != nil {
+		return nil, fmt.Errorf("WAGATE_MEDIA_URL: %w", err)
 	}
 	d.Channels = httpapi.NewChannelCache(d.Store, 0)
 	if _, err := d.Channels.Listen(d.Bus.Conn, d.Bus.Names.ChannelsChanged()); err != nil {
@@ -192,6 +200,10 @@ func (d *Deps) Worker(ctx context.Context, tune func(*worker.Config)) (*worker.W
 		SendRate:   d.Cfg.SendRate,
 		WarmupDays: d.Cfg.WarmupDays,
 		Logger:     d.Log,
+
+		Media:          d.Media,
+		MediaDownloads: d.Cfg.MediaDownloads,
+		MediaRetention: d.Cfg.MediaRetention,
 	}
 	if tune != nil {
 		tune(&wc)

@@ -39,6 +39,9 @@ const (
 	ChannelHealth           = "channel.health"
 	WebhookDisabled         = "webhook.disabled"
 	CommandFailed           = "command.failed"
+	// MessageMediaStored: the file of a media message is stored and can
+	// be fetched (its media.url answers 200).
+	MessageMediaStored = "message.media_stored"
 )
 
 // Envelope wraps every event.

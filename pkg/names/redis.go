@@ -48,6 +48,11 @@ func (r Redis) SimPending(jid string) string { return r.prefix + "sim:pending:" 
 // contact: phone-number JID → "lid" (absent: by phone number).
 func (r Redis) SimAddressing() string { return r.prefix + "sim:addressing" }
 
+// SimMedia is the hash of the simulated media server's state:
+// "expired:<direct path>" → 1 for a file the server no longer serves at
+// that path, "gone:<message id>" → 1 for a file the phone no longer has.
+func (r Redis) SimMedia() string { return r.prefix + "sim:media" }
+
 // SimDeliveries counts deliveries of each message id on the simulated phone.
 func (r Redis) SimDeliveries() string { return r.prefix + "sim:deliveries" }
 

@@ -169,6 +169,9 @@ type Inbound struct {
 	MessageIDs []string
 	Status     string
 	At         time.Time
+	// Media, set on a received media message, is what downloading its
+	// file takes (see MediaDownloader).
+	Media *MediaRef
 	// Ack, when set, must be called once with the outcome of recording the
 	// event: nil once it is stored and its event committed for
 	// publication, the error otherwise (or never, when the session closed

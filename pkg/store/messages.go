@@ -62,6 +62,9 @@ type Message struct {
 	SentAt      *time.Time      `json:"sent_at,omitempty"`
 	DeliveredAt *time.Time      `json:"delivered_at,omitempty"`
 	ReadAt      *time.Time      `json:"read_at,omitempty"`
+	// Media, when set, is written with the message (RecordInbound,
+	// EnqueueMessage); MessageID and ChannelID are taken from the message.
+	Media *Media `json:"-"`
 }
 
 const messageCols = `id, channel_id, direction, coalesce(idempotency_key, ''), request_hash, chat, sender, type, body,
@@ -370,6 +373,12 @@ func (s *Store) RecordInbound(ctx context.Context, m *Message, evs ...OutboxEven
 	}
 	if tag.RowsAffected() == 0 {
 		return false, nil
+	}
+	if m.Media != nil {
+		m.Media.MessageID, m.Media.ChannelID = m.ID, m.ChannelID
+		if err := insertMedia(ctx, tx, m.Media); err != nil {
+			return false, err
+		}
 	}
 	if err := insertOutbox(ctx, tx, evs); err != nil {
 		return false, err

@@ -117,4 +117,6 @@ func versitygwBinary() string {
 }
 
 // String is the server's address, for messages.
-func (s *S3Server) String() string { return fmt.Sprintf("versitygw at %s (bucket %s)", s.Endpoint, s.Bucket) }
+func (s *S3Server) String() string {
+	return fmt.Sprintf("versitygw at %s (bucket %s)", s.Endpoint, s.Bucket)
+}

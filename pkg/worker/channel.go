@@ -114,6 +114,8 @@ func (c *channelRun) handle(j job) {
 			return // from a session already replaced
 		}
 		c.handleEvent(ctx, j.ev)
+	case j.media != nil:
+		c.fetchMedia(j.media)
 	case j.internal == jobResume:
 		c.start(ctx, state.ReasonResumed, false)
 	case j.internal == jobPump:
@@ -282,6 +284,7 @@ func (c *channelRun) command(ctx context.Context, verb string, env command.Envel
 		}
 		c.closed = true
 		c.sr.forget(c.id)
+		c.deleteChannelMedia(ctx)
 		c.log.Info("channel deleted")
 		return nil
 	case command.PairPhone:

@@ -4,6 +4,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wagate/wagate/pkg/session"
+	"github.com/wagate/wagate/pkg/store"
 )
 
 // Internal jobs a channel schedules for itself.
@@ -23,7 +24,8 @@ type job struct {
 	gen      uint64            // session generation the event belongs to
 	receipts []session.Inbound // receipts recorded together (receipts.go)
 	internal string
-	req      *request // a wa.rpc request (rpc.go)
+	req      *request     // a wa.rpc request (rpc.go)
+	media    *store.Media // a media download to start (media.go)
 }
 
 // enqueueCommand queues a command unless the mailbox holds MailboxSize

@@ -497,6 +497,13 @@ func (c *channelRun) onInbound(ctx context.Context, e session.Inbound) error {
 			return nil
 		}
 		data["message_id"] = m.ID
+		if e.Media != nil {
+			m.Media = mediaRow(e.Media, c.wantsAtOnce(e.Media))
+			decorateMedia(data, c.id, m.ID, e.Media)
+			if body, err := json.Marshal(data); err == nil {
+				m.Body = body // the log shows the media's url and status too
+			}
+		}
 		ev, err := c.outboxEvent(event.MessageReceived, data)
 		if err != nil {
 			c.log.Error("cannot encode event", "type", e.Type, "err", err)
@@ -520,6 +527,11 @@ func (c *channelRun) onInbound(ctx context.Context, e session.Inbound) error {
 		}
 		c.count(ctx, "received")
 		c.sr.w.published(ctx, []event.Envelope{ev.Event})
+		if m.Media != nil && m.Media.Wanted {
+			d := m.Media
+			d.WAID, d.Chat, d.Sender, d.FromMe = e.Media.MessageID, e.Media.Chat, e.Media.Sender, e.Media.FromMe
+			c.fetchMedia(d)
+		}
 		return nil
 	}
 	ev, err := c.outboxEvent(e.Type, e.Data)
@@ -577,9 +589,10 @@ func (c *channelRun) acceptSendLoaded(ctx context.Context, j job, env command.En
 
 // channelSettings are the per-channel overrides the worker reads.
 type channelSettings struct {
-	SendRate   *string `json:"send_rate"`
-	WarmupDays *int    `json:"warmup_days"`
-	TypingMS   int     `json:"typing_ms"`
+	SendRate   *string       `json:"send_rate"`
+	WarmupDays *int          `json:"warmup_days"`
+	TypingMS   int           `json:"typing_ms"`
+	Media      mediaSettings `json:"media"`
 }
 
 func (c *channelRun) settings() channelSettings {

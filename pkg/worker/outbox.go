@@ -146,6 +146,7 @@ func (sr *shardRun) maintain() {
 			sr.log.Warn("outbox relay failed; retrying", "err", err)
 		}
 		sr.sweep(ctx)
+		sr.sweepMedia(ctx)
 		cancel()
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/event"
 	"github.com/wagate/wagate/pkg/lease"
+	"github.com/wagate/wagate/pkg/media"
 	"github.com/wagate/wagate/pkg/names"
 	"github.com/wagate/wagate/pkg/ratelimit"
 	"github.com/wagate/wagate/pkg/session"
@@ -93,6 +94,24 @@ type Config struct {
 	SweepEvery, StaleQueued time.Duration
 	Logger                  *slog.Logger
 
+	// Media keeps the files of media messages; nil: none are downloaded
+	// (they stay pending). See media.go.
+	Media media.Store
+	// MediaDownloads bounds the downloads running at once (default 4).
+	MediaDownloads int
+	// MediaRetention is how long stored files are kept (default 720 h),
+	// checked every MediaRetentionEvery (default 10 min).
+	MediaRetention, MediaRetentionEvery time.Duration
+	// MediaRetryTimeout bounds the wait for the phone's answer to a media
+	// retry (default 60 s); MediaRetryBase is the first delay after a
+	// failed download (default 2 s).
+	MediaRetryTimeout, MediaRetryBase time.Duration
+	// MediaPresignTTL is the lifetime of presigned URLs in events (S3;
+	// default 1 h).
+	MediaPresignTTL time.Duration
+	// MediaTempDir holds downloads in progress (default os.TempDir()).
+	MediaTempDir string
+
 	// beforeInbound, set by tests only, runs before an inbound message is
 	// recorded, the instant a crash must not lose it; false stops there as
 	// a killed process would.
@@ -146,6 +165,24 @@ func (c Config) WithDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.MediaDownloads <= 0 {
+		c.MediaDownloads = 4
+	}
+	if c.MediaRetention <= 0 {
+		c.MediaRetention = 720 * time.Hour
+	}
+	if c.MediaRetentionEvery <= 0 {
+		c.MediaRetentionEvery = 10 * time.Minute
+	}
+	if c.MediaRetryTimeout <= 0 {
+		c.MediaRetryTimeout = time.Minute
+	}
+	if c.MediaRetryBase <= 0 {
+		c.MediaRetryBase = 2 * time.Second
+	}
+	if c.MediaPresignTTL <= 0 {
+		c.MediaPresignTTL = time.Hour
+	}
 	return c
 }
 
@@ -166,6 +203,8 @@ type Worker struct {
 	advances advances
 	// acked are published events to delete from the outbox (outbox.go).
 	acked ackedEvents
+	// downloads bounds the media downloads (media.go).
+	downloads *downloads
 	// beforePublish, when set (tests), runs between the commit of a state
 	// change and the publication of its events; false skips the
 	// publication, as a process killed at that instant would.
@@ -176,12 +215,13 @@ type Worker struct {
 func New(cfg Config) *Worker {
 	cfg = cfg.WithDefaults()
 	return &Worker{
-		cfg:      cfg,
-		leases:   lease.New(lease.Config{Redis: cfg.Redis, Keys: cfg.Keys, Worker: cfg.ID, TTL: cfg.LeaseTTL}),
-		limiter:  ratelimit.New(cfg.Redis, cfg.Keys),
-		log:      cfg.Logger.With("worker", cfg.ID),
-		shards:   map[int]*shardRun{},
-		advances: advances{st: cfg.Store},
+		cfg:       cfg,
+		leases:    lease.New(lease.Config{Redis: cfg.Redis, Keys: cfg.Keys, Worker: cfg.ID, TTL: cfg.LeaseTTL}),
+		limiter:   ratelimit.New(cfg.Redis, cfg.Keys),
+		log:       cfg.Logger.With("worker", cfg.ID),
+		shards:    map[int]*shardRun{},
+		advances:  advances{st: cfg.Store},
+		downloads: newDownloads(cfg.MediaDownloads),
 	}
 }
 
@@ -220,6 +260,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer watch.Stop()
 	flush := time.NewTicker(usageFlushEvery)
 	defer flush.Stop()
+	if w.cfg.Media != nil {
+		go w.retainMedia(ctx)
+	}
 	w.balance(ctx)
 	for {
 		select {

@@ -28,6 +28,10 @@ type (
 		Text           string    `json:"text"`
 		PushName       string    `json:"push_name"`
 		Timestamp      time.Time `json:"timestamp"`
+		// Media describes the file of an image, audio, document, video or
+		// sticker (as the whatsmeow driver does); it is fetched through
+		// session.MediaDownloader.
+		Media *MediaData `json:"media,omitempty"`
 	}
 	// ReceiptData is the data of message.delivered, message.read and
 	// message.played.

@@ -26,9 +26,10 @@ const pendingTTL = 14 * 24 * time.Hour
 
 // pendingEvent is a pending message as stored in Redis.
 type pendingEvent struct {
-	Type string          `json:"type"`
-	Data json.RawMessage `json:"data"`
-	At   time.Time       `json:"at"`
+	Type  string            `json:"type"`
+	Data  json.RawMessage   `json:"data"`
+	At    time.Time         `json:"at"`
+	Media *session.MediaRef `json:"media,omitempty"`
 }
 
 // deliverInbound stores message id of the connected device as pending and
@@ -40,7 +41,7 @@ func (s *Session) deliverInbound(ctx context.Context, id string, ev session.Inbo
 	if !connectedNow {
 		return session.ErrNotConnected
 	}
-	raw, err := json.Marshal(pendingEvent{Type: ev.Type, Data: ev.Data, At: ev.At})
+	raw, err := json.Marshal(pendingEvent{Type: ev.Type, Data: ev.Data, At: ev.At, Media: ev.Media})
 	if err != nil {
 		return err
 	}
@@ -124,7 +125,7 @@ func (s *Session) pendingInbound(ctx context.Context, jid string) []session.Even
 	})
 	out := make([]session.Event, len(entries))
 	for i, e := range entries {
-		out[i] = session.Inbound{Type: e.ev.Type, Data: e.ev.Data, At: e.ev.At, Ack: s.acker(jid, e.id)}
+		out[i] = session.Inbound{Type: e.ev.Type, Data: e.ev.Data, At: e.ev.At, Media: e.ev.Media, Ack: s.acker(jid, e.id)}
 	}
 	return out
 }

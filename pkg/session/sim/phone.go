@@ -60,6 +60,15 @@ func (s *Session) inboundMessage(ctx context.Context, args json.RawMessage) (any
 		// Addressing sets how WhatsApp addresses the contact from now on:
 		// "lid" or "pn" (see lid.go).
 		Addressing string `json:"addressing"`
+		// Media messages (type image, audio, document, video, sticker):
+		// the generated file's size in bytes (default by type), name and
+		// caption; Expired makes the media server forget it at once (a
+		// download needs a media retry), Gone the phone as well.
+		Size     int64  `json:"size"`
+		FileName string `json:"file_name"`
+		Caption  string `json:"caption"`
+		Expired  bool   `json:"expired"`
+		Gone     bool   `json:"gone"`
 	}
 	if err := decode(args, &a); err != nil {
 		return nil, err
@@ -78,7 +87,23 @@ func (s *Session) inboundMessage(ctx context.Context, args json.RawMessage) (any
 	if d.Type == "" {
 		d.Type = "text"
 	}
-	return IDResult{ID: d.ID}, s.deliverInbound(ctx, d.ID, inbound(event.MessageReceived, d.Timestamp, d))
+	var ref *session.MediaRef
+	if _, isMedia := mediaTypes[d.Type]; isMedia {
+		if d.Media, ref, err = simMedia(d.Type, d.ID, a.Size, a.FileName, a.Caption); err != nil {
+			return nil, err
+		}
+		ref.MessageID, ref.Chat, ref.Sender, ref.IsGroup = d.ID, d.Chat, d.From, strings.HasSuffix(d.Chat, "@g.us")
+		if a.Expired || a.Gone {
+			if err := s.expireMedia(ctx, ref.DirectPath, d.ID, a.Gone); err != nil {
+				return nil, err
+			}
+		}
+	} else if a.Size != 0 || a.FileName != "" || a.Expired || a.Gone {
+		return nil, fmt.Errorf("%w: size, file_name, expired and gone apply to media messages only", session.ErrInvalid)
+	}
+	ev := inbound(event.MessageReceived, d.Timestamp, d)
+	ev.Media = ref
+	return IDResult{ID: d.ID}, s.deliverInbound(ctx, d.ID, ev)
 }
 
 func (s *Session) receiptControl(_ context.Context, args json.RawMessage) (any, error) {

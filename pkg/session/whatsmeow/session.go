@@ -51,6 +51,9 @@ type Session struct {
 	mu   sync.Mutex
 	jid  types.JID // the paired device (AD-JID); empty until paired
 	conn *conn     // the current connection; nil before Connect and after Disconnect
+	// retries are the media retries waiting for the phone, by message id
+	// (download.go).
+	retries map[string]chan *events.MediaRetry
 }
 
 var (
@@ -270,6 +273,9 @@ func (c *conn) handle(evt any) bool {
 		s.log.Debug("keep-alive timed out", "errors", e.ErrorCount)
 	case *events.OfflineSyncCompleted:
 		s.log.Debug("offline messages received", "count", e.Count)
+	case *events.MediaRetry:
+		s.onMediaRetry(e)
+		return true
 	}
 	if m, ok := evt.(*events.Message); ok && m.Message.GetPollUpdateMessage() != nil {
 		return c.pollVote(m)

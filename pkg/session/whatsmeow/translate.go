@@ -283,7 +283,9 @@ func messageEvents(e *events.Message, now time.Time, pn pnResolver) []session.Ev
 		d.ReplyTo = ci.GetStanzaID()
 		d.Forwarded = ci.GetIsForwarded()
 	}
-	return one(inbound(event.MessageReceived, d.Timestamp, d))
+	in := inbound(event.MessageReceived, d.Timestamp, d)
+	in.Media = mediaRef(msg, &e.Info)
+	return one(in)
 }
 
 // describe sets the type and content of a message.
