@@ -55,8 +55,11 @@ export class LinkDialog {
     $("#qr-sim").hidden = !sim;
     $("#phone-sim").hidden = !sim;
     $("#phone-error").hidden = true;
+    $("#phone-form").hidden = false;
+    $("#phone-done").hidden = true;
     $("#pairing").hidden = true;
     $("#pairing-wait").hidden = true;
+    $("#pairing-wait-text").textContent = "Asking WhatsApp for a code…";
     this.showQR(null);
     this.selectTab(tab, false);
     openDialog(this.dlg, tab === "phone" ? $("#phone-input") : $("#tab-qr"));
@@ -208,39 +211,48 @@ export class LinkDialog {
       return;
     }
     await busy($("#phone-submit"), async () => {
+      // The code may come on the live stream before the POST answers:
+      // wait for it from now on, and keep it if it is already here when
+      // the answer comes.
+      const id = this.id;
+      const before = this.channel?.state;
+      this.pairing = null;
+      this.waitingCode = true;
+      $("#pairing").hidden = true;
+      $("#pairing-wait-text").textContent = "Asking WhatsApp for a code…";
+      $("#pairing-wait").hidden = false;
       try {
-        const before = this.channel?.state;
-        await this.app.api.post(`/v1/channels/${enc(this.id)}/pair-phone`, { phone });
-        if (!LINKING.has(before)) {
-          this.awaiting = true;
-          this.render();
-        }
-        this.pairing = null;
-        this.waitingCode = true;
-        $("#pairing").hidden = true;
-        $("#pairing-wait").hidden = false;
-        this.pollCode(this.id, 0);
+        await this.app.api.post(`/v1/channels/${enc(id)}/pair-phone`, { phone });
       } catch (e) {
+        this.waitingCode = false;
+        $("#pairing-wait").hidden = true;
         err.textContent = e.message;
         err.hidden = false;
         input.focus();
+        return;
       }
+      if (this.id !== id) return;
+      if (!this.pairing && !LINKING.has(before)) {
+        this.awaiting = true;
+        this.render();
+      }
+      if (this.waitingCode) this.pollCode(id, 0);
     });
   }
 
-  // The code comes as an event; without a live stream, poll for it.
+  // The code comes as an event; should the event be missed (no live
+  // stream, a reconnect in between), the code is read from the API too.
   pollCode(id, n) {
     if (!this.waitingCode || this.id !== id || n > 15) return;
     setTimeout(async () => {
       if (!this.waitingCode || this.id !== id) return;
-      if (this.app.live !== "live") {
-        try {
-          this.showPairing(await this.app.api.get(`/v1/channels/${enc(id)}/pairing-code`));
-          return;
-        } catch { /* not yet */ }
-      }
+      try {
+        const pc = await this.app.api.get(`/v1/channels/${enc(id)}/pairing-code`);
+        if (this.waitingCode && this.id === id) this.showPairing(pc);
+        return;
+      } catch { /* not yet */ }
       this.pollCode(id, n + 1);
-    }, 1500);
+    }, n === 0 ? 500 : 1500);
   }
 
   async simulate(btn, args) {
@@ -306,8 +318,21 @@ export class LinkDialog {
     if (!failed && !done && !this.qr) $("#qr-frame").dataset.state = "waiting";
     if (!failed) $("#qr-error").hidden = true;
     $("#qr-done").hidden = !done;
+    $("#phone-done").hidden = !done;
+    const linking = st === "authenticating" || st === "connecting";
+    if (failed) $("#pairing-wait").hidden = true;
+    if (done || linking) {
+      // The code was entered: the phone tab follows the steps too.
+      this.waitingCode = false;
+      $("#pairing").hidden = true;
+      $("#phone-form").hidden = done;
+      $("#pairing-wait").hidden = done;
+      $("#pairing-wait-text").textContent = "Phone linked, connecting…";
+    }
     if (done) {
-      $("#qr-done-text").textContent = ch.phone ? `Linked to ${fmtPhone(ch.phone)}${ch.push_name ? ` (${ch.push_name})` : ""}.` : "The phone is linked.";
+      const text = ch.phone ? `Linked to ${fmtPhone(ch.phone)}${ch.push_name ? ` (${ch.push_name})` : ""}.` : "The phone is linked.";
+      $("#qr-done-text").textContent = text;
+      $("#phone-done-text").textContent = text;
       $("#qr-frame").dataset.state = "done";
       $("#qr-countdown-wrap").hidden = true;
       $("#qr-sim").hidden = true;
