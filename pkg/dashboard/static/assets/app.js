@@ -24,6 +24,8 @@ class App {
     this.live = "connecting";
     this.view = null;
     this.selected = new Set();
+    // Channels deleted from this tab: their last events are no news.
+    this.deleted = new Set();
     this.debounce = debouncer(600);
     this.link = new LinkDialog(this);
     wireDialogs();
@@ -165,6 +167,7 @@ class App {
     const next = async () => {
       while (i < list.length) {
         const id = list[i++];
+        if (!this.channels.has(id) || this.deleted.has(id)) continue; // deleted meanwhile
         try {
           this.health.set(id, await this.api.get(`/v1/channels/${enc(id)}/health`));
           this.channelChanged(id, false);
@@ -175,9 +178,11 @@ class App {
   }
 
   async refetchChannel(id) {
+    if (!this.channels.has(id) || this.deleted.has(id)) return; // deleted meanwhile
     try {
       const ch = await this.api.get(`/v1/channels/${enc(id)}`);
-      this.channels.set(id, { ...this.channels.get(id), ...ch });
+      // The whole record: fields a logout clears (phone, jid) are absent.
+      this.channels.set(id, ch);
       this.channelChanged(id, false);
     } catch (e) {
       if (e.status === 404) {
@@ -192,7 +197,9 @@ class App {
     if (!env || !env.channel_id) return;
     const id = env.channel_id;
     const ch = this.channels.get(id);
-    if (!ch) {
+    if (!ch && this.deleted.has(id)) {
+      // The last events of a channel deleted from here.
+    } else if (!ch) {
       // A channel this tab has not seen yet (created elsewhere).
       this.debounce("reload", () => this.loadChannels().then(() => this.view && this.view.refresh && this.view.refresh()));
     } else if (env.type === "connection.status_changed") {
@@ -237,8 +244,15 @@ class App {
     }
     await busy(btn, async () => {
       try {
-        if (verb === "delete") await this.api.del(`/v1/channels/${enc(id)}`);
-        else await this.api.post(`/v1/channels/${enc(id)}/${verb}`);
+        if (verb === "delete") {
+          this.deleted.add(id);
+          try {
+            await this.api.del(`/v1/channels/${enc(id)}`);
+          } catch (e) {
+            this.deleted.delete(id);
+            throw e;
+          }
+        } else await this.api.post(`/v1/channels/${enc(id)}/${verb}`);
         toast(`${VERBS[verb]} queued for “${name}”.`);
         if (verb === "delete") {
           this.channels.delete(id);
@@ -268,7 +282,7 @@ class App {
         const bad = r.results.length - ok.length;
         toast(`${VERBS[verb]} queued for ${ok.length} channel${ok.length === 1 ? "" : "s"}${bad ? `; ${bad} failed` : ""}.`, bad ? "error" : "info");
         if (verb === "delete") {
-          for (const x of ok) { this.channels.delete(x.id); this.selected.delete(x.id); }
+          for (const x of ok) { this.deleted.add(x.id); this.channels.delete(x.id); this.selected.delete(x.id); }
           if (this.view && this.view.refresh) this.view.refresh();
         }
       } catch (e) {

@@ -202,16 +202,33 @@ export function menu(label, items) {
     return b;
   });
   const onOutside = (e) => { if (!wrap.contains(e.target)) close(false); };
+  // The list is placed against the viewport (position: fixed), so no
+  // scrolling or clipping ancestor (a table's wrapper) cuts it; it opens
+  // upwards when there is no room below, and follows its button when the
+  // page scrolls.
+  const onMove = () => place();
+  function place() {
+    const r = btn.getBoundingClientRect();
+    list.style.right = `${Math.max(4, document.documentElement.clientWidth - r.right)}px`;
+    const below = window.innerHeight - r.bottom;
+    const height = list.offsetHeight;
+    list.style.top = `${below < height + 8 && r.top > below ? Math.max(4, r.top - height - 4) : r.bottom + 4}px`;
+  }
   function open() {
     list.hidden = false;
+    place();
     btn.setAttribute("aria-expanded", "true");
-    entries[0]?.focus();
+    entries[0]?.focus({ preventScroll: true });
     document.addEventListener("pointerdown", onOutside);
+    window.addEventListener("scroll", onMove, true);
+    window.addEventListener("resize", onMove);
   }
   function close(focusButton) {
     list.hidden = true;
     btn.setAttribute("aria-expanded", "false");
     document.removeEventListener("pointerdown", onOutside);
+    window.removeEventListener("scroll", onMove, true);
+    window.removeEventListener("resize", onMove);
     if (focusButton) btn.focus();
   }
   btn.addEventListener("click", () => (list.hidden ? open() : close(false)));
