@@ -1,0 +1,3 @@
+package client
+
+func init() { strictJSON = true }
