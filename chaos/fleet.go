@@ -44,7 +44,10 @@ func buildFleet(ctx context.Context, root string) (string, error) {
 func startFleet(ctx context.Context, in *infra, o options, binDir string) (*fleet, error) {
 	f := &fleet{in: in, o: o}
 	logDir := filepath.Join(in.dir, "logs")
+	// One key for every process: the api seals webhook secrets that the
+	// dispatcher opens.
 	common := []string{
+		"WAGATE_SECRET_KEY=" + in.secretKey,
 		"WAGATE_DATABASE_URL=" + in.databaseURL(),
 		"WAGATE_REDIS_URL=" + in.redisURL(),
 		"WAGATE_REDIS_PREFIX=wagate_chaos:",

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/pkg/natsauth"
+	"github.com/wagate/wagate/pkg/secretbox"
 )
 
 // natsVersion is the nats-server the suite installs into bin/tools (the
@@ -29,6 +30,7 @@ type infra struct {
 	redisAddr string
 	natsAddr  string
 	natsAuth  *natsauth.Authority
+	secretKey string // WAGATE_SECRET_KEY of the fleet
 	pgVersion string
 	pgPort    int
 }
@@ -59,7 +61,7 @@ func startInfra(ctx context.Context, root, dir string) (*infra, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		return nil, fmt.Errorf("redis-server is not installed (apt-get install redis-server): %w", err)
 	}
-	in := &infra{root: root, dir: dir}
+	in := &infra{root: root, dir: dir, secretKey: secretbox.GenerateKey()}
 	logDir := filepath.Join(dir, "logs")
 	rp, err := freePort()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -21,9 +22,11 @@ import (
 	"github.com/wagate/wagate/pkg/names"
 	"github.com/wagate/wagate/pkg/natsauth"
 	"github.com/wagate/wagate/pkg/ops"
+	"github.com/wagate/wagate/pkg/secretbox"
 	"github.com/wagate/wagate/pkg/session"
 	"github.com/wagate/wagate/pkg/session/sim"
 	"github.com/wagate/wagate/pkg/store"
+	"github.com/wagate/wagate/pkg/webhook"
 	"github.com/wagate/wagate/pkg/worker"
 )
 
@@ -36,6 +39,9 @@ type Deps struct {
 	Keys     names.Redis
 	Bus      *bus.Bus
 	Embedded *bus.Embedded // nil unless the gateway embeds NATS
+	// Secrets seals secrets at rest; nil in a worker given no key (it
+	// holds none).
+	Secrets *secretbox.Box
 	// Channels caches channel rows for the API's hot paths, dropped on
 	// announcements of changes by any API process.
 	Channels *httpapi.ChannelCache
@@ -62,6 +68,18 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Deps, erro
 	}
 	if err := d.Store.EnsureShards(ctx, cfg.Shards); err != nil {
 		return nil, err
+	}
+	if d.Secrets, err = SecretBox(cfg); err != nil {
+		return nil, err
+	}
+	if d.Secrets != nil {
+		n, err := webhook.SealSecrets(ctx, d.Store.Pool, d.Secrets)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			log.Info("sealed webhook secrets with the current WAGATE_SECRET_KEY", "rows", n)
+		}
 	}
 	ropt, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
@@ -209,6 +227,48 @@ func (d *Deps) Worker(ctx context.Context, tune func(*worker.Config)) (*worker.W
 		tune(&wc)
 	}
 	return worker.New(wc), nil
+}
+
+// SecretBox returns the box sealing secrets at rest: WAGATE_SECRET_KEY
+// (with WAGATE_SECRET_KEY_PREVIOUS), or for the gateway the key stored in
+// the data folder, generated on first use. It is nil for a worker given no
+// key.
+func SecretBox(cfg config.Config) (*secretbox.Box, error) {
+	key := cfg.SecretKey
+	if key == "" {
+		if cfg.Role != config.RoleGateway {
+			return nil, nil
+		}
+		path := filepath.Join(cfg.DataDir, "secret-key")
+		b, err := os.ReadFile(path)
+		switch {
+		case err == nil:
+			key = strings.TrimSpace(string(b))
+		case errors.Is(err, fs.ErrNotExist):
+			key = secretbox.GenerateKey()
+			if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+				return nil, fmt.Errorf("WAGATE_DATA_DIR=%q: %w", cfg.DataDir, err)
+			}
+			if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+				return nil, fmt.Errorf("store the generated secret key: %w", err)
+			}
+		default:
+			return nil, fmt.Errorf("read the secret key: %w", err)
+		}
+	}
+	cur, err := secretbox.ParseKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("WAGATE_SECRET_KEY: %w", err)
+	}
+	var prev [][]byte
+	for _, k := range cfg.SecretKeyPrevious {
+		p, err := secretbox.ParseKey(k)
+		if err != nil {
+			return nil, fmt.Errorf("WAGATE_SECRET_KEY_PREVIOUS: %w", err)
+		}
+		prev = append(prev, p)
+	}
+	return secretbox.New(cur, prev...)
 }
 
 // AdminToken returns the configured admin token or, when empty, the one

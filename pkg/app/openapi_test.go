@@ -120,11 +120,13 @@ func TestGatewayRoutesMatchOpenAPI(t *testing.T) {
 	require.NoError(t, err)
 	tokens, err := relay.NewTokens(relay.TokensConfig{Redis: g.Deps.Redis, Keys: g.Deps.Keys})
 	require.NoError(t, err)
+	hooks, err := webhook.NewHandlers(webhook.HandlersConfig{Store: g.Deps.Store, Secrets: g.Deps.Secrets, Logger: log})
+	require.NoError(t, err)
 	owner := ownerclient.Config{Store: g.Deps.Store, Bus: g.Deps.Bus, Logger: log}
 	parts := map[string]routeSet{
 		"api":       routesOf(own.Engine()),
 		"messaging": mounted(messaging.NewHandlers(messaging.HandlersConfig{Store: g.Deps.Store, Bus: g.Deps.Bus, Logger: log}).Mount),
-		"webhook":   mounted(webhook.NewHandlers(webhook.HandlersConfig{Store: g.Deps.Store, Logger: log}).Mount),
+		"webhook":   mounted(hooks.Mount),
 		"relay":     mounted(append([]app.Mount{tokens.Mount}, disp.Mounts...)...),
 		"contacts":  mounted(contactsapi.NewHandlers(contactsapi.Config{Config: owner, Redis: g.Deps.Redis, Keys: g.Deps.Keys}).Mount),
 		"calls":     mounted(callsapi.NewHandlers(callsapi.Config{Config: owner, Redis: g.Deps.Redis, Keys: g.Deps.Keys}).Mount),

@@ -32,9 +32,12 @@ func APIMounts(d *Deps, adminToken string) ([]Mount, error) {
 	if err != nil {
 		return nil, err
 	}
-	hooks := webhook.NewHandlers(webhook.HandlersConfig{
-		Store: d.Store, Bus: d.Bus, AllowPrivate: d.Cfg.WebhookAllowPrivate, Logger: d.Log,
+	hooks, err := webhook.NewHandlers(webhook.HandlersConfig{
+		Store: d.Store, Secrets: d.Secrets, Bus: d.Bus, AllowPrivate: d.Cfg.WebhookAllowPrivate, Logger: d.Log,
 	})
+	if err != nil {
+		return nil, err
+	}
 	// The feature routes ask the channel's owner worker through one
 	// kind of client.
 	owner := ownerclient.Config{Store: d.Store, Bus: d.Bus, Shards: d.Cfg.Shards, Logger: d.Log}
@@ -63,7 +66,7 @@ func NewDispatcher(d *Deps) (*Dispatcher, error) {
 		return nil, err
 	}
 	wd, err := webhook.NewDispatcher(webhook.Config{
-		Store: d.Store, Bus: d.Bus, Logger: d.Log,
+		Store: d.Store, Secrets: d.Secrets, Bus: d.Bus, Logger: d.Log,
 		Schedule: d.Cfg.WebhookSchedule, AllowPrivate: d.Cfg.WebhookAllowPrivate,
 	})
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wagate/wagate/pkg/secretbox"
 )
 
 // Role says which binary is loading the configuration; it picks the
@@ -111,6 +113,12 @@ type Config struct {
 	DataDir string
 	// AdminToken reaches every channel; empty in the gateway means generate.
 	AdminToken string
+	// SecretKey seals secrets at rest (webhook signing secrets): 32 bytes
+	// as base64 or hex; empty in the gateway means generate into DataDir.
+	// SecretKeyPrevious are keys it replaced, still opening what they
+	// sealed until every row is re-sealed at start.
+	SecretKey         string
+	SecretKeyPrevious []string
 	// Driver is the default session driver: whatsmeow or sim.
 	Driver string
 	// SimTimeScale multiplies every delay of the simulator.
@@ -173,6 +181,8 @@ var Vars = []Var{
 	{"WAGATE_NATS_REPLICAS", "1", "replicas of wagate's JetStream streams (3 on a NATS cluster)"},
 	{"WAGATE_DATA_DIR", "./data", "embedded NATS storage and the generated admin token"},
 	{"WAGATE_ADMIN_TOKEN", "", "admin token; empty: the gateway generates one, stores it and prints it"},
+	{"WAGATE_SECRET_KEY", "", "key sealing secrets at rest (32 bytes, base64 or hex); empty: the gateway generates one into the data dir; required by api and dispatcher"},
+	{"WAGATE_SECRET_KEY_PREVIOUS", "", "comma-separated keys WAGATE_SECRET_KEY replaced: they still open old values, which are re-sealed with the new key at start"},
 	{"WAGATE_DRIVER", "whatsmeow", "default session driver: whatsmeow or sim"},
 	{"WAGATE_SIM_TIME_SCALE", "1", "multiplies the simulator's delays (tests use 0.02)"},
 	{"WAGATE_SHARDS", "64", "shard count, fixed once stored in Postgres"},
@@ -293,6 +303,26 @@ func Load(role Role, lookupEnv func(string) (string, bool)) (Config, error) {
 	}
 	if c.AdminToken == "" && role == RoleAPI {
 		bad("WAGATE_ADMIN_TOKEN", "", "required by the api binary (at least 16 characters); only cmd/gateway generates one")
+	}
+	c.SecretKey = get("WAGATE_SECRET_KEY", "")
+	if c.SecretKey != "" {
+		if _, err := secretbox.ParseKey(c.SecretKey); err != nil {
+			bad("WAGATE_SECRET_KEY", "…", "expected 32 bytes as base64 or 64 hex digits (`openssl rand -base64 32`)")
+		}
+	} else if role == RoleAPI || role == RoleDispatcher {
+		bad("WAGATE_SECRET_KEY", "", "required by the "+string(role)+" binary (32 bytes as base64, the same for every api and dispatcher; `openssl rand -base64 32`); only cmd/gateway generates one")
+	}
+	if v := get("WAGATE_SECRET_KEY_PREVIOUS", ""); v != "" {
+		for _, k := range strings.Split(v, ",") {
+			if k = strings.TrimSpace(k); k == "" {
+				continue
+			}
+			if _, err := secretbox.ParseKey(k); err != nil {
+				bad("WAGATE_SECRET_KEY_PREVIOUS", "…", "expected comma-separated keys of 32 bytes as base64 or 64 hex digits")
+				break
+			}
+			c.SecretKeyPrevious = append(c.SecretKeyPrevious, k)
+		}
 	}
 	c.Driver = get("WAGATE_DRIVER", DriverWhatsmeow)
 	if c.Driver != DriverWhatsmeow && c.Driver != DriverSim {

@@ -66,6 +66,30 @@ func TestSplitBinariesRequireNATS(t *testing.T) {
 	require.ErrorContains(t, err, "WAGATE_ADMIN_TOKEN")
 }
 
+// The api and dispatcher share the key of secrets at rest, so neither may
+// generate its own; keys are checked at start.
+func TestSecretKey(t *testing.T) {
+	split := map[string]string{"WAGATE_NATS_URL": "nats://x", "WAGATE_NATS_CREDS": "d.creds"}
+	_, err := config.Load(config.RoleDispatcher, env(split))
+	require.ErrorContains(t, err, "WAGATE_SECRET_KEY")
+	_, err = config.Load(config.RoleWorker, env(split))
+	require.NoError(t, err, "workers hold no secrets at rest")
+	c, err := config.Load(config.RoleGateway, env(nil))
+	require.NoError(t, err)
+	require.Empty(t, c.SecretKey, "the gateway generates one")
+
+	_, err = config.Load(config.RoleGateway, env(map[string]string{"WAGATE_SECRET_KEY": "short"}))
+	require.ErrorContains(t, err, "WAGATE_SECRET_KEY")
+	_, err = config.Load(config.RoleGateway, env(map[string]string{"WAGATE_SECRET_KEY_PREVIOUS": "short"}))
+	require.ErrorContains(t, err, "WAGATE_SECRET_KEY_PREVIOUS")
+	c, err = config.Load(config.RoleGateway, env(map[string]string{
+		"WAGATE_SECRET_KEY":          strings.Repeat("ab", 32),
+		"WAGATE_SECRET_KEY_PREVIOUS": strings.Repeat("cd", 32) + ", " + strings.Repeat("ef", 32),
+	}))
+	require.NoError(t, err)
+	require.Len(t, c.SecretKeyPrevious, 2)
+}
+
 // NATS is never open: a binary given a NATS URL needs exactly one kind of
 // credential.
 func TestNATSURLRequiresOneCredential(t *testing.T) {

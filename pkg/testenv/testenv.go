@@ -27,6 +27,7 @@ import (
 	"github.com/wagate/wagate/pkg/ids"
 	"github.com/wagate/wagate/pkg/names"
 	"github.com/wagate/wagate/pkg/natsauth"
+	"github.com/wagate/wagate/pkg/secretbox"
 	"github.com/wagate/wagate/pkg/store"
 )
 
@@ -163,6 +164,20 @@ func Bus(t testing.TB, url string, shards int) *bus.Bus {
 	t.Cleanup(b.Close)
 	require.NoError(t, b.EnsureStreams(context.Background(), bus.StreamOptions{Shards: shards, EventMaxAge: time.Hour}))
 	return b
+}
+
+// SecretBox returns a box with a fresh key and the key itself, for
+// WAGATE_SECRET_KEY of child processes: generate it once per test
+// environment and give every process of the test the same key, or one
+// process cannot open what another sealed.
+func SecretBox(t testing.TB) (*secretbox.Box, string) {
+	t.Helper()
+	key := secretbox.GenerateKey()
+	raw, err := secretbox.ParseKey(key)
+	require.NoError(t, err)
+	box, err := secretbox.New(raw)
+	require.NoError(t, err)
+	return box, key
 }
 
 // Eventually polls cond every 10ms until it holds or timeout passes.

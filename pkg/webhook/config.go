@@ -9,6 +9,7 @@ import (
 
 	"github.com/wagate/wagate/pkg/bus"
 	"github.com/wagate/wagate/pkg/ids"
+	"github.com/wagate/wagate/pkg/secretbox"
 	"github.com/wagate/wagate/pkg/store"
 )
 
@@ -29,6 +30,9 @@ type Config struct {
 	Store *store.Store
 	// Bus reads WA_EVT and WA_WEBHOOK and publishes webhook.disabled (required).
 	Bus *bus.Bus
+	// Secrets opens the endpoints' signing secrets (required; the key of
+	// every api and dispatcher, WAGATE_SECRET_KEY).
+	Secrets *secretbox.Box
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 
@@ -182,6 +186,9 @@ func (c Config) validate() error {
 	}
 	if c.Bus == nil {
 		errs = append(errs, errors.New("webhook: Config.Bus is required"))
+	}
+	if c.Secrets == nil {
+		errs = append(errs, errors.New("webhook: Config.Secrets is required"))
 	}
 	for _, d := range c.Schedule {
 		if d <= 0 {

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/wagate/wagate/pkg/secretbox"
 	"github.com/wagate/wagate/pkg/store"
 )
 
@@ -17,7 +18,13 @@ import (
 // webhook_attempts (migration 0003_webhooks.sql). Every time that decides
 // when something is due comes from the database's now(), so dispatchers
 // with skewed clocks agree.
-type db struct{ pool *pgxpool.Pool }
+//
+// Signing secrets are sealed by box on the way in and opened on the way
+// out: Postgres never holds one in the clear (migration 0009_secrets.sql).
+type db struct {
+	pool *pgxpool.Pool
+	box  *secretbox.Box
+}
 
 // errLimit is returned when a scope already has maxEndpoints endpoints.
 var errLimit = errors.New("webhook: endpoint limit reached")
@@ -39,7 +46,7 @@ const endpointCols = `id, coalesce(channel_id, ''), url, description, events, he
 	disabled_at, secret, coalesce(previous_secret, ''), previous_secret_until, failing_since,
 	consecutive_failures, backoff_until, coalesce(max_in_flight, 0), created_at, updated_at`
 
-func scanEndpoint(row pgx.Row) (*Endpoint, error) {
+func (d db) scanEndpoint(row pgx.Row) (*Endpoint, error) {
 	var e Endpoint
 	var headers []byte
 	err := row.Scan(&e.ID, &e.ChannelID, &e.URL, &e.Description, &e.Events, &headers, &e.Enabled,
@@ -54,7 +61,23 @@ func scanEndpoint(row pgx.Row) (*Endpoint, error) {
 	if err := json.Unmarshal(headers, &e.Headers); err != nil {
 		return nil, fmt.Errorf("webhook: headers of %s: %w", e.ID, err)
 	}
+	if e.Secret, err = d.open(e.Secret); err != nil {
+		return nil, fmt.Errorf("webhook: secret of %s: %w", e.ID, err)
+	}
+	if e.PreviousSecret, err = d.open(e.PreviousSecret); err != nil {
+		return nil, fmt.Errorf("webhook: previous secret of %s: %w", e.ID, err)
+	}
 	return &e, nil
+}
+
+// open returns the plaintext of a stored secret. A plaintext one (a row
+// from before encryption that SealSecrets has not reached yet) is
+// returned as it is.
+func (d db) open(stored string) (string, error) {
+	if stored == "" || !secretbox.Sealed(stored) {
+		return stored, nil
+	}
+	return d.box.Open(stored)
 }
 
 // scopeCond restricts endpoints to a scope: a channel's endpoints, or the
@@ -66,13 +89,17 @@ func (d db) createEndpoint(ctx context.Context, e *Endpoint) (*Endpoint, error) 
 	if err != nil {
 		return nil, err
 	}
-	got, err := scanEndpoint(d.pool.QueryRow(ctx, `INSERT INTO webhook_endpoints
+	sealed, err := d.box.Seal(e.Secret)
+	if err != nil {
+		return nil, err
+	}
+	got, err := d.scanEndpoint(d.pool.QueryRow(ctx, `INSERT INTO webhook_endpoints
 		(id, channel_id, url, description, events, headers, enabled, disabled_reason, disabled_at, secret, max_in_flight)
 		SELECT $1, nullif($2, ''), $3, $4, $5, $6, $7, CASE WHEN $7 THEN '' ELSE 'created disabled' END,
 			CASE WHEN $7 THEN NULL ELSE now() END, $8, nullif($10::integer, 0)
 		WHERE (SELECT count(*) FROM webhook_endpoints WHERE `+fmt.Sprintf(scopeCond, "$2")+`) < $9
 		RETURNING `+endpointCols,
-		e.ID, e.ChannelID, e.URL, e.Description, e.Events, headers, e.Enabled, e.Secret, maxEndpoints, e.MaxInFlight))
+		e.ID, e.ChannelID, e.URL, e.Description, e.Events, headers, e.Enabled, sealed, maxEndpoints, e.MaxInFlight))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errLimit
 	}
@@ -83,13 +110,13 @@ func (d db) createEndpoint(ctx context.Context, e *Endpoint) (*Endpoint, error) 
 }
 
 func (d db) endpoint(ctx context.Context, scope, id string) (*Endpoint, error) {
-	return scanEndpoint(d.pool.QueryRow(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints
+	return d.scanEndpoint(d.pool.QueryRow(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints
 		WHERE id = $1 AND `+fmt.Sprintf(scopeCond, "$2"), id, scope))
 }
 
 // endpointByID reads an endpoint of any scope.
 func (d db) endpointByID(ctx context.Context, id string) (*Endpoint, error) {
-	return scanEndpoint(d.pool.QueryRow(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE id = $1`, id))
+	return d.scanEndpoint(d.pool.QueryRow(ctx, `SELECT `+endpointCols+` FROM webhook_endpoints WHERE id = $1`, id))
 }
 
 func (d db) listEndpoints(ctx context.Context, scope string) ([]*Endpoint, error) {
@@ -98,7 +125,7 @@ func (d db) listEndpoints(ctx context.Context, scope string) ([]*Endpoint, error
 	if err != nil {
 		return nil, fmt.Errorf("webhook: list endpoints: %w", err)
 	}
-	return collectEndpoints(rows)
+	return d.collectEndpoints(rows)
 }
 
 // allEndpoints loads every endpoint, for the dispatcher's cache.
@@ -107,14 +134,14 @@ func (d db) allEndpoints(ctx context.Context) ([]*Endpoint, error) {
 	if err != nil {
 		return nil, fmt.Errorf("webhook: load endpoints: %w", err)
 	}
-	return collectEndpoints(rows)
+	return d.collectEndpoints(rows)
 }
 
-func collectEndpoints(rows pgx.Rows) ([]*Endpoint, error) {
+func (d db) collectEndpoints(rows pgx.Rows) ([]*Endpoint, error) {
 	defer rows.Close()
 	var out []*Endpoint
 	for rows.Next() {
-		e, err := scanEndpoint(rows)
+		e, err := d.scanEndpoint(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -155,7 +182,7 @@ func (d db) updateEndpoint(ctx context.Context, scope, id string, p endpointPatc
 		var err error
 		// Enabling clears the failure streak so the endpoint starts afresh;
 		// disabling records why.
-		out, err = scanEndpoint(tx.QueryRow(ctx, `UPDATE webhook_endpoints SET
+		out, err = d.scanEndpoint(tx.QueryRow(ctx, `UPDATE webhook_endpoints SET
 			url = coalesce($3, url), description = coalesce($4, description),
 			events = coalesce($5, events), headers = coalesce($6, headers),
 			enabled = coalesce($7, enabled),
@@ -195,18 +222,22 @@ func (d db) deleteEndpoint(ctx context.Context, scope, id string) error {
 
 // rotateSecret installs secret; the current one keeps signing for grace.
 func (d db) rotateSecret(ctx context.Context, scope, id, secret string, grace time.Duration) (*Endpoint, error) {
-	return scanEndpoint(d.pool.QueryRow(ctx, `UPDATE webhook_endpoints SET
+	sealed, err := d.box.Seal(secret)
+	if err != nil {
+		return nil, err
+	}
+	return d.scanEndpoint(d.pool.QueryRow(ctx, `UPDATE webhook_endpoints SET
 		previous_secret = CASE WHEN $4::bigint > 0 THEN secret END,
 		previous_secret_until = CASE WHEN $4::bigint > 0 THEN now() + $4::bigint * interval '1 microsecond' END,
 		secret = $3, updated_at = now()
-		WHERE id = $1 AND `+fmt.Sprintf(scopeCond, "$2")+` RETURNING `+endpointCols, id, scope, secret, micros(grace)))
+		WHERE id = $1 AND `+fmt.Sprintf(scopeCond, "$2")+` RETURNING `+endpointCols, id, scope, sealed, micros(grace)))
 }
 
 // disableEndpoint disables an enabled endpoint and dead-letters what waits
 // for it; changed is false when it was disabled already.
 func (d db) disableEndpoint(ctx context.Context, id, reason string) (ep *Endpoint, changed bool, err error) {
 	err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
-		ep, err = scanEndpoint(tx.QueryRow(ctx, `UPDATE webhook_endpoints SET enabled = false,
+		ep, err = d.scanEndpoint(tx.QueryRow(ctx, `UPDATE webhook_endpoints SET enabled = false,
 			disabled_reason = $2, disabled_at = now(), updated_at = now()
 			WHERE id = $1 AND enabled RETURNING `+endpointCols, id, reason))
 		if errors.Is(err, store.ErrNotFound) {

@@ -87,7 +87,7 @@ func NewDispatcher(cfg Config) (*Dispatcher, error) {
 	d := &Dispatcher{
 		cfg:        cfg,
 		log:        cfg.Logger.With("component", "webhook"),
-		db:         db{pool: cfg.Store.Pool},
+		db:         db{pool: cfg.Store.Pool, box: cfg.Secrets},
 		names:      cfg.Bus.Names,
 		sender:     newSender(&cfg),
 		pool:       make(chan struct{}, cfg.Concurrency),

@@ -52,6 +52,7 @@ func (b *bundle) startProcess(t *testing.T, bin, name string) *dispatcherProcess
 		"WAGATE_DATABASE_URL="+b.dsn,
 		"WAGATE_NATS_URL="+b.natsURL,
 		"WAGATE_NATS_CREDS="+testenv.NATSCreds(t, b.natsURL, natsauth.RoleDispatcher),
+		"WAGATE_SECRET_KEY="+b.secretKey,
 		"WAGATE_NATS_PREFIX="+b.bus.Names.Prefix(),
 		"WAGATE_REDIS_URL="+testenv.RedisURL(),
 		"WAGATE_REDIS_PREFIX=wagate_test:"+testenv.Unique()+":",

@@ -17,6 +17,7 @@ import (
 	"github.com/wagate/wagate/pkg/bus"
 	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/ids"
+	"github.com/wagate/wagate/pkg/secretbox"
 	"github.com/wagate/wagate/pkg/ssrf"
 	"github.com/wagate/wagate/pkg/store"
 )
@@ -25,6 +26,8 @@ import (
 type HandlersConfig struct {
 	// Store holds channels and endpoints (required).
 	Store *store.Store
+	// Secrets seals the signing secrets stored in Postgres (required).
+	Secrets *secretbox.Box
 	// Bus, when set, announces endpoint changes on names.WebhooksChanged so
 	// dispatchers reload at once rather than within their CacheTTL.
 	Bus *bus.Bus
@@ -51,7 +54,10 @@ type Handlers struct {
 }
 
 // NewHandlers returns the handlers; mount them with Mount.
-func NewHandlers(cfg HandlersConfig) *Handlers {
+func NewHandlers(cfg HandlersConfig) (*Handlers, error) {
+	if cfg.Store == nil || cfg.Secrets == nil {
+		return nil, errors.New("webhook: HandlersConfig.Store and Secrets are required")
+	}
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver
 	}
@@ -61,7 +67,7 @@ func NewHandlers(cfg HandlersConfig) *Handlers {
 	if cfg.EndpointConcurrency <= 0 {
 		cfg.EndpointConcurrency = DefaultEndpointConcurrency
 	}
-	return &Handlers{cfg: cfg, db: db{pool: cfg.Store.Pool}, guard: ssrf.Guard{AllowPrivate: cfg.AllowPrivate}}
+	return &Handlers{cfg: cfg, db: db{pool: cfg.Store.Pool, box: cfg.Secrets}, guard: ssrf.Guard{AllowPrivate: cfg.AllowPrivate}}, nil
 }
 
 // Mount registers the routes on r behind auth, the bearer-token middleware

@@ -26,7 +26,8 @@ type recordBundle struct {
 func setupRecord(t *testing.T) *recordBundle {
 	t.Helper()
 	st, _ := testenv.Store(t, 4)
-	d := db{pool: st.Pool}
+	box, _ := testenv.SecretBox(t)
+	d := db{pool: st.Pool, box: box}
 	ep, err := d.createEndpoint(context.Background(), &Endpoint{
 		ID: ids.New(ids.Webhook), URL: "https://example.com/hook", Events: []string{"*"}, Headers: map[string]string{},
 		Enabled: true, Secret: NewSecret(),

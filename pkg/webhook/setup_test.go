@@ -21,6 +21,7 @@ import (
 	"github.com/wagate/wagate/pkg/event"
 	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/ids"
+	"github.com/wagate/wagate/pkg/secretbox"
 	"github.com/wagate/wagate/pkg/shard"
 	"github.com/wagate/wagate/pkg/store"
 	"github.com/wagate/wagate/pkg/testenv"
@@ -40,6 +41,10 @@ type bundle struct {
 	bus     *bus.Bus
 	natsURL string
 	router  *gin.Engine
+	// secrets seals the endpoints' secrets; secretKey is its key, which
+	// child dispatchers get as WAGATE_SECRET_KEY.
+	secrets   *secretbox.Box
+	secretKey string
 }
 
 type setupOpts struct {
@@ -61,15 +66,18 @@ func setup(t testing.TB, o setupOpts) *bundle {
 			t.Logf("%s %s: internal error: %v", c.Request.Method, c.Request.URL.Path, e.Err)
 		}
 	})
-	h := webhook.NewHandlers(webhook.HandlersConfig{Store: st, Bus: b, AllowPrivate: o.allowPrivate})
+	secrets, key := testenv.SecretBox(t)
+	h, err := webhook.NewHandlers(webhook.HandlersConfig{Store: st, Secrets: secrets, Bus: b, AllowPrivate: o.allowPrivate})
+	require.NoError(t, err)
 	h.Mount(r, httpapi.NewAuthenticator(adminToken, st).Middleware())
-	return &bundle{st: st, dsn: dsn, bus: b, natsURL: url, router: r}
+	return &bundle{st: st, dsn: dsn, bus: b, natsURL: url, router: r, secrets: secrets, secretKey: key}
 }
 
 // fastConfig is a dispatcher configuration with test-sized times.
 func (b *bundle) fastConfig() webhook.Config {
 	return webhook.Config{
 		Store:          b.st,
+		Secrets:        b.secrets,
 		Bus:            b.bus,
 		Logger:         testLogger(),
 		Schedule:       []time.Duration{20 * time.Millisecond, 40 * time.Millisecond, 80 * time.Millisecond},
