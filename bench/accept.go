@@ -1,70 +1,41 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
 	"github.com/wagate/wagate/pkg/app"
+	"github.com/wagate/wagate/pkg/client"
 )
 
-// api is a small client of the gateway's HTTP API.
+// api is the gateway's HTTP API through pkg/client, for setting a run up
+// (the measured requests go through httpLoad).
 type api struct {
-	base   string
-	token  string
-	client *http.Client
+	*client.Client
 }
 
 func newAPI(g *app.Gateway) *api {
-	return &api{base: g.URL(), token: g.AdminToken(), client: newClient(8)}
-}
-
-func (a *api) do(ctx context.Context, method, path string, body any, out any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		raw, err := json.Marshal(body)
-		if err != nil {
-			return 0, err
-		}
-		rd = bytes.NewReader(raw)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, a.base+path, rd)
+	c, err := client.New(g.URL(), g.AdminToken(), client.WithHTTPClient(newClient(8)))
 	if err != nil {
-		return 0, err
+		panic(err) // g.URL() is always http://host:port
 	}
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := a.client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if out != nil {
-		_ = json.Unmarshal(raw, out)
-	}
-	if resp.StatusCode >= 300 {
-		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(raw))
-	}
-	return resp.StatusCode, nil
+	return &api{Client: c}
 }
 
 // benchSettings lift the per-channel limits that would otherwise measure
 // the rate limiter: no send rate, no warm-up, a deep queue.
-var benchSettings = map[string]any{"send_rate": "0", "warmup_days": 0, "max_queue": 100000}
+var benchSettings = client.Settings{SendRate: "0", WarmupDays: ptr(0), MaxQueue: ptr(100000)}
+
+func ptr[T any](v T) *T { return &v }
 
 // createChannels creates n channels through the API (not started).
 func (a *api) createChannels(ctx context.Context, n int) ([]string, error) {
 	out := make([]string, 0, n)
 	for i := range n {
-		var ch struct {
-			ID string `json:"id"`
-		}
-		if _, err := a.do(ctx, "POST", "/v1/channels", map[string]any{"name": fmt.Sprintf("bench-%d", i), "settings": benchSettings}, &ch); err != nil {
+		ch, err := a.CreateChannel(ctx, client.CreateChannelRequest{Name: fmt.Sprintf("bench-%d", i), Settings: &benchSettings})
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, ch.ID)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/wagate/wagate/pkg/client"
 )
 
 // pairChannels creates n channels through the API and pairs each as a user
@@ -15,13 +17,13 @@ func (a *api) pairChannels(ctx context.Context, n int) ([]string, error) {
 		return nil, err
 	}
 	err = parallel(ctx, 8, ids, func(gctx context.Context, id string) error {
-		if _, err := a.do(gctx, "POST", "/v1/channels/"+id+"/start", nil, nil); err != nil {
+		if _, err := a.StartChannel(gctx, id); err != nil {
 			return err
 		}
 		if err := a.waitState(gctx, id, "qr_pending", 30*time.Second); err != nil {
 			return err
 		}
-		if _, err := a.do(gctx, "POST", "/v1/sim/channels/"+id+"/scan", map[string]any{}, nil); err != nil {
+		if _, err := a.Simulate(gctx, id, client.SimScan, nil); err != nil {
 			return err
 		}
 		return a.waitState(gctx, id, "active", 30*time.Second)
@@ -59,15 +61,15 @@ func parallel[T any](ctx context.Context, limit int, items []T, fn func(context.
 
 func (a *api) waitState(ctx context.Context, id, want string, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	var ch struct {
-		State string `json:"state"`
-	}
+	state := ""
 	for {
-		if _, err := a.do(ctx, "GET", "/v1/channels/"+id, nil, &ch); err == nil && ch.State == want {
-			return nil
+		if ch, err := a.GetChannel(ctx, id); err == nil {
+			if state = ch.State; state == want {
+				return nil
+			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("channel %s did not reach %s in %s (state %q)", id, want, timeout, ch.State)
+			return fmt.Errorf("channel %s did not reach %s in %s (state %q)", id, want, timeout, state)
 		}
 		select {
 		case <-ctx.Done():

@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wagate/wagate/pkg/app"
+	"github.com/wagate/wagate/pkg/client"
 	"github.com/wagate/wagate/pkg/event"
 )
 
@@ -227,7 +228,7 @@ func e2e(ctx context.Context, r *runner, res *result, dbParams string, asyncComm
 		return err
 	}
 	defer rc.close()
-	if _, err := a.do(ctx, "POST", "/v1/webhooks", map[string]any{"url": rc.url, "events": []string{event.MessageSent}, "max_in_flight": e2eHookInFlight}, nil); err != nil {
+	if _, err := a.CreateAdminWebhook(ctx, client.CreateWebhookRequest{URL: rc.url, Events: []string{event.MessageSent}, MaxInFlight: ptr(e2eHookInFlight)}); err != nil {
 		return fmt.Errorf("register the webhook: %w", err)
 	}
 	tr := newTracker()

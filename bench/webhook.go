@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/pkg/app"
+	"github.com/wagate/wagate/pkg/client"
 	"github.com/wagate/wagate/pkg/event"
 	"github.com/wagate/wagate/pkg/ids"
 )
@@ -65,11 +66,11 @@ func webhookBacklog(ctx context.Context, r *runner, res *result, deliveries, end
 		return err
 	}
 	for i := range endpoints {
-		body := map[string]any{"url": fmt.Sprintf("%s/%d", rc.url, i), "events": []string{event.MessageReceived}}
+		body := client.CreateWebhookRequest{URL: fmt.Sprintf("%s/%d", rc.url, i), Events: []string{event.MessageReceived}}
 		if maxInFlight > 0 {
-			body["max_in_flight"] = maxInFlight
+			body.MaxInFlight = ptr(maxInFlight)
 		}
-		if _, err := a.do(ctx, "POST", "/v1/webhooks", body, nil); err != nil {
+		if _, err := a.CreateAdminWebhook(ctx, body); err != nil {
 			return err
 		}
 	}
