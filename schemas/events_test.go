@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/wagate/wagate/pkg/chats"
 	"github.com/wagate/wagate/pkg/event"
 	"github.com/wagate/wagate/pkg/media"
 	"github.com/wagate/wagate/pkg/session/sim"
@@ -90,6 +91,10 @@ func TestDriverEventsValidate(t *testing.T) {
 		{"sim image received", event.MessageReceived, map[string]any{"id": "3EB0A1", "message_id": "msg_01jx8m4q7k2v9c3e5f6g7h8j9k", "chat": "15550102030@s.whatsapp.net",
 			"from": "15550102030@s.whatsapp.net", "type": "image", "timestamp": now, "media": media.Info{MIME: "image/png", Size: 1234,
 				URL: media.Path("ch_01jx8m4q7k2v9c3e5f6g7h8j9k", "msg_01jx8m4q7k2v9c3e5f6g7h8j9k"), Status: "pending"}}},
+		{"chat archived and muted until unmuted", event.ChatUpdated, chats.Updated{Chat: "15550102030@s.whatsapp.net", ChatLID: "203010555051@lid", Archived: true,
+			MutedUntil: &chats.Forever, Changed: []string{"archived", "muted_until"}, Timestamp: now}},
+		{"chat marked unread", event.ChatUpdated, chats.Updated{Chat: "1203630252@g.us", UnreadCount: 1, Changed: []string{"read"}, Timestamp: now}},
+
 		{"sim reaction", event.MessageReaction, sim.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Emoji: "👍", Timestamp: now}},
 		{"sim reaction removed", event.MessageReaction, sim.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Timestamp: now}},
 		{"sim poll vote", event.MessagePollVote, sim.PollVoteData{ID: "3EB0B1", MessageID: "3EB0B0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Selected: []string{"Monday"}, Timestamp: now}},
@@ -121,6 +126,7 @@ func TestDriverEventsValidate(t *testing.T) {
 		{"unknown presence state", event.PresenceUpdated, sim.PresenceData{From: "15550102030@s.whatsapp.net", State: "asleep", Timestamp: now}},
 		{"media with an unknown status", event.MessageMediaStored, worker.MediaStoredData{MessageID: "msg_01jx8m4q7k2v9c3e5f6g7h8j9k", Chat: "c",
 			Media: media.Info{MIME: "image/png", URL: media.Path("ch_x", "msg_01jx8m4q7k2v9c3e5f6g7h8j9k"), Status: "downloading"}}},
+		{"chat update naming no change", event.ChatUpdated, chats.Updated{Chat: "1203630252@g.us", Changed: []string{}, Timestamp: now}},
 		{"unknown call status", event.CallReceived, wm.CallData{ID: "C", From: "f", Status: "ringing", Timestamp: now}},
 	} {
 		t.Run("refused: "+tc.name, func(t *testing.T) {

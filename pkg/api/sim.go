@@ -18,7 +18,7 @@ import (
 // sorted: the actions of the simulator driver (pkg/session/sim), which
 // validates their arguments. A test keeps this list, the driver and the
 // schemas in step.
-var SimActions = []string{"ban", "call", "client_outdated", "connect_failure", "contact", "disconnect", "group",
+var SimActions = []string{"ban", "call", "chat", "client_outdated", "connect_failure", "contact", "disconnect", "group",
 	"inbound", "logout", "presence", "reaction", "receipt", "retry_receipt", "scan", "send_failure", "stream_replaced", "vote"}
 
 type simAccepted struct {

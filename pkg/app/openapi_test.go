@@ -14,6 +14,7 @@ import (
 	"github.com/wagate/wagate/pkg/app"
 	"github.com/wagate/wagate/pkg/blocklist/blocklistapi"
 	"github.com/wagate/wagate/pkg/calls/callsapi"
+	"github.com/wagate/wagate/pkg/chats/chatsapi"
 	"github.com/wagate/wagate/pkg/contacts/contactsapi"
 	"github.com/wagate/wagate/pkg/dashboard"
 	"github.com/wagate/wagate/pkg/messaging"
@@ -131,6 +132,7 @@ func TestGatewayRoutesMatchOpenAPI(t *testing.T) {
 		"contacts":  mounted(contactsapi.NewHandlers(contactsapi.Config{Config: owner, Redis: g.Deps.Redis, Keys: g.Deps.Keys}).Mount),
 		"calls":     mounted(callsapi.NewHandlers(callsapi.Config{Config: owner, Redis: g.Deps.Redis, Keys: g.Deps.Keys}).Mount),
 		"blocklist": mounted(blocklistapi.NewHandlers(owner).Mount),
+		"chats":     mounted(chatsapi.NewHandlers(owner).Mount),
 	}
 	// Whatever else the gateway mounts belongs to the groups part.
 	var known []routeSet

@@ -7,6 +7,7 @@ import (
 
 	"github.com/wagate/wagate/pkg/blocklist/blocklistapi"
 	"github.com/wagate/wagate/pkg/calls/callsapi"
+	"github.com/wagate/wagate/pkg/chats/chatsapi"
 	"github.com/wagate/wagate/pkg/contacts/contactsapi"
 	"github.com/wagate/wagate/pkg/dashboard"
 	"github.com/wagate/wagate/pkg/groups/groupsapi"
@@ -47,7 +48,8 @@ func APIMounts(d *Deps, adminToken string) ([]Mount, error) {
 	})
 	cls := callsapi.NewHandlers(callsapi.Config{Config: owner, Redis: d.Redis, Keys: d.Keys})
 	blk := blocklistapi.NewHandlers(owner)
-	return []Mount{msgs.Mount, hooks.Mount, streamTokens.Mount, grps.Mount, cts.Mount, cls.Mount, blk.Mount, dashboard.Mount}, nil
+	chs := chatsapi.NewHandlers(owner)
+	return []Mount{msgs.Mount, hooks.Mount, streamTokens.Mount, grps.Mount, cts.Mount, cls.Mount, blk.Mount, chs.Mount, dashboard.Mount}, nil
 }
 
 // Dispatcher is the dispatcher's part of a process: its routes (browser

@@ -36,6 +36,8 @@ const (
 	CallReceived            = "call.received"
 	CallRejected            = "call.rejected"
 	PresenceUpdated         = "presence.updated"
+	ChatUpdated             = "chat.updated"
+	HistorySyncProgress     = "history.sync_progress"
 	ChannelHealth           = "channel.health"
 	WebhookDisabled         = "webhook.disabled"
 	CommandFailed           = "command.failed"

@@ -67,6 +67,13 @@ func (o *Client) Routes(r gin.IRouter, path string, auth gin.HandlerFunc, what s
 	return r.Group("/v1/channels/:id"+path, auth, httpapi.LoadChannel(o.cfg.Store), httpapi.RequireActive(what))
 }
 
+// ChannelRoutes is the route group under /v1/channels/{id}+path behind
+// auth with the channel loaded, whatever its state: for routes that read
+// what the store holds.
+func (o *Client) ChannelRoutes(r gin.IRouter, path string, auth gin.HandlerFunc) *gin.RouterGroup {
+	return r.Group("/v1/channels/:id"+path, auth, httpapi.LoadChannel(o.cfg.Store))
+}
+
 // Ask sends method with params to the worker running the loaded channel
 // (httpapi.ChannelOf) and decodes its result into result. When the
 // request fails it answers the HTTP request — the worker's error with the

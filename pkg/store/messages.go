@@ -330,6 +330,15 @@ func (s *Store) AdvanceAnnounced(ctx context.Context, status, reason string, gro
 		}
 		sort.SliceStable(out[gi], func(i, j int) bool { return pos(out[gi][i]) < pos(out[gi][j]) })
 	}
+	if status == StatusSent {
+		sent := make([]string, len(changed))
+		for i, m := range changed {
+			sent[i] = m.ID
+		}
+		if err := touchChatsSent(ctx, tx, sent); err != nil {
+			return nil, err
+		}
+	}
 	if announce != nil {
 		var evs []OutboxEvent
 		for gi := range groups {
@@ -373,6 +382,9 @@ func (s *Store) RecordInbound(ctx context.Context, m *Message, evs ...OutboxEven
 	}
 	if tag.RowsAffected() == 0 {
 		return false, nil
+	}
+	if err := touchChatInbound(ctx, tx, m); err != nil {
+		return false, err
 	}
 	if m.Media != nil {
 		m.Media.MessageID, m.Media.ChannelID = m.ID, m.ChannelID

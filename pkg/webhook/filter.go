@@ -15,7 +15,7 @@ var eventTypes = []string{
 	event.MessageReceived, event.MessageSent, event.MessageDelivered, event.MessageRead, event.MessagePlayed,
 	event.MessageFailed, event.MessageReaction, event.MessageEdited, event.MessageDeleted, event.MessageUndecryptable,
 	event.GroupCreated, event.GroupMemberAdded, event.GroupMemberRemoved, event.GroupUpdated,
-	event.CallReceived, event.CallRejected, event.PresenceUpdated, event.ChannelHealth, event.WebhookDisabled,
+	event.CallReceived, event.CallRejected, event.PresenceUpdated, event.ChatUpdated, event.ChannelHealth, event.WebhookDisabled,
 }
 
 // maxFilters bounds the filters of one endpoint.

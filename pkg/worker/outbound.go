@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wagate/wagate/pkg/chats"
 	"github.com/wagate/wagate/pkg/command"
 	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/event"
@@ -476,6 +477,8 @@ func (c *channelRun) onInbound(ctx context.Context, e session.Inbound) error {
 		c.publish(ctx, e.Type, e.Data)
 		e.Acknowledge(nil)
 		return nil
+	case chats.EventUpdated:
+		return c.onChatUpdated(ctx, e) // chats.go
 	case event.MessageReceived:
 		var d struct {
 			ID      string `json:"id"`

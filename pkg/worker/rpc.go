@@ -15,6 +15,7 @@ import (
 
 	"github.com/wagate/wagate/pkg/blocklist"
 	"github.com/wagate/wagate/pkg/calls"
+	"github.com/wagate/wagate/pkg/chats"
 	"github.com/wagate/wagate/pkg/contacts"
 	"github.com/wagate/wagate/pkg/groups"
 	"github.com/wagate/wagate/pkg/names"
@@ -222,6 +223,13 @@ func (c *channelRun) request(ctx context.Context, r *request) (any, error) {
 		if a, ok := res.(announcer); ok && err == nil {
 			c.announce(ctx, a) // calls.go
 		}
+		if a, ok := res.(chats.Applied); ok && err == nil {
+			// Answered once recorded: a read right after the answer
+			// sees the change.
+			if err := c.recordChatChange(ctx, a.Change); err != nil {
+				return nil, err
+			}
+		}
 		return res, err
 	}
 	return do(ctx, c, p)
@@ -237,7 +245,7 @@ type announcer interface{ Event() (string, any) }
 // channel.
 var featureMethods = func() map[string]groups.Handler {
 	out := map[string]groups.Handler{}
-	for _, ms := range []map[string]groups.Handler{contacts.Methods, calls.Methods, blocklist.Methods} {
+	for _, ms := range []map[string]groups.Handler{contacts.Methods, calls.Methods, blocklist.Methods, chats.Methods} {
 		maps.Copy(out, ms)
 	}
 	return out

@@ -231,6 +231,6 @@ func TestPhoneLogoutWhileOffline(t *testing.T) {
 
 func TestActions(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, []string{"ban", "call", "client_outdated", "connect_failure", "contact", "disconnect", "group", "inbound",
+	require.Equal(t, []string{"ban", "call", "chat", "client_outdated", "connect_failure", "contact", "disconnect", "group", "inbound",
 		"logout", "presence", "reaction", "receipt", "retry_receipt", "scan", "send_failure", "stream_replaced", "vote"}, sim.Actions())
 }

@@ -166,9 +166,13 @@
 //	                      the phone's address book and another user's
 //	                      profile (contacts.go); the user joins the
 //	                      account's contacts.
+//	chat             {chat, archived?, pinned?, muted_until?, read?}
+//	                      a chat's archive, pin, mute ("forever", an RFC
+//	                      3339 time, or null to unmute) or read state changed
+//	                      on the phone: chat.updated (chats.go).
 //
 // The phone-side actions (inbound, receipt, reaction, presence, call,
-// group, vote, retry_receipt) need a connected session and return session.ErrNotConnected
+// group, vote, retry_receipt, chat) need a connected session and return session.ErrNotConnected
 // otherwise; disconnect, ban, stream_replaced, connect_failure and
 // client_outdated need a connection, pairing or not; scan needs the QR
 // codes showing. An unknown action, an unknown argument or a bad value is

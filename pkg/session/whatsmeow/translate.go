@@ -163,6 +163,13 @@ func translateWith(evt any, now time.Time, pn pnResolver) []session.Event {
 		return one(callEvent(e.BasicCallMeta, "reject", false, "", now, pn))
 	case *events.CallTerminate:
 		return one(callEvent(e.BasicCallMeta, "terminate", false, e.Reason, now, pn))
+	case *events.Archive, *events.Pin, *events.Mute, *events.MarkChatAsRead:
+		c, ok := chatChange(evt, pn) // chats.go
+		if !ok {
+			return nil
+		}
+		c.Timestamp = orNow(c.Timestamp, now)
+		return one(inbound(event.ChatUpdated, c.Timestamp, c))
 	case events.PermanentDisconnect:
 		// One whatsmeow adds later: never leave the channel "active"
 		// without a connection.
