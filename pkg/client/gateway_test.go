@@ -434,6 +434,31 @@ func TestClientAgainstAGateway(t *testing.T) {
 		require.True(t, client.IsCode(err, "webhook_not_found"), "%v", err)
 	})
 
+	t.Run("chats from the message log", func(t *testing.T) {
+		ctx := t.Context()
+		var chats []client.Chat
+		for ct, err := range c.ChatsAll(ctx, ch.ID, client.ListChatsParams{Limit: 1}) {
+			require.NoError(t, err)
+			chats = append(chats, ct)
+		}
+		require.GreaterOrEqual(t, len(chats), 2, "the tests above wrote to several chats")
+		i := slices.IndexFunc(chats, func(ct client.Chat) bool { return ct.Chat == "15550102030@s.whatsapp.net" })
+		require.GreaterOrEqual(t, i, 0, "%v", chats)
+		require.NotNil(t, chats[i].LastMessage)
+		msgs, err := c.ListChatMessages(ctx, ch.ID, "15550102030", client.ChatMessagesParams{Limit: 2})
+		require.NoError(t, err)
+		require.Len(t, msgs.Data, 2)
+		require.NotNil(t, msgs.NextBefore)
+		yes := true
+		archived, err := c.UpdateChat(ctx, ch.ID, "15550102030", client.ChatUpdate{Archived: &yes})
+		require.NoError(t, err)
+		require.True(t, archived.Archived)
+		l, err := c.ListChats(ctx, ch.ID, client.ListChatsParams{Archived: &yes})
+		require.NoError(t, err)
+		require.Len(t, l.Data, 1)
+		require.Equal(t, "15550102030@s.whatsapp.net", l.Data[0].Chat)
+	})
+
 	t.Run("lifecycle and bulk", func(t *testing.T) {
 		ctx := t.Context()
 		other, err := admin.CreateChannel(ctx, client.CreateChannelRequest{Name: "bulk", Settings: &client.Settings{SendRate: "30/m"}})

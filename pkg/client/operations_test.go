@@ -86,6 +86,10 @@ var operations = map[string]any{
 	"replayAdminWebhook":           (*client.Client).ReplayAdminWebhook,
 	"listDeadLetters":              (*client.Client).ListDeadLetters,
 
+	"listChats":        (*client.Client).ListChats,
+	"updateChat":       (*client.Client).UpdateChat,
+	"listChatMessages": (*client.Client).ListChatMessages,
+
 	"createStreamToken":  (*client.Client).CreateStreamToken,
 	"channelEventStream": (*client.Client).ChannelEvents,
 	"eventStream":        (*client.Client).Events,
