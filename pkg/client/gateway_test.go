@@ -1,7 +1,10 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
+	"image"
+	"image/jpeg"
 	"log/slog"
 	"net"
 	"net/http"
@@ -457,6 +460,102 @@ func TestClientAgainstAGateway(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, l.Data, 1)
 		require.Equal(t, "15550102030@s.whatsapp.net", l.Data[0].Chat)
+	})
+
+	t.Run("groups, contacts, profile and blocklist", func(t *testing.T) {
+		ctx := t.Context()
+		g, err := c.CreateGroup(ctx, ch.ID, client.CreateGroupRequest{Name: "Support", Participants: []string{"+1 555 000 5001", "15550005002"}},
+			client.WithIdempotencyKey("group-1"))
+		require.NoError(t, err)
+		again, err := c.CreateGroup(ctx, ch.ID, client.CreateGroupRequest{Name: "Support", Participants: []string{"+1 555 000 5001", "15550005002"}},
+			client.WithIdempotencyKey("group-1"))
+		require.NoError(t, err)
+		require.Equal(t, g.ID, again.ID, "a retry answers the group the first request created")
+		groups, err := c.ListGroups(ctx, ch.ID)
+		require.NoError(t, err)
+		require.Len(t, groups.Data, 1)
+		changed, err := c.UpdateGroupParticipants(ctx, ch.ID, g.ID, client.GroupParticipantsRequest{Action: client.ParticipantsAdd, Participants: []string{"15550005003"}})
+		require.NoError(t, err)
+		require.Equal(t, "ok", changed.Participants[0].Status)
+		got, err := c.GetGroup(ctx, ch.ID, g.ID)
+		require.NoError(t, err)
+		require.Len(t, got.Participants, 4)
+		left, err := c.LeaveGroup(ctx, ch.ID, g.ID)
+		require.NoError(t, err)
+		require.True(t, left.Left)
+
+		checks, err := c.CheckNumbers(ctx, ch.ID, client.NumberCheckRequest{Phones: []string{"+1 555 010 2030", "15550100000"}})
+		require.NoError(t, err)
+		require.Len(t, checks.Data, 2)
+		require.True(t, checks.Data[0].Exists)
+		require.False(t, checks.Data[1].Exists, "the simulator has no account for numbers ending in 0000")
+		_, err = c.Simulate(ctx, ch.ID, client.SimContact, map[string]any{"phone": "15552220002", "push_name": "carol", "picture": true})
+		require.NoError(t, err)
+		testenv.Eventually(t, 5*time.Second, func() bool {
+			l, err := c.ListContacts(ctx, ch.ID)
+			require.NoError(t, err)
+			return len(l.Data) == 1
+		}, "the contact")
+		contact, err := c.GetContact(ctx, ch.ID, "15552220002")
+		require.NoError(t, err)
+		require.Equal(t, "15552220002@s.whatsapp.net", contact.JID)
+		pic, err := c.GetContactPicture(ctx, ch.ID, "15552220002", true)
+		require.NoError(t, err)
+		require.Equal(t, "preview", pic.Type)
+		_, err = c.GetContact(ctx, ch.ID, "15552220000")
+		require.True(t, client.IsCode(err, "contact_not_found"), "%v", err)
+
+		about := "9-17 CET"
+		prof, err := c.UpdateProfile(ctx, ch.ID, client.ProfilePatch{About: &about})
+		require.NoError(t, err)
+		require.Equal(t, about, prof.About)
+		var jpg bytes.Buffer
+		require.NoError(t, jpeg.Encode(&jpg, image.NewRGBA(image.Rect(0, 0, 64, 64)), nil))
+		set, err := c.SetProfilePicture(ctx, ch.ID, jpg.Bytes())
+		require.NoError(t, err)
+		prof, err = c.GetProfile(ctx, ch.ID)
+		require.NoError(t, err)
+		require.Equal(t, set.PictureID, prof.PictureID)
+
+		blocked, err := c.BlockContact(ctx, ch.ID, "15552220002")
+		require.NoError(t, err)
+		require.True(t, blocked.Blocked)
+		bl, err := c.GetBlocklist(ctx, ch.ID)
+		require.NoError(t, err)
+		require.Len(t, bl.Data, 1)
+		unblocked, err := c.UnblockContact(ctx, ch.ID, "15552220002")
+		require.NoError(t, err)
+		require.Empty(t, unblocked.Data)
+	})
+
+	t.Run("probes, document and pairing by phone", func(t *testing.T) {
+		ctx := t.Context()
+		h, err := admin.Healthz(ctx)
+		require.NoError(t, err)
+		require.Equal(t, "ok", h.Status)
+		r, err := admin.Readyz(ctx)
+		require.NoError(t, err)
+		require.Equal(t, "ready", r.Status)
+		m, err := admin.Metrics(ctx)
+		require.NoError(t, err)
+		require.Contains(t, string(m), "# TYPE")
+		doc, err := admin.OpenAPI(ctx)
+		require.NoError(t, err)
+		require.Contains(t, string(doc), "openapi: 3.1.0")
+
+		other, err := admin.CreateChannel(ctx, client.CreateChannelRequest{Name: "by phone"})
+		require.NoError(t, err)
+		acc, err := admin.PairPhone(ctx, other.ID, client.PairPhoneRequest{Phone: "+49 151 2345678"}, client.WithIdempotencyKey("pair-1"))
+		require.NoError(t, err)
+		require.Equal(t, "491512345678", acc.Phone)
+		var code *client.PairingCode
+		testenv.Eventually(t, 10*time.Second, func() bool {
+			code, err = admin.GetPairingCode(ctx, other.ID)
+			return err == nil
+		}, "a pairing code (last error %v)", err)
+		require.Len(t, code.Code, 9)
+		_, err = admin.PairPhone(ctx, ch.ID, client.PairPhoneRequest{Phone: "+49 151 2345678"})
+		require.True(t, client.IsCode(err, "already_paired"), "%v", err)
 	})
 
 	t.Run("lifecycle and bulk", func(t *testing.T) {
