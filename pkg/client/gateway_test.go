@@ -558,6 +558,139 @@ func TestClientAgainstAGateway(t *testing.T) {
 		require.True(t, client.IsCode(err, "already_paired"), "%v", err)
 	})
 
+	t.Run("read receipts, presence and the admin streams", func(t *testing.T) {
+		ctx := t.Context()
+		sse := admin.Events(ctx, client.StreamOptions{})
+		defer sse.Close()
+		require.Equal(t, client.KindReady, next(t, sse).Kind)
+		ws := admin.Socket(ctx, client.StreamOptions{})
+		defer ws.Close()
+		require.Equal(t, client.KindReady, next(t, ws).Kind)
+		l, err := c.ListMessages(ctx, ch.ID, client.ListMessagesParams{Direction: "inbound", Limit: 1})
+		require.NoError(t, err)
+		q, err := c.MarkRead(ctx, ch.ID, client.ReadRequest{Chat: "15550102030", MessageIDs: []string{l.Data[0].ID}})
+		require.NoError(t, err)
+		require.Equal(t, "read", q.Action)
+		q, err = c.SendPresence(ctx, ch.ID, client.PresenceRequest{State: client.PresenceComposing, Chat: "15550102030"})
+		require.NoError(t, err)
+		require.Equal(t, "presence", q.Action)
+		_, err = c.SendPresence(ctx, ch.ID, client.PresenceRequest{State: client.PresenceComposing})
+		require.True(t, client.IsCode(err, "validation_failed"), "%v", err)
+		_, err = c.Simulate(ctx, ch.ID, client.SimInbound, map[string]any{"from": "15550102030", "text": "to every stream"})
+		require.NoError(t, err)
+		for _, s := range []*client.Stream{sse, ws} {
+			ev := nextOfType(t, s, "message.received")
+			require.Equal(t, ch.ID, ev.Event.ChannelID)
+		}
+	})
+
+	t.Run("a ringing call is rejected", func(t *testing.T) {
+		ctx := t.Context()
+		s := c.ChannelEvents(ctx, ch.ID, client.StreamOptions{})
+		defer s.Close()
+		require.Equal(t, client.KindReady, next(t, s).Kind)
+		_, err := c.Simulate(ctx, ch.ID, client.SimCall, map[string]any{"from": "15550102030"})
+		require.NoError(t, err)
+		ev := nextOfType(t, s, "call.received")
+		var call struct {
+			ID string `json:"id"`
+		}
+		require.NoError(t, ev.Event.DataInto(&call))
+		rej, err := c.RejectCall(ctx, ch.ID, call.ID, client.CallRejectRequest{})
+		require.NoError(t, err)
+		require.Equal(t, call.ID, rej.ID)
+		require.Equal(t, "api", rej.By)
+	})
+
+	t.Run("admin webhooks: failing deliveries, replay, update, rotate", func(t *testing.T) {
+		ctx := t.Context()
+		var mu sync.Mutex
+		status := http.StatusInternalServerError
+		hits := 0
+		rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			hits++
+			w.WriteHeader(status)
+		}))
+		defer rcv.Close()
+		wh, err := admin.CreateAdminWebhook(ctx, client.CreateWebhookRequest{URL: rcv.URL, Events: []string{"message.received"}, MaxInFlight: ptr(1)})
+		require.NoError(t, err)
+		require.Nil(t, wh.ChannelID, "an admin-level endpoint")
+		require.Equal(t, 1, wh.MaxInFlight)
+		_, err = c.Simulate(ctx, ch.ID, client.SimInbound, map[string]any{"from": "15550102030", "text": "to admin"})
+		require.NoError(t, err)
+		var failed client.Delivery
+		testenv.Eventually(t, 10*time.Second, func() bool {
+			p, err := admin.ListAdminWebhookDeliveries(ctx, wh.ID, client.DeliveryParams{Status: client.DeliveryFailed})
+			require.NoError(t, err)
+			if len(p.Data) == 0 {
+				return false
+			}
+			failed = p.Data[0]
+			return true
+		}, "a failed delivery")
+		d, err := admin.GetAdminWebhookDelivery(ctx, wh.ID, failed.ID)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusInternalServerError, d.Attempts[0].StatusCode)
+
+		mu.Lock()
+		status = http.StatusNoContent
+		mu.Unlock()
+		rep, err := admin.ReplayAdminWebhook(ctx, wh.ID, client.ReplayRequest{EventID: failed.EventID})
+		require.NoError(t, err)
+		require.Equal(t, 1, rep.Replayed)
+		testenv.Eventually(t, 10*time.Second, func() bool {
+			d, err = admin.GetAdminWebhookDelivery(ctx, wh.ID, failed.ID)
+			require.NoError(t, err)
+			return d.Status == client.DeliveryDelivered
+		}, "the replayed delivery delivered (is %s)", d.Status)
+		_, err = admin.ReplayAdminWebhook(ctx, wh.ID, client.ReplayRequest{EventID: "evt_00000000000000000000000000"})
+		require.True(t, client.IsCode(err, "delivery_not_found"), "%v", err)
+
+		dead, err := admin.ListDeadLetters(ctx, client.DeliveryParams{EndpointID: wh.ID})
+		require.NoError(t, err)
+		require.Empty(t, dead.Data)
+		dead, err = c.ListChannelDeadLetters(ctx, ch.ID, client.DeliveryParams{})
+		require.NoError(t, err)
+		require.Empty(t, dead.Data)
+
+		off := false
+		up, err := admin.UpdateAdminWebhook(ctx, wh.ID, client.UpdateWebhookRequest{Enabled: &off, DefaultMaxInFlight: true})
+		require.NoError(t, err)
+		require.False(t, up.Enabled)
+		require.Equal(t, 4, up.MaxInFlight, "back to the dispatcher's default")
+		_, err = admin.ReplayAdminWebhook(ctx, wh.ID, client.ReplayRequest{Since: time.Now().Add(-time.Hour)})
+		require.True(t, client.IsCode(err, "webhook_disabled"), "%v", err)
+		rot, err := admin.RotateAdminWebhookSecret(ctx, wh.ID, client.RotateWebhookRequest{GracePeriod: "0s"})
+		require.NoError(t, err)
+		require.NotEqual(t, wh.Secret, rot.Secret)
+		list, err := admin.ListAdminWebhooks(ctx)
+		require.NoError(t, err)
+		require.Len(t, list.Data, 1)
+		got, err := admin.GetAdminWebhook(ctx, wh.ID)
+		require.NoError(t, err)
+		require.False(t, got.Enabled)
+		require.NoError(t, admin.DeleteAdminWebhook(ctx, wh.ID))
+
+		// The channel-level routes of the same kind.
+		cw, err := c.CreateChannelWebhook(ctx, ch.ID, client.CreateWebhookRequest{URL: rcv.URL})
+		require.NoError(t, err)
+		cws, err := c.ListChannelWebhooks(ctx, ch.ID)
+		require.NoError(t, err)
+		require.Len(t, cws.Data, 1)
+		desc := "orders"
+		cu, err := c.UpdateChannelWebhook(ctx, ch.ID, cw.ID, client.UpdateWebhookRequest{Description: &desc})
+		require.NoError(t, err)
+		require.Equal(t, desc, cu.Description)
+		rr, err := c.ReplayChannelWebhook(ctx, ch.ID, cw.ID, client.ReplayRequest{Since: time.Now().Add(-time.Hour), Status: client.DeliveryDead})
+		require.NoError(t, err)
+		require.Zero(t, rr.Replayed)
+		_, err = c.GetChannelWebhookDelivery(ctx, ch.ID, cw.ID, "dlv_00000000000000000000000000")
+		require.True(t, client.IsCode(err, "delivery_not_found"), "%v", err)
+		require.NoError(t, c.DeleteChannelWebhook(ctx, ch.ID, cw.ID))
+	})
+
 	t.Run("lifecycle and bulk", func(t *testing.T) {
 		ctx := t.Context()
 		other, err := admin.CreateChannel(ctx, client.CreateChannelRequest{Name: "bulk", Settings: &client.Settings{SendRate: "30/m"}})
@@ -579,6 +712,13 @@ func TestClientAgainstAGateway(t *testing.T) {
 		}
 		require.Equal(t, "accepted", byID[other.ID])
 		require.Equal(t, "not_found", byID["ch_00000000000000000000000000"])
+		for _, step := range []func(context.Context, string, ...client.CallOption) (*client.CommandAccepted, error){
+			admin.StartChannel, admin.RestartChannel, admin.StopChannel, admin.LogoutChannel,
+		} {
+			acc, err := step(ctx, other.ID)
+			require.NoError(t, err)
+			require.Equal(t, other.ID, acc.ID)
+		}
 		del, err := admin.DeleteChannel(ctx, other.ID)
 		require.NoError(t, err)
 		require.Equal(t, "delete", del.Action)
@@ -647,3 +787,5 @@ func receive[T any](t *testing.T, c <-chan T) T {
 		return zero
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
