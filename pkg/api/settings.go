@@ -28,6 +28,9 @@ const (
 	// calls); SettingRejectCallsReply is a text sent to the caller then.
 	SettingRejectCalls      = "reject_calls"
 	SettingRejectCallsReply = "reject_calls_reply"
+	// SettingHistoryDays is how many days of the history WhatsApp sends
+	// after pairing are imported (package history), 0–3650, default 30.
+	SettingHistoryDays = "history_days"
 )
 
 // settingsPatch is a validated change of settings: keys to set (normalized
@@ -91,6 +94,12 @@ func parseSettings(raw json.RawMessage) (p settingsPatch, removeAll bool, err *h
 				return p, false, e
 			}
 			p.set[key] = n
+		case SettingHistoryDays:
+			n, e := intSetting(field, v, 0, 3650)
+			if e != nil {
+				return p, false, e
+			}
+			p.set[key] = n
 		case SettingMaxQueue:
 			n, e := intSetting(field, v, 1, 100000)
 			if e != nil {
@@ -114,7 +123,7 @@ func parseSettings(raw json.RawMessage) (p settingsPatch, removeAll bool, err *h
 			p.set[key], _ = json.Marshal(s)
 		default:
 			return p, false, httpapi.Errorf(http.StatusBadRequest, "unknown_field",
-				"unknown field %q; settings has send_rate, warmup_days, typing_ms, max_queue, reject_calls and reject_calls_reply", field).
+				"unknown field %q; settings has send_rate, warmup_days, typing_ms, max_queue, reject_calls, reject_calls_reply and history_days", field).
 				WithDetails(map[string]string{"field": field})
 		}
 	}
@@ -123,7 +132,7 @@ func parseSettings(raw json.RawMessage) (p settingsPatch, removeAll bool, err *h
 
 func validSetting(key string) bool {
 	switch key {
-	case SettingSendRate, SettingWarmupDays, SettingTypingMS, SettingMaxQueue, SettingRejectCalls, SettingRejectCallsReply:
+	case SettingSendRate, SettingWarmupDays, SettingTypingMS, SettingMaxQueue, SettingRejectCalls, SettingRejectCallsReply, SettingHistoryDays:
 		return true
 	}
 	return false

@@ -38,6 +38,7 @@ const (
 	PresenceUpdated         = "presence.updated"
 	ChatUpdated             = "chat.updated"
 	HistorySyncProgress     = "history.sync_progress"
+	HistoryMessage          = "history.message"
 	ChannelHealth           = "channel.health"
 	WebhookDisabled         = "webhook.disabled"
 	CommandFailed           = "command.failed"

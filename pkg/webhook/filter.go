@@ -16,7 +16,11 @@ var eventTypes = []string{
 	event.MessageFailed, event.MessageReaction, event.MessageEdited, event.MessageDeleted, event.MessageUndecryptable,
 	event.GroupCreated, event.GroupMemberAdded, event.GroupMemberRemoved, event.GroupUpdated,
 	event.CallReceived, event.CallRejected, event.PresenceUpdated, event.ChatUpdated, event.ChannelHealth, event.WebhookDisabled,
+	event.HistoryMessage, event.HistorySyncProgress,
 }
+
+// historyCategory prefixes the events "*" leaves out.
+const historyCategory = "history."
 
 // maxFilters bounds the filters of one endpoint.
 const maxFilters = 64
@@ -35,11 +39,16 @@ func categories() []string {
 }
 
 // matches reports whether an event of type typ passes one of filters:
-// "*" (every event), "<category>.*" (e.g. "message.*") or an exact type.
+// "*" (every event but the history ones), "<category>.*" (e.g.
+// "message.*") or an exact type. History events (history.message: the
+// old messages imported after pairing) reach only endpoints that name
+// them, so a receiver of "*" is not flooded with months of old messages.
 func matches(filters []string, typ string) bool {
 	for _, f := range filters {
 		switch {
-		case f == "*" || f == typ:
+		case f == "*" && !strings.HasPrefix(typ, historyCategory):
+			return true
+		case f == typ:
 			return true
 		case strings.HasSuffix(f, ".*") && strings.HasPrefix(typ, f[:len(f)-1]):
 			return true

@@ -63,6 +63,12 @@ func TestMatches(t *testing.T) {
 		{[]string{"connection.qr"}, "connection.qr_x", false},
 		{[]string{"group.*", "call.received"}, "call.received", true},
 		{nil, "message.received", false},
+		{[]string{"*"}, "chat.updated", true},
+		{[]string{"*"}, "history.message", false},
+		{[]string{"*"}, "history.sync_progress", false},
+		{[]string{"history.*"}, "history.message", true},
+		{[]string{"*", "history.sync_progress"}, "history.sync_progress", true},
+		{[]string{"history.sync_progress"}, "history.message", false},
 	} {
 		require.Equal(t, tc.want, matches(tc.filters, tc.typ), "%v %s", tc.filters, tc.typ)
 	}

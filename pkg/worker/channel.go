@@ -13,6 +13,7 @@ import (
 
 	"github.com/wagate/wagate/pkg/command"
 	"github.com/wagate/wagate/pkg/event"
+	"github.com/wagate/wagate/pkg/history"
 	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/names"
 	"github.com/wagate/wagate/pkg/qrcode"
@@ -58,7 +59,9 @@ type channelRun struct {
 	sendRetries  map[string]int  // failed attempts worth a retry, by message
 	attempts     int             // failed connection attempts in a row
 	closed       bool
-	lookFirst    bool // the next pump checks the queue before claiming
+	lookFirst    bool           // the next pump checks the queue before claiming
+	history      history.Result // what the history chunk in progress imported (history.go)
+	historyConvs int
 }
 
 func newChannelRun(sr *shardRun, id string) *channelRun {

@@ -13,6 +13,7 @@ import (
 	"github.com/wagate/wagate/pkg/command"
 	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/event"
+	"github.com/wagate/wagate/pkg/history"
 	"github.com/wagate/wagate/pkg/ids"
 	"github.com/wagate/wagate/pkg/messaging"
 	"github.com/wagate/wagate/pkg/names"
@@ -479,6 +480,10 @@ func (c *channelRun) onInbound(ctx context.Context, e session.Inbound) error {
 		return nil
 	case chats.EventUpdated:
 		return c.onChatUpdated(ctx, e) // chats.go
+	case history.SessionConversation:
+		return c.onHistoryConversation(ctx, e) // history.go
+	case history.SessionChunk:
+		return c.onHistoryChunk(ctx, e)
 	case event.MessageReceived:
 		var d struct {
 			ID      string `json:"id"`

@@ -120,6 +120,9 @@ type scanArgs struct {
 	BusinessName string `json:"business_name"`
 	Platform     string `json:"platform"`
 	Code         string `json:"code"`
+	// History, when set, is the history WhatsApp sends once the device is
+	// online (history.go).
+	History *historyArgs `json:"history"`
 }
 
 // ScanResult is what the action scan returns.
@@ -204,7 +207,13 @@ func (s *Session) scan(ctx context.Context, args json.RawMessage) (any, error) {
 	s.pair = nil
 	s.jid, s.conn, s.phase = dev.JID, conn, connecting
 	s.d.register(s, dev.JID, conn)
-	s.timer = time.AfterFunc(s.d.cfg.scale(s.d.cfg.ConnectDelay), func() { s.online(gen) })
+	hist, own := a.History, dev.JID
+	s.timer = time.AfterFunc(s.d.cfg.scale(s.d.cfg.ConnectDelay), func() {
+		s.online(gen)
+		if hist != nil {
+			go s.sendHistory(gen, own, *hist)
+		}
+	})
 	start := s.post(session.PairSuccess{JID: dev.JID, Phone: dev.Phone, PushName: dev.PushName,
 		BusinessName: a.BusinessName, Platform: dev.Platform})
 	s.mu.Unlock()

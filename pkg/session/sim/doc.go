@@ -112,10 +112,13 @@
 // ("?" marks the optional ones; phone numbers may be given as digits or as
 // JIDs) are:
 //
-//	scan             {phone?, push_name?, business_name?, platform?, code?}
+//	scan             {phone?, push_name?, business_name?, platform?, code?,
+//	                  history?: {conversations, messages, old?}}
 //	                 while QR codes show: link the device. phone defaults to the
 //	                 number given to PairPhone, else a random 1555xxxxxxx; code,
-//	                 if given, must be the PairPhone code. Returns {jid, phone}.
+//	                 if given, must be the PairPhone code. With history, the
+//	                 server sends a history chunk once online (history.go).
+//	                 Returns {jid, phone}.
 //	inbound          {from, text?, type?, chat?, push_name?, id?, addressing?}
 //	                 message.received {id, chat, from, from_me, type, text,
 //	                 push_name, timestamp, addressing_mode, chat_lid?,

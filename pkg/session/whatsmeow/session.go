@@ -80,6 +80,8 @@ type conn struct {
 	// relogin is set between PairSuccess's stream restart (515) and the
 	// reconnection we make for it, whose disconnection is expected.
 	relogin atomic.Bool
+
+	history historyQueue // history.go
 }
 
 // errConnected: Connect was called while a connection is up or underway.
@@ -275,6 +277,9 @@ func (c *conn) handle(evt any) bool {
 		s.log.Debug("offline messages received", "count", e.Count)
 	case *events.MediaRetry:
 		s.onMediaRetry(e)
+		return true
+	case *events.HistorySync:
+		c.onHistory(e.Data) // history.go
 		return true
 	}
 	if m, ok := evt.(*events.Message); ok && m.Message.GetPollUpdateMessage() != nil {
