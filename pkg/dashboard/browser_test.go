@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -49,7 +50,7 @@ func requireChromium(t *testing.T) {
 // startGateway runs a whole gateway in-process on the simulator with QR
 // codes that rotate within seconds: at scale 0.05 the first code lives 3 s,
 // the next five 1 s each.
-func startGateway(t *testing.T) *app.Gateway {
+func startGateway(t *testing.T, overrides ...map[string]string) *app.Gateway {
 	t.Helper()
 	_, prefix := testenv.Redis(t)
 	env := map[string]string{
@@ -63,6 +64,9 @@ func startGateway(t *testing.T) *app.Gateway {
 		"WAGATE_SHARDS":         "4",
 		"WAGATE_ADMIN_TOKEN":    "admin-token-for-browser-tests",
 		"WAGATE_LOG_LEVEL":      "warn",
+	}
+	for _, o := range overrides {
+		maps.Copy(env, o)
 	}
 	cfg, err := config.Load(config.RoleGateway, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	require.NoError(t, err)

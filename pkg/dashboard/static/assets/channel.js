@@ -11,6 +11,8 @@ import {
 
 const RUNNING = new Set(["initializing", "qr_pending", "authenticating", "connecting", "active", "disconnected"]);
 const MAX_LOG = 200;
+const DELIVERY_PAGE = 20;
+const DELIVERY_STATUSES = ["pending", "delivering", "failed", "delivered", "dead"];
 
 export class ChannelPage {
   constructor(app, id) {
@@ -20,6 +22,7 @@ export class ChannelPage {
     this.logCount = 0;
     this.debounce = debouncer(700);
     this.openDeliveries = new Set();
+    this.deliveryPages = new Map();
     this.tick = setInterval(() => this.ticker(), 30000);
   }
 
@@ -357,37 +360,81 @@ export class ChannelPage {
           h("div", { class: "small muted" },
             e.enabled ? h("span", { class: "chip chip-ok" }, "enabled") : h("span", { class: "chip chip-bad", title: e.disabled_reason || "" }, `disabled${e.disabled_reason ? ": " + e.disabled_reason : ""}`),
             " ", (e.events || []).join(", ") || "all events",
-            e.failing_since ? h("span", { class: "chip chip-bad" }, ` failing since ${fmtAgo(e.failing_since)}`) : null)),
+            e.failing_since ? h("span", { class: "chip chip-bad" }, ` failing since ${fmtAgo(e.failing_since)}`) : null,
+            e.backoff_until ? h("span", { class: "chip chip-wait", title: fmtDateTime(e.backoff_until) }, ` next try ${fmtAgo(e.backoff_until)}`) : null)),
         h("div", { class: "toolbar" }, replayFailed, toggle)),
       box);
+  }
+
+  // The delivery log of an endpoint: a status filter, pages of 20 (older
+  // with the API's next_before cursor), and per row the next attempt and
+  // the last answer.
+  deliveryState(wid) {
+    let st = this.deliveryPages.get(wid);
+    if (!st) this.deliveryPages.set(wid, st = { status: "", before: "", back: [], next: "" });
+    return st;
   }
 
   async loadDeliveries(wid) {
     const box = $(`#deliveries-${CSS.escape(wid)}`, this.hookPanel);
     if (!box) return;
+    const st = this.deliveryState(wid);
+    let q = `limit=${DELIVERY_PAGE}`;
+    if (st.status) q += `&status=${enc(st.status)}`;
+    if (st.before) q += `&before=${enc(st.before)}`;
+    let page;
     try {
-      const page = await this.app.api.get(`/v1/channels/${enc(this.id)}/webhooks/${enc(wid)}/deliveries?limit=20`);
-      const list = page.data || [];
-      clear(box, list.length
-        ? h("div", { class: "table-scroll" }, h("table", { class: "data" },
-          h("thead", {}, h("tr", {}, ["Time", "Event", "Status", "Attempts", "Last answer", ""].map((x) => h("th", { scope: "col" }, x)))),
-          h("tbody", {}, list.map((d) => h("tr", {},
+      page = await this.app.api.get(`/v1/channels/${enc(this.id)}/webhooks/${enc(wid)}/deliveries?${q}`);
+    } catch (e) {
+      clear(box, h("p", { class: "muted small" }, e.message));
+      return;
+    }
+    if (this.gone) return;
+    st.next = page.next_before || "";
+    const list = page.data || [];
+    const statusSel = h("select", { class: "delivery-status", "aria-label": "Filter deliveries by status" },
+      h("option", { value: "" }, "All statuses"),
+      DELIVERY_STATUSES.map((s) => h("option", { value: s, selected: st.status === s }, s)));
+    statusSel.addEventListener("change", () => {
+      st.status = statusSel.value;
+      st.before = "";
+      st.back = [];
+      this.loadDeliveries(wid);
+    });
+    const newer = h("button", { type: "button", class: "btn btn-small delivery-newer", disabled: !st.back.length }, "← Newer");
+    newer.addEventListener("click", () => { st.before = st.back.pop() || ""; this.loadDeliveries(wid); });
+    const older = h("button", { type: "button", class: "btn btn-small delivery-older", disabled: !st.next }, "Older →");
+    older.addEventListener("click", () => { st.back.push(st.before); st.before = st.next; this.loadDeliveries(wid); });
+    const tools = h("div", { class: "delivery-tools" }, statusSel,
+      h("span", { class: "muted small" }, st.back.length ? `page ${st.back.length + 1}` : "newest first"),
+      newer, older);
+    const replay = this.app.features.replay;
+    clear(box, tools, list.length
+      ? h("div", { class: "table-scroll" }, h("table", { class: "data delivery-log" },
+        h("thead", {}, h("tr", {}, ["Time", "Event", "Status", "Attempts", "Next attempt", "Last answer", ""].map((x) => h("th", { scope: "col" }, x)))),
+        h("tbody", {}, list.map((d) => {
+          const ans = lastAnswer(d);
+          return h("tr", { dataset: { id: d.id, status: d.status } },
             h("td", {}, timeEl(d.created_at)),
             h("td", {}, h("code", {}, d.event_type), h("div", { class: "small muted" }, d.event_id)),
             h("td", {}, h("span", { class: `chip ${deliveryChip(d.status)}` }, d.status)),
             h("td", { class: "num" }, String(d.attempt_count ?? 0)),
-            h("td", { class: "trunc", title: d.last_error || "" }, d.last_status_code ? `HTTP ${d.last_status_code}` : "", d.last_error ? ` ${d.last_error}` : ""),
-            h("td", {}, this.app.features.replay
+            h("td", { class: "next-attempt" }, d.next_attempt_at && (d.status === "pending" || d.status === "failed")
+              ? timeEl(d.next_attempt_at, fmtAgo(d.next_attempt_at)) : h("span", { class: "muted" }, "—")),
+            h("td", { class: "last-answer trunc", title: ans.title },
+              ans.code ? h("span", { class: `chip ${ans.code < 300 ? "chip-ok" : "chip-bad"}` }, `HTTP ${ans.code}`) : null,
+              ans.text ? ` ${ans.text}` : (ans.code ? "" : h("span", { class: "muted" }, "—"))),
+            h("td", {}, replay
               ? h("button", { type: "button", class: "btn btn-small", "aria-label": `Replay ${d.event_type} ${d.event_id}`, onclick: (ev) => this.replay(wid, { event_id: d.event_id }, ev.currentTarget) }, "Replay")
-              : null))))))
-        : h("p", { class: "muted small" }, "No deliveries yet."));
-    } catch (e) {
-      clear(box, h("p", { class: "muted small" }, e.message));
-    }
+              : null));
+        }))))
+      : h("p", { class: "muted small" }, st.status ? `No ${st.status} deliveries.` : "No deliveries yet."));
   }
 
+  // Live updates reload the first page only: a page further back stays
+  // as the user paged to it.
   reloadDeliveries() {
-    for (const wid of this.openDeliveries) this.loadDeliveries(wid);
+    for (const wid of this.openDeliveries) if (!this.deliveryState(wid).before) this.loadDeliveries(wid);
   }
 
   async replay(wid, body, btn) {
@@ -427,6 +474,16 @@ function messageChip(s) {
   if (s === "failed") return "chip-bad";
   if (s === "delivered" || s === "read" || s === "received" || s === "played") return "chip-ok";
   return "chip-wait";
+}
+
+// lastAnswer is what the endpoint last said: the status code and the
+// response (or the error when there was no answer) of the last attempt.
+function lastAnswer(d) {
+  const a = (d.attempts || []).at(-1);
+  const code = a?.status_code ?? d.last_status_code;
+  const err = a?.error || d.last_error || "";
+  const text = a?.response_snippet || err;
+  return { code, text, title: [code ? `HTTP ${code}` : "", a?.response_snippet || "", err].filter(Boolean).join("\n") };
 }
 
 function deliveryChip(s) {
