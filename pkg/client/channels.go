@@ -39,6 +39,9 @@ type Settings struct {
 	RejectCalls *bool `json:"reject_calls,omitempty"`
 	// RejectCallsReply is sent to a caller whose call was rejected.
 	RejectCallsReply string `json:"reject_calls_reply,omitempty"`
+	// HistoryDays is how many days of the history WhatsApp sends after
+	// pairing are imported (0: none).
+	HistoryDays *int `json:"history_days,omitempty"`
 }
 
 // SettingsPatch changes settings: a set field is changed, a name in Remove
@@ -50,6 +53,7 @@ type SettingsPatch struct {
 	MaxQueue         *int
 	RejectCalls      *bool
 	RejectCallsReply *string
+	HistoryDays      *int
 	// Remove lists settings (JSON names: "send_rate", …) to reset.
 	Remove []string
 }
@@ -71,6 +75,7 @@ func (p SettingsPatch) MarshalJSON() ([]byte, error) {
 	set("max_queue", p.MaxQueue, p.MaxQueue != nil)
 	set("reject_calls", p.RejectCalls, p.RejectCalls != nil)
 	set("reject_calls_reply", p.RejectCallsReply, p.RejectCallsReply != nil)
+	set("history_days", p.HistoryDays, p.HistoryDays != nil)
 	return json.Marshal(m)
 }
 
