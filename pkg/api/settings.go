@@ -31,6 +31,11 @@ const (
 	// SettingHistoryDays is how many days of the history WhatsApp sends
 	// after pairing are imported (package history), 0–3650, default 30.
 	SettingHistoryDays = "history_days"
+	// SettingMedia is {"auto_download": {"types": [...], "max_bytes": n}}:
+	// the media types fetched as soon as they arrive, up to max_bytes
+	// (default image, audio and document up to 16 MB); the others are
+	// fetched on the first GET of their url.
+	SettingMedia = "media"
 )
 
 // settingsPatch is a validated change of settings: keys to set (normalized
@@ -121,9 +126,15 @@ func parseSettings(raw json.RawMessage) (p settingsPatch, removeAll bool, err *h
 				return p, false, httpapi.Validation(field, "%v", err)
 			}
 			p.set[key], _ = json.Marshal(s)
+		case SettingMedia:
+			n, e := mediaSetting(field, v)
+			if e != nil {
+				return p, false, e
+			}
+			p.set[key] = n
 		default:
 			return p, false, httpapi.Errorf(http.StatusBadRequest, "unknown_field",
-				"unknown field %q; settings has send_rate, warmup_days, typing_ms, max_queue, reject_calls, reject_calls_reply and history_days", field).
+				"unknown field %q; settings has send_rate, warmup_days, typing_ms, max_queue, reject_calls, reject_calls_reply, history_days and media", field).
 				WithDetails(map[string]string{"field": field})
 		}
 	}
@@ -132,7 +143,7 @@ func parseSettings(raw json.RawMessage) (p settingsPatch, removeAll bool, err *h
 
 func validSetting(key string) bool {
 	switch key {
-	case SettingSendRate, SettingWarmupDays, SettingTypingMS, SettingMaxQueue, SettingRejectCalls, SettingRejectCallsReply, SettingHistoryDays:
+	case SettingSendRate, SettingWarmupDays, SettingTypingMS, SettingMaxQueue, SettingRejectCalls, SettingRejectCallsReply, SettingHistoryDays, SettingMedia:
 		return true
 	}
 	return false
@@ -155,4 +166,36 @@ func isNull(raw json.RawMessage) bool { return bytes.Equal(bytes.TrimSpace(raw),
 func fieldType(field, want string) *httpapi.Error {
 	return httpapi.Errorf(http.StatusBadRequest, "invalid_field_type", "field %q must be %s", field, want).
 		WithDetails(map[string]string{"field": field})
+}
+
+// mediaTypes are the kinds settings.media.auto_download may name.
+var mediaTypes = []string{"image", "audio", "document", "video", "sticker"}
+
+// mediaSetting validates settings.media.
+func mediaSetting(field string, v json.RawMessage) (json.RawMessage, *httpapi.Error) {
+	var m struct {
+		AutoDownload *struct {
+			Types    *[]string `json:"types"`
+			MaxBytes *int64    `json:"max_bytes"`
+		} `json:"auto_download"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(v))
+	dec.DisallowUnknownFields()
+	if dec.Decode(&m) != nil {
+		return nil, fieldType(field, `an object {"auto_download": {"types": [...], "max_bytes": n}}`)
+	}
+	if ad := m.AutoDownload; ad != nil {
+		if ad.Types != nil {
+			for _, t := range *ad.Types {
+				if !slices.Contains(mediaTypes, t) {
+					return nil, httpapi.Validation(field+".auto_download.types", "%q is not one of image, audio, document, video, sticker", t)
+				}
+			}
+		}
+		if ad.MaxBytes != nil && (*ad.MaxBytes < 0 || *ad.MaxBytes > 2<<30) {
+			return nil, httpapi.Validation(field+".auto_download.max_bytes", "must be between 0 and 2147483648")
+		}
+	}
+	b, _ := json.Marshal(m)
+	return b, nil
 }

@@ -318,6 +318,19 @@ func TestGatewayAnswersConformToOpenAPI(t *testing.T) {
 	whAdmin := c.expect(call{method: "POST", path: "/v1/webhooks", token: admin, body: map[string]any{"url": ok.URL + "/fleet", "events": []string{"message.sent"}, "max_in_flight": 16}}, 201, "").json(t)["id"].(string)
 	c.expect(call{method: "POST", path: "/v1/webhooks", token: otherToken, body: map[string]any{"url": ok.URL}}, 401, "unauthorized")
 
+	// Media: a received image (stored at once), by ranges; a video (fetched
+	// on the first request); a message without a file.
+	api := client{t: t, base: g.URL(), token: admin}
+	c.expect(call{method: "POST", path: "/v1/sim/channels/" + id + "/inbound", token: admin, body: map[string]any{"id": "3ACONFIMG", "from": phone, "type": "image"}}, 202, "")
+	c.expect(call{method: "POST", path: "/v1/sim/channels/" + id + "/inbound", token: admin, body: map[string]any{"id": "3ACONFVID", "from": phone, "type": "video"}}, 202, "")
+	imgID, _ := inboundMedia(t, api, id, "3ACONFIMG", "stored")
+	vidID, _ := inboundMedia(t, api, id, "3ACONFVID", "pending")
+	c.expect(call{method: "GET", path: ch + "/messages/" + imgID + "/media", token: admin}, 200, "")
+	c.expect(call{method: "GET", path: ch + "/messages/" + imgID + "/media", token: admin, header: map[string]string{"Range": "bytes=0-9"}}, 206, "")
+	c.expect(call{method: "GET", path: ch + "/messages/" + vidID + "/media", token: admin}, 202, "")
+	c.expect(call{method: "GET", path: ch + "/messages/msg_00000000000000000000000000/media", token: admin}, 404, "media_not_found")
+	c.expect(call{method: "GET", path: nobody + "/messages/" + imgID + "/media", token: admin}, 404, "channel_not_found")
+
 	// Messaging.
 	msgs := ch + "/messages"
 	send := map[string]any{"to": "+1 (555) 010-2030", "type": "text", "text": "hello"}

@@ -17,6 +17,7 @@ import (
 	"github.com/wagate/wagate/pkg/chats/chatsapi"
 	"github.com/wagate/wagate/pkg/contacts/contactsapi"
 	"github.com/wagate/wagate/pkg/dashboard"
+	"github.com/wagate/wagate/pkg/media/mediaapi"
 	"github.com/wagate/wagate/pkg/messaging"
 	"github.com/wagate/wagate/pkg/ownerclient"
 	"github.com/wagate/wagate/pkg/relay"
@@ -133,6 +134,7 @@ func TestGatewayRoutesMatchOpenAPI(t *testing.T) {
 		"calls":     mounted(callsapi.NewHandlers(callsapi.Config{Config: owner, Redis: g.Deps.Redis, Keys: g.Deps.Keys}).Mount),
 		"blocklist": mounted(blocklistapi.NewHandlers(owner).Mount),
 		"chats":     mounted(chatsapi.NewHandlers(owner).Mount),
+		"media":     mounted(mediaapi.NewHandlers(mediaapi.Config{Store: g.Deps.Store, Media: g.Deps.Media, Bus: g.Deps.Bus, Logger: log}).Mount),
 	}
 	// Whatever else the gateway mounts belongs to the groups part.
 	var known []routeSet

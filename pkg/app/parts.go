@@ -11,6 +11,7 @@ import (
 	"github.com/wagate/wagate/pkg/contacts/contactsapi"
 	"github.com/wagate/wagate/pkg/dashboard"
 	"github.com/wagate/wagate/pkg/groups/groupsapi"
+	"github.com/wagate/wagate/pkg/media/mediaapi"
 	"github.com/wagate/wagate/pkg/messaging"
 	"github.com/wagate/wagate/pkg/ownerclient"
 	"github.com/wagate/wagate/pkg/relay"
@@ -25,8 +26,9 @@ type Mount = func(r *gin.Engine, auth gin.HandlerFunc)
 func APIMounts(d *Deps, adminToken string) ([]Mount, error) {
 	msgs := messaging.NewHandlers(messaging.HandlersConfig{
 		Store: d.Store, Bus: d.Bus, SendRate: d.Cfg.SendRate, WarmupDays: d.Cfg.WarmupDays, Logger: d.Log,
-		Channels: d.Channels,
+		Channels: d.Channels, Media: d.Media,
 	})
+	files := mediaapi.NewHandlers(mediaapi.Config{Store: d.Store, Media: d.Media, Bus: d.Bus, Logger: d.Log})
 	// Stream tokens are issued by the API and checked by the relay through
 	// Redis, so browsers of a split deployment can open streams too.
 	streamTokens, err := relay.NewTokens(relay.TokensConfig{Redis: d.Redis, Keys: d.Keys, Store: d.Store})
@@ -49,7 +51,7 @@ func APIMounts(d *Deps, adminToken string) ([]Mount, error) {
 	cls := callsapi.NewHandlers(callsapi.Config{Config: owner, Redis: d.Redis, Keys: d.Keys})
 	blk := blocklistapi.NewHandlers(owner)
 	chs := chatsapi.NewHandlers(owner)
-	return []Mount{msgs.Mount, hooks.Mount, streamTokens.Mount, grps.Mount, cts.Mount, cls.Mount, blk.Mount, chs.Mount, dashboard.Mount}, nil
+	return []Mount{msgs.Mount, files.Mount, hooks.Mount, streamTokens.Mount, grps.Mount, cts.Mount, cls.Mount, blk.Mount, chs.Mount, dashboard.Mount}, nil
 }
 
 // Dispatcher is the dispatcher's part of a process: its routes (browser

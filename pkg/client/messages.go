@@ -3,8 +3,10 @@ package client
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -260,4 +262,22 @@ func setTime(q url.Values, k string, t time.Time) {
 	if !t.IsZero() {
 		q.Set(k, t.Format(time.RFC3339Nano))
 	}
+}
+
+// ErrMediaPending: the file is still being fetched from WhatsApp; ask
+// again after a moment (the API answered 202 with Retry-After).
+var ErrMediaPending = errors.New("client: media is still being fetched")
+
+// GetMessageMedia returns the file of a media message and its content
+// type (ErrMediaPending while it is being fetched).
+func (c *Client) GetMessageMedia(ctx context.Context, channelID, messageID string) ([]byte, string, error) {
+	raw, h, err := c.doRaw(ctx, request{method: http.MethodGet, path: path("/v1/channels/", channelID, "/messages/", messageID, "/media"), accept: "*/*"})
+	if err != nil {
+		return nil, "", err
+	}
+	ct := h.Get("Content-Type")
+	if h.Get("Retry-After") != "" && strings.HasPrefix(ct, "application/json") {
+		return nil, "", ErrMediaPending
+	}
+	return raw, ct, nil
 }

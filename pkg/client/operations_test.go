@@ -41,11 +41,12 @@ var operations = map[string]any{
 	"getPairingCode": (*client.Client).GetPairingCode,
 	"simulate":       (*client.Client).Simulate,
 
-	"sendMessage":  (*client.Client).SendMessage,
-	"listMessages": (*client.Client).ListMessages,
-	"getMessage":   (*client.Client).GetMessage,
-	"markRead":     (*client.Client).MarkRead,
-	"sendPresence": (*client.Client).SendPresence,
+	"sendMessage":     (*client.Client).SendMessage,
+	"listMessages":    (*client.Client).ListMessages,
+	"getMessage":      (*client.Client).GetMessage,
+	"getMessageMedia": (*client.Client).GetMessageMedia,
+	"markRead":        (*client.Client).MarkRead,
+	"sendPresence":    (*client.Client).SendPresence,
 
 	"listGroups":              (*client.Client).ListGroups,
 	"createGroup":             (*client.Client).CreateGroup,

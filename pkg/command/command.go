@@ -23,6 +23,9 @@ const (
 	Presence  = "presence"
 	// Sim carries a simulator control (scan, inbound, disconnect, ...).
 	Sim = "sim"
+	// DownloadMedia asks the channel's owner to fetch the file of
+	// MessageID now (the API marked it wanted first).
+	DownloadMedia = "download_media"
 )
 
 // Lifecycle lists the lifecycle verbs accepted by the bulk API.

@@ -127,7 +127,7 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader, o PutOptions) (Ob
 	}
 	info, err := s.c.PutObject(ctx, s.bucket, name, hr, size, opts)
 	if err != nil {
-		if o.Size > 0 && hr.n != o.Size {
+		if o.Size > 0 && hr.n < o.Size && errors.Is(err, io.ErrUnexpectedEOF) {
 			return Object{}, fmt.Errorf("%w: got %d bytes, want %d: %w", ErrChecksum, hr.n, o.Size, err)
 		}
 		return Object{}, fmt.Errorf("media: put %s: %w", key, err)

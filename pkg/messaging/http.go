@@ -18,6 +18,7 @@ import (
 	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/ids"
+	"github.com/wagate/wagate/pkg/media"
 	"github.com/wagate/wagate/pkg/ratelimit"
 	"github.com/wagate/wagate/pkg/store"
 )
@@ -36,7 +37,10 @@ type HandlersConfig struct {
 	// Channels, when set, serves the channel of POST /messages (which
 	// needs its settings, not its connection state) from a short cache.
 	Channels *httpapi.ChannelCache
-	Logger   *slog.Logger
+	// Media keeps the files of sends made with base64 (nil: the base64
+	// stays in the message log).
+	Media  media.Store
+	Logger *slog.Logger
 }
 
 // Handlers serves messages, read receipts, presence, health and usage.
@@ -128,7 +132,14 @@ func (h *Handlers) send(c *gin.Context) {
 			WithDetails(map[string]int{"queued": depth, "limit": limit, "retry_after_seconds": retry}))
 		return
 	}
+	if err := h.storeBase64(ctx, m, req); err != nil {
+		httpapi.Abort(c, err)
+		return
+	}
 	createdAt, err := h.accept.enqueue(ctx, m)
+	if err != nil || createdAt.IsZero() {
+		h.dropStored(m) // not this message's file: a replay or a failure
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		httpapi.Abort(c, httpapi.ErrChannelNF)
@@ -266,6 +277,9 @@ func (h *Handlers) list(c *gin.Context) {
 		f.Limit = n
 	}
 	msgs, err := h.cfg.Store.ListMessages(c.Request.Context(), ch.ID, f)
+	if err == nil {
+		err = h.withMedia(c.Request.Context(), ch.ID, msgs)
+	}
 	if err != nil {
 		httpapi.Abort(c, err)
 		return
@@ -286,6 +300,9 @@ func (h *Handlers) get(c *gin.Context) {
 	if errors.Is(err, store.ErrNotFound) {
 		httpapi.Abort(c, httpapi.Errorf(http.StatusNotFound, "message_not_found", "no message %s in this channel", c.Param("msg_id")))
 		return
+	}
+	if err == nil {
+		err = h.withMedia(c.Request.Context(), m.ChannelID, []*store.Message{m})
 	}
 	if err != nil {
 		httpapi.Abort(c, err)

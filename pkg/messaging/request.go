@@ -82,6 +82,16 @@ type Media struct {
 	MIME     string `json:"mime,omitempty"`
 	Filename string `json:"filename,omitempty"`
 	Caption  string `json:"caption,omitempty"`
+	// Stored replaces Base64 in the message log once the API stored the
+	// file in the media store (media.go); requests never carry it.
+	Stored *StoredFile `json:"stored,omitempty"`
+}
+
+// StoredFile is a file of a send the API keeps in the media store under
+// the message's key (media.Key).
+type StoredFile struct {
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
 }
 
 // Location is a place.
@@ -300,6 +310,9 @@ func (r *Request) validateMedia() *httpapi.Error {
 	m := r.Media
 	if m == nil {
 		return invalid("media", "is required for %s: {url} or {base64}", r.Type)
+	}
+	if m.Stored != nil {
+		return invalid("media.stored", "is set by wagate when it stores a base64 file; send url or base64")
 	}
 	if (m.URL == "") == (m.Base64 == "") {
 		return invalid("media", "needs exactly one of url and base64")

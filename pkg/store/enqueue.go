@@ -26,19 +26,28 @@ func (s *Store) EnqueueMessages(ctx context.Context, ms []*Message) ([]time.Time
 		key                    = make([]*string, n)
 		hash                   = make([][]byte, n)
 		body                   = make([]string, n)
+		file                   = newOutboundFiles(n)
 	)
 	for i, m := range ms {
 		id[i], channel[i], chat[i], typ[i], hash[i], body[i] = m.ID, m.ChannelID, m.Chat, m.Type, m.RequestHash, string(m.Body)
 		if m.IdempotencyKey != "" {
 			key[i] = &ms[i].IdempotencyKey
 		}
+		file.add(i, m)
 	}
-	rows, err := s.Pool.Query(ctx, `INSERT INTO messages (id, channel_id, direction, idempotency_key, request_hash, chat, type, body, status, status_rank)
-		SELECT id, channel_id, 'outbound', key, hash, chat, type, body::jsonb, 'queued', 0
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[])
-			AS t(id, channel_id, key, hash, chat, type, body)
-		ON CONFLICT (channel_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-		RETURNING id, created_at`, id, channel, key, hash, chat, typ, body)
+	// The file of a message sent as base64 (stored by the API before)
+	// gets its media row in the same statement as the message, and only
+	// when the message is inserted.
+	rows, err := s.Pool.Query(ctx, `WITH ins AS (
+			INSERT INTO messages (id, channel_id, direction, idempotency_key, request_hash, chat, type, body, status, status_rank)
+			SELECT id, channel_id, 'outbound', key, hash, chat, type, body::jsonb, 'queued', 0
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::text[], $6::text[], $7::text[])
+				AS t(id, channel_id, key, hash, chat, type, body)
+			ON CONFLICT (channel_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+			RETURNING id, channel_id, created_at),
+		files AS (`+insertOutboundFiles+`)
+		SELECT id, created_at FROM ins`, id, channel, key, hash, chat, typ, body,
+		file.id, file.kind, file.mime, file.name, file.key, file.sha, file.size)
 	if err != nil {
 		return nil, fmt.Errorf("store: enqueue messages: %w", err)
 	}
@@ -67,3 +76,36 @@ func (s *Store) EnqueueMessages(ctx context.Context, ms []*Message) ([]time.Time
 	}
 	return out, nil
 }
+
+// outboundFiles are the media rows of a batch of outbound messages, as
+// columns (insertOutboundFiles reads them as $8–$14).
+type outboundFiles struct {
+	id, kind, mime, name, key, sha []string
+	size                           []int64
+}
+
+func newOutboundFiles(n int) *outboundFiles {
+	return &outboundFiles{id: make([]string, 0, n)}
+}
+
+func (f *outboundFiles) add(_ int, m *Message) {
+	d := m.Media
+	if d == nil {
+		return
+	}
+	f.id = append(f.id, m.ID)
+	f.kind = append(f.kind, d.Kind)
+	f.mime = append(f.mime, SanitizeText(d.MIME))
+	f.name = append(f.name, SanitizeText(d.FileName))
+	f.key = append(f.key, d.StorageKey)
+	f.sha = append(f.sha, d.SHA256)
+	f.size = append(f.size, d.Size)
+}
+
+// insertOutboundFiles inserts the stored files of the messages the CTE
+// ins inserted.
+const insertOutboundFiles = `INSERT INTO media (message_id, channel_id, kind, mime, file_name, status, storage_key, sha256, size, file_length, stored_at)
+			SELECT f.id, ins.channel_id, f.kind, f.mime, f.name, 'stored', f.key, f.sha, f.size, f.size, now()
+			FROM unnest($8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::bigint[])
+				AS f(id, kind, mime, name, key, sha, size)
+			JOIN ins ON ins.id = f.id`

@@ -92,10 +92,16 @@ func (s *Store) EnqueueMessage(ctx context.Context, m *Message) (stored *Message
 	if m.IdempotencyKey != "" {
 		key = m.IdempotencyKey
 	}
-	row := s.Pool.QueryRow(ctx, `INSERT INTO messages (id, channel_id, direction, idempotency_key, request_hash, chat, type, body, status, status_rank, wa_id)
-		VALUES ($1, $2, 'outbound', $3, $4, $5, $6, $7, 'queued', 0, nullif($8, ''))
-		ON CONFLICT (channel_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-		RETURNING `+messageCols, m.ID, m.ChannelID, key, m.RequestHash, m.Chat, m.Type, m.Body, m.WAID)
+	file := newOutboundFiles(1)
+	file.add(0, m)
+	row := s.Pool.QueryRow(ctx, `WITH ins AS (
+			INSERT INTO messages (id, channel_id, direction, idempotency_key, request_hash, chat, type, body, status, status_rank, wa_id)
+			VALUES ($1, $2, 'outbound', $3, $4, $5, $6, $7, 'queued', 0, nullif($15, ''))
+			ON CONFLICT (channel_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+			RETURNING *),
+		files AS (`+insertOutboundFiles+`)
+		SELECT `+messageCols+` FROM ins`, m.ID, m.ChannelID, key, m.RequestHash, m.Chat, m.Type, m.Body,
+		file.id, file.kind, file.mime, file.name, file.key, file.sha, file.size, m.WAID)
 	stored, err = scanMessage(row)
 	if err == nil {
 		return stored, true, nil

@@ -296,6 +296,16 @@ func (c *channelRun) command(ctx context.Context, verb string, env command.Envel
 		return c.markRead(ctx, env)
 	case command.Presence:
 		return c.presence(ctx, env)
+	case command.DownloadMedia:
+		d, err := c.sr.w.cfg.Store.Media(ctx, c.id, env.MessageID)
+		if errors.Is(err, store.ErrNotFound) {
+			return errors.Join(errPermanent, errors.New("no media for message "+env.MessageID))
+		}
+		if err != nil {
+			return err
+		}
+		c.fetchMedia(d)
+		return nil
 	case command.Sim:
 		ctl, ok := c.sess.(controller)
 		if !ok {

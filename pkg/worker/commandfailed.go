@@ -76,6 +76,7 @@ var (
 var knownVerbs = map[string]bool{
 	command.Start: true, command.Stop: true, command.Restart: true, command.Logout: true, command.Delete: true,
 	command.PairPhone: true, command.Send: true, command.Read: true, command.Presence: true, command.Sim: true,
+	command.DownloadMedia: true,
 }
 
 func verbLabel(verb string) string {

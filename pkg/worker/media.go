@@ -2,12 +2,14 @@ package worker
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 
 	"github.com/wagate/wagate/pkg/event"
 	"github.com/wagate/wagate/pkg/media"
+	"github.com/wagate/wagate/pkg/messaging"
 	"github.com/wagate/wagate/pkg/session"
 	"github.com/wagate/wagate/pkg/state"
 	"github.com/wagate/wagate/pkg/store"
@@ -95,16 +98,7 @@ func refOf(d *store.Media) session.MediaRef {
 func isGroupJID(jid string) bool { return len(jid) > 5 && jid[len(jid)-5:] == "@g.us" }
 
 // mediaInfo is the media member of events for d.
-func mediaInfo(channelID string, d *store.Media) media.Info {
-	in := media.Info{MIME: d.MIME, Size: d.FileLength, FileName: d.FileName, URL: media.Path(channelID, d.MessageID), Status: d.Status}
-	if len(d.FileSHA256) > 0 {
-		in.SHA256 = hex.EncodeToString(d.FileSHA256)
-	}
-	if d.Status == store.MediaStored {
-		in.Size, in.SHA256 = d.Size, d.SHA256
-	}
-	return in
-}
+func mediaInfo(channelID string, d *store.Media) media.Info { return messaging.Info(channelID, d) }
 
 // decorateMedia adds url, status and file_name to the media member of a
 // received message's event data.
@@ -397,4 +391,36 @@ func (c *channelRun) deleteChannelMedia(ctx context.Context) {
 // mediaSettings is settings.media of a channel.
 type mediaSettings struct {
 	AutoDownload *autoDownload `json:"auto_download"`
+}
+
+// loadStoredFile puts the file a send made with base64 was stored with
+// (messaging.StoredFile) back into req for the driver. A file missing
+// from the store fails the send; a storage outage is retried.
+func (c *channelRun) loadStoredFile(ctx context.Context, messageID string, req *messaging.Request) error {
+	if req.Media == nil || req.Media.Stored == nil {
+		return nil
+	}
+	if c.sr.w.cfg.Media == nil {
+		return fmt.Errorf("%w: no media store to read the file from", session.ErrInvalidMedia)
+	}
+	f, err := c.sr.w.cfg.Media.Open(ctx, media.Key(c.id, messageID))
+	if errors.Is(err, media.ErrNotFound) {
+		return fmt.Errorf("%w: the stored file is gone", session.ErrInvalidMedia)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", errStorage, err)
+	}
+	defer f.Close()
+	var b strings.Builder
+	enc := base64.NewEncoder(base64.StdEncoding, &b)
+	if _, err := io.Copy(enc, io.LimitReader(f, req.Media.Stored.Size+1)); err != nil {
+		return fmt.Errorf("%w: %w", errStorage, err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("%w: %w", errStorage, err)
+	}
+	file := *req.Media
+	file.Base64, file.Stored = b.String(), nil
+	req.Media = &file
+	return nil
 }

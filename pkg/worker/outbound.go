@@ -196,7 +196,12 @@ func (c *channelRun) pump(ctx context.Context) error {
 			c.log.Warn("re-sending a message whose previous attempt has no outcome", "message_id", m.ID)
 		}
 		t.resolveReferences(ctx, &req)
-		res, err := c.sess.Send(ctx, session.Outbound{ID: m.ID, To: m.Chat, Type: m.Type, Body: req.DriverBody()})
+		// A file sent as base64 waits in the media store (media.go).
+		err = c.loadStoredFile(ctx, m.ID, &req)
+		var res session.SendResult
+		if err == nil {
+			res, err = c.sess.Send(ctx, session.Outbound{ID: m.ID, To: m.Chat, Type: m.Type, Body: req.DriverBody()})
+		}
 		switch {
 		case err == nil:
 			at := res.Timestamp

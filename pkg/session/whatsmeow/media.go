@@ -13,11 +13,9 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"path"
 	"strings"
-	"syscall"
 	"time"
 
 	wa "go.mau.fi/whatsmeow"
@@ -25,11 +23,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/wagate/wagate/pkg/session"
+	"github.com/wagate/wagate/pkg/ssrf"
 )
-
-// errRefusedAddress: a media URL resolved to an address the fetcher may
-// not reach (private, loopback, link-local: the server's own network).
-var errRefusedAddress = errors.New("address not allowed for media URLs")
 
 // fetcher loads the media of send commands: it downloads URLs with a size
 // limit and a timeout, or decodes base64.
@@ -40,21 +35,13 @@ type fetcher struct {
 }
 
 // newFetchClient is the shared client media URLs are downloaded with. It
-// dials public addresses only, unless allowPrivate, checking the address
-// actually dialled (after DNS, on every redirect) so that a name resolving
-// to an internal address cannot reach the server's network. It ignores
-// proxy settings, which would hide the address, and follows 3 redirects.
+// dials what pkg/ssrf allows only (as webhooks do), unless allowPrivate,
+// checking the address actually dialled (after DNS, on every redirect) so
+// that a name resolving to an internal address cannot reach the server's
+// network. It ignores proxy settings, which would hide the address, and
+// follows 3 redirects.
 func newFetchClient(dialTimeout time.Duration, allowPrivate bool) *http.Client {
-	d := &net.Dialer{Timeout: dialTimeout, KeepAlive: 30 * time.Second}
-	if !allowPrivate {
-		d.Control = func(_, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil || !publicAddr(ap.Addr()) {
-				return fmt.Errorf("%w: %s", errRefusedAddress, address)
-			}
-			return nil
-		}
-	}
+	d := ssrf.Guard{AllowPrivate: allowPrivate}.Dialer(dialTimeout)
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.Proxy = nil
 	t.DialContext = d.DialContext
@@ -70,14 +57,6 @@ func newFetchClient(dialTimeout time.Duration, allowPrivate bool) *http.Client {
 			return nil
 		},
 	}
-}
-
-// carrierNAT is 100.64.0.0/10, shared address space that is not public.
-var carrierNAT = netip.MustParsePrefix("100.64.0.0/10")
-
-func publicAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	return a.IsValid() && a.IsGlobalUnicast() && !a.IsPrivate() && !carrierNAT.Contains(a)
 }
 
 // load returns the bytes of m and their MIME type (without parameters).
@@ -153,7 +132,7 @@ func (f *fetcher) download(ctx context.Context, raw string) ([]byte, string, err
 	resp, err := f.client.Do(req)
 	if err != nil {
 		var dnsErr *net.DNSError
-		if errors.Is(err, errRefusedAddress) || (errors.As(err, &dnsErr) && dnsErr.IsNotFound) {
+		if errors.Is(err, ssrf.ErrRefused) || (errors.As(err, &dnsErr) && dnsErr.IsNotFound) {
 			return nil, "", fmt.Errorf("%w: media url: %w", session.ErrInvalid, err)
 		}
 		return nil, "", fmt.Errorf("whatsmeow: fetch media: %w", err)

@@ -2,9 +2,9 @@ package whatsmeow
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wagate/wagate/pkg/session"
+	"github.com/wagate/wagate/pkg/ssrf"
 )
 
 func TestFetchLimitsSizeAndTime(t *testing.T) {
@@ -81,14 +82,15 @@ func TestFetchRefusesInternalAddressesByDefault(t *testing.T) {
 	f := &fetcher{client: newFetchClient(time.Second, false), max: 1024, timeout: time.Second}
 	_, _, err := f.load(context.Background(), &Media{URL: srv.URL + "/a.pdf"})
 	require.ErrorIs(t, err, session.ErrInvalid)
-	require.ErrorIs(t, err, errRefusedAddress)
+	require.ErrorIs(t, err, ssrf.ErrRefused, "media URLs are guarded by pkg/ssrf, like webhooks")
 
+	guard := ssrf.Guard{}
 	for addr, public := range map[string]bool{
 		"8.8.8.8": true, "2a03:2880:f12f:83:face:b00c::25de": true,
 		"127.0.0.1": false, "10.1.2.3": false, "192.168.0.1": false, "172.16.0.1": false, "169.254.169.254": false,
 		"100.64.0.1": false, "::1": false, "fd00::1": false, "fe80::1": false, "0.0.0.0": false, "::ffff:127.0.0.1": false,
 	} {
-		require.Equal(t, public, publicAddr(netip.MustParseAddr(addr)), addr)
+		require.Equal(t, public, guard.Control("tcp", net.JoinHostPort(addr, "443"), nil) == nil, addr)
 	}
 }
 
