@@ -337,6 +337,18 @@ func TestDashboardInChromium(t *testing.T) {
 	b.click("#sim-inbound")
 	b.waitJS("a second message", `document.querySelectorAll('#event-log li[data-type="message.received"]').length >= 2`, 15*time.Second)
 	b.waitJS("the message log", `document.querySelectorAll("#messages tbody tr").length >= 1`, 15*time.Second)
+	// A received image shows as a thumbnail loaded from the media route,
+	// with a download link.
+	post(t, g, "/v1/sim/channels/"+id1+"/inbound", `{"from":"+15550009999","type":"image","caption":"a picture"}`)
+	testenv.Eventually(t, 15*time.Second, func() bool {
+		var n int
+		_ = g.Deps.Store.Pool.QueryRow(context.Background(), "SELECT count(*) FROM media WHERE status = 'stored'").Scan(&n)
+		return n == 1
+	}, "the image to be stored")
+	b.click(`.crumbs a`)
+	b.click(fmt.Sprintf(`tr[data-id=%q] a.ch-name`, id1))
+	b.waitJS("the image thumbnail", `[...document.querySelectorAll("#messages img.media-thumb")].some((i) => i.complete && i.naturalWidth === 64)`, 15*time.Second)
+	require.Contains(t, b.text("#messages a.media-link"), "Download")
 	b.screenshot("channel-page")
 
 	// Bulk: select every channel and stop them.

@@ -57,7 +57,7 @@ var files = func() map[string]*file {
 
 // securityHeaders go on every dashboard response.
 var securityHeaders = map[string]string{
-	"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src blob:; " +
 		"connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 	"Referrer-Policy":        "no-referrer",
 	"X-Content-Type-Options": "nosniff",

@@ -33,6 +33,20 @@ export class Api {
 
   get admin() { return !this.session.channelId; }
 
+  // blob fetches a media file with the bearer token (an <img src> cannot
+  // carry it); 202 means the worker is still fetching it from WhatsApp.
+  async blob(path) {
+    let resp;
+    try {
+      resp = await fetch(path, { headers: { Authorization: "Bearer " + this.session.token }, cache: "no-store" });
+    } catch {
+      throw new ApiError(0, "network_error", "The server cannot be reached.");
+    }
+    if (resp.status === 202) throw new ApiError(202, "media_pending", "Still being fetched from WhatsApp; try again shortly.");
+    if (!resp.ok) throw new ApiError(resp.status, "http_" + resp.status, `The file could not be loaded (${resp.status}).`);
+    return resp.blob();
+  }
+
   async request(method, path, body, { quiet401 = false } = {}) {
     const headers = { Authorization: "Bearer " + this.session.token, Accept: "application/json" };
     const init = { method, headers, cache: "no-store" };

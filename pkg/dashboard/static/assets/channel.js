@@ -316,8 +316,8 @@ export class ChannelPage {
         h("div", { class: "panel-head" }, h("h2", { id: "h-messages" }, "Recent messages")),
         list.length
           ? h("div", { class: "table-scroll" }, h("table", { class: "data", id: "messages" },
-            h("thead", {}, h("tr", {}, ["Time", "", "Chat", "Type", "Message", "Status"].map((x) => h("th", { scope: "col" }, x)))),
-            h("tbody", {}, list.map(messageRow))))
+            h("thead", {}, h("tr", {}, ["Time", "", "Chat", "Type", "Message", "Media", "Status"].map((x) => h("th", { scope: "col" }, x)))),
+            h("tbody", {}, list.map((m) => messageRow(m, this.app.api)))))
           : h("p", { class: "muted" }, "No messages yet."));
     } catch (e) {
       clear(this.msgPanel, h("h2", { id: "h-messages" }, "Recent messages"), h("p", { class: "muted" }, e.message));
@@ -458,7 +458,41 @@ function historyItem(e) {
     timeEl(e.at, fmtDateTime(e.at)));
 }
 
-function messageRow(m) {
+// mediaCell shows the file of a media message: a thumbnail for images, a
+// player for audio, a download link for every file (the route needs the
+// token, so files are fetched as blobs).
+function mediaCell(m, api) {
+  const md = (m.body || {}).media;
+  if (!md || !md.url) return null;
+  const name = md.file_name || `${m.type}-${m.id}`;
+  const link = h("a", { class: "media-link", href: "#", download: name, title: md.mime || "" },
+    md.status === "stored" ? `Download ${name}` : md.status === "pending" ? "Fetch file" : `File ${md.status}`);
+  link.addEventListener("click", async (ev) => {
+    if (link.dataset.ready) return;
+    ev.preventDefault();
+    try {
+      link.href = URL.createObjectURL(await api.blob(md.url));
+      link.dataset.ready = "1";
+      link.textContent = `Download ${name}`;
+      link.click();
+    } catch (e) {
+      link.textContent = e.message;
+    }
+  });
+  const cell = h("span", { class: "media" }, link);
+  if (md.status === "stored" && (m.type === "image" || m.type === "sticker")) {
+    const img = h("img", { class: "media-thumb", alt: name, width: 48, height: 48 });
+    cell.prepend(img);
+    api.blob(md.url).then((b) => { img.src = URL.createObjectURL(b); }).catch(() => img.remove());
+  } else if (md.status === "stored" && m.type === "audio") {
+    const au = h("audio", { class: "media-audio", controls: true, preload: "none" });
+    cell.prepend(au);
+    api.blob(md.url).then((b) => { au.src = URL.createObjectURL(b); }).catch(() => au.remove());
+  }
+  return cell;
+}
+
+function messageRow(m, api) {
   const body = m.body || {};
   const text = body.text || body.caption || body.body || (body.latitude ? `📍 ${body.latitude}, ${body.longitude}` : "") || "";
   return h("tr", {},
@@ -467,6 +501,7 @@ function messageRow(m) {
     h("td", { class: "trunc" }, m.chat),
     h("td", {}, m.type),
     h("td", { class: "trunc", title: text }, text),
+    h("td", {}, mediaCell(m, api)),
     h("td", {}, h("span", { class: `chip ${messageChip(m.status)}`, title: m.reason || "" }, m.status)));
 }
 
