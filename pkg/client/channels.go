@@ -42,6 +42,9 @@ type Settings struct {
 	// HistoryDays is how many days of the history WhatsApp sends after
 	// pairing are imported (0: none).
 	HistoryDays *int `json:"history_days,omitempty"`
+	// Media is what the worker fetches from WhatsApp as soon as it
+	// arrives.
+	Media *MediaSettings `json:"media,omitempty"`
 }
 
 // SettingsPatch changes settings: a set field is changed, a name in Remove
@@ -54,6 +57,7 @@ type SettingsPatch struct {
 	RejectCalls      *bool
 	RejectCallsReply *string
 	HistoryDays      *int
+	Media            *MediaSettings
 	// Remove lists settings (JSON names: "send_rate", …) to reset.
 	Remove []string
 }
@@ -76,6 +80,7 @@ func (p SettingsPatch) MarshalJSON() ([]byte, error) {
 	set("reject_calls", p.RejectCalls, p.RejectCalls != nil)
 	set("reject_calls_reply", p.RejectCallsReply, p.RejectCallsReply != nil)
 	set("history_days", p.HistoryDays, p.HistoryDays != nil)
+	set("media", p.Media, p.Media != nil)
 	return json.Marshal(m)
 }
 

@@ -125,6 +125,7 @@ func TestTypesMatchTheOpenAPISchemas(t *testing.T) {
 		"CallRejectRequest": client.CallRejectRequest{}, "CallRejected": client.CallRejected{},
 		"BlocklistEntry": client.BlocklistEntry{}, "Blocklist": client.Blocklist{}, "BlocklistChanged": client.BlocklistChanged{},
 		"Chat": client.Chat{}, "ChatList": client.ChatList{},
+		"MediaSettings": client.MediaSettings{}, "MediaInfo": client.MediaInfo{},
 	}
 	for name, v := range types {
 		require.Equal(t, properties(t, all, name), jsonNames(reflect.TypeOf(v)), "client.%T and the OpenAPI schema %s", v, name)
@@ -133,7 +134,8 @@ func TestTypesMatchTheOpenAPISchemas(t *testing.T) {
 	// Request types that write only what changes: every member set.
 	n, s, b, tm := 1, "x", true, time.Now()
 	patches := map[string]any{
-		"SettingsPatch":        client.SettingsPatch{SendRate: &s, WarmupDays: &n, TypingMS: &n, MaxQueue: &n, RejectCalls: &b, RejectCallsReply: &s, HistoryDays: &n},
+		"SettingsPatch": client.SettingsPatch{SendRate: &s, WarmupDays: &n, TypingMS: &n, MaxQueue: &n, RejectCalls: &b, RejectCallsReply: &s, HistoryDays: &n,
+			Media: &client.MediaSettings{}},
 		"UpdateChannelRequest": client.UpdateChannelRequest{Name: s, Settings: &client.SettingsPatch{}},
 		"UpdateWebhookRequest": client.UpdateWebhookRequest{URL: &s, Description: &s, Events: []string{}, Headers: map[string]string{},
 			Enabled: &b, MaxInFlight: &n},
