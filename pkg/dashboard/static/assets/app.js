@@ -8,8 +8,11 @@ import { LinkDialog } from "./link.js";
 import { ChannelPage } from "./channel.js";
 import {
   $, $$, badge, busy, clear, confirmAction, debouncer, fmtAgo, fmtPhone, h, menu, openDialog,
-  reasonLabel, setBadge, STATES, toast, wireDialogs,
+  neverStarted, reasonLabel, setBadge, STATES, toast, wireDialogs,
 } from "./ui.js";
+
+// How often the admin's list is read again (channels created elsewhere).
+const LIST_POLL_MS = 5000;
 
 // States in which a session runs (desired running).
 const RUNNING = new Set(["initializing", "qr_pending", "authenticating", "connecting", "active", "disconnected"]);
@@ -112,6 +115,14 @@ class App {
     });
     this.stream.start();
     await this.loadChannels();
+    // A channel created elsewhere sends no event until it starts: the
+    // admin's list is read again every few seconds while the tab is seen.
+    clearInterval(this.poll);
+    if (api.admin) {
+      this.poll = setInterval(() => {
+        if (document.visibilityState === "visible" && this.api === api) this.reloadList();
+      }, LIST_POLL_MS);
+    }
     this.route();
   }
 
@@ -124,6 +135,7 @@ class App {
   }
 
   teardown() {
+    clearInterval(this.poll);
     if (this.stream) this.stream.stop();
     this.stream = null;
     if (this.view && this.view.destroy) this.view.destroy();
@@ -151,6 +163,28 @@ class App {
       if (e.status !== 401) toast(e.message, "error");
     }
     this.refreshHealth();
+  }
+
+  // reloadList reads the list again and shows channels created or deleted
+  // elsewhere.
+  async reloadList() {
+    let list;
+    try {
+      list = await this.api.channels();
+    } catch {
+      return; // the next round tries again
+    }
+    if (!this.api) return;
+    const seen = new Set(list.map((c) => c.id));
+    const fresh = list.filter((c) => !this.channels.has(c.id) && !this.deleted.has(c.id));
+    const gone = [...this.channels.keys()].filter((id) => !seen.has(id));
+    // Known channels keep their record: events may be newer than this read.
+    for (const c of fresh) this.channels.set(c.id, c);
+    for (const id of gone) { this.channels.delete(id); this.selected.delete(id); }
+    if (!fresh.length && !gone.length) return;
+    if (this.view && this.view.refresh) this.view.refresh();
+    for (const id of gone) if (this.view && this.view.removed) this.view.removed(id);
+    this.refreshHealth(fresh.map((c) => c.id));
   }
 
   // A gap in the stream: reload what it would have told us.
@@ -201,7 +235,7 @@ class App {
       // The last events of a channel deleted from here.
     } else if (!ch) {
       // A channel this tab has not seen yet (created elsewhere).
-      this.debounce("reload", () => this.loadChannels().then(() => this.view && this.view.refresh && this.view.refresh()));
+      this.debounce("reload", () => this.reloadList());
     } else if (env.type === "connection.status_changed") {
       const d = env.data || {};
       const at = d.at || env.created_at;
@@ -365,6 +399,10 @@ class App {
   }
 }
 
+function reasonText(ch) {
+  return ch.state_reason ? `${reasonLabel(ch.state_reason)} · ${fmtAgo(ch.state_changed_at)}` : "";
+}
+
 const VERBS = { start: "Start", stop: "Stop", restart: "Restart", logout: "Log out", delete: "Deletion" };
 
 // ListView is the channel list with filters, live badges and bulk actions.
@@ -423,6 +461,7 @@ class ListView {
       this.bulkbar,
       h("div", { class: "table-wrap" }, this.table, this.empty, this.nomatch));
     this.refresh();
+    this.ticker = setInterval(() => this.tickTimes(), 10000);
   }
 
   refresh() {
@@ -447,6 +486,16 @@ class ListView {
   }
 
   removed() { this.refresh(); }
+
+  // Relative times ("3 minutes ago") are rewritten as time passes.
+  tickTimes() {
+    for (const [id, row] of this.rows) {
+      const ch = this.app.channels.get(id);
+      if (ch) row._cells.reason.textContent = reasonText(ch);
+    }
+  }
+
+  destroy() { clearInterval(this.ticker); }
 
   applyFilter() {
     let shown = 0;
@@ -504,11 +553,13 @@ class ListView {
     const c = row._cells;
     c.link.textContent = ch.name;
     setBadge(c.badge, ch.state);
-    c.reason.textContent = ch.state_reason ? `${reasonLabel(ch.state_reason)} · ${fmtAgo(ch.state_changed_at)}` : "";
+    c.reason.textContent = reasonText(ch);
     clear(c.phone, ch.phone ? fmtPhone(ch.phone) : h("span", { class: "muted" }, "—"));
-    const hl = app.health.get(ch.id);
+    const hl = neverStarted(ch) ? null : app.health.get(ch.id);
     if (c.health) {
-      clear(c.health, hl
+      clear(c.health, neverStarted(ch)
+        ? h("span", { class: "muted no-data", title: "The channel has never run: there is nothing to score yet." }, "no data")
+        : hl
         ? h("span", { class: "health", title: (hl.reasons || []).join("\n") || "No issues" },
           h("span", { class: `chip chip-${hl.band || "good"}` }, h("span", { class: "score" }, String(hl.score)), " ", hl.band || ""),
           hl.warming ? h("span", { class: "chip chip-warm", title: `Warm-up day ${hl.warming.day}: up to ${hl.warming.daily_limit} messages today` }, `Warming · day ${hl.warming.day}`) : null)

@@ -4,6 +4,7 @@
 // are not shown.
 
 import { enc } from "./api.js";
+import { neverStarted } from "./ui.js";
 import {
   $, badge, busy, clear, debouncer, fmtAgo, fmtDateTime, fmtPhone, fmtTime, h, reasonLabel, setBadge,
   stateLabel, timeEl, toast,
@@ -23,7 +24,7 @@ export class ChannelPage {
     this.debounce = debouncer(700);
     this.openDeliveries = new Set();
     this.deliveryPages = new Map();
-    this.tick = setInterval(() => this.ticker(), 30000);
+    this.tick = setInterval(() => this.ticker(), 10000);
   }
 
   get ch() { return this.app.channels.get(this.id); }
@@ -235,7 +236,13 @@ export class ChannelPage {
   }
 
   renderHealth(hl) {
-    if (!hl || this.gone) return;
+    if (this.gone) return;
+    if (this.ch && neverStarted(this.ch)) {
+      clear(this.healthPanel, h("div", { class: "panel-head" }, h("h2", { id: "h-health" }, "Health"), h("span", { class: "chip" }, "no data")),
+        h("p", { class: "muted no-data" }, "This channel has never run: there is nothing to score yet. Connect it to see its health."));
+      return;
+    }
+    if (!hl) return;
     const band = hl.band || "good";
     const r = 34;
     const circ = 2 * Math.PI * r;
@@ -382,14 +389,17 @@ export class ChannelPage {
     let q = `limit=${DELIVERY_PAGE}`;
     if (st.status) q += `&status=${enc(st.status)}`;
     if (st.before) q += `&before=${enc(st.before)}`;
+    // Only the latest read renders: a live reload of the first page that
+    // answers after a click on "Older" must not overwrite it.
+    const seq = st.seq = (st.seq || 0) + 1;
     let page;
     try {
       page = await this.app.api.get(`/v1/channels/${enc(this.id)}/webhooks/${enc(wid)}/deliveries?${q}`);
     } catch (e) {
-      clear(box, h("p", { class: "muted small" }, e.message));
+      if (seq === st.seq) clear(box, h("p", { class: "muted small" }, e.message));
       return;
     }
-    if (this.gone) return;
+    if (this.gone || seq !== st.seq) return;
     st.next = page.next_before || "";
     const list = page.data || [];
     const statusSel = h("select", { class: "delivery-status", "aria-label": "Filter deliveries by status" },

@@ -255,3 +255,8 @@ export function debouncer(ms) {
     timers.set(key, setTimeout(() => { timers.delete(key); fn(); }, ms));
   };
 }
+
+// A channel that has never run has nothing to score yet.
+export function neverStarted(ch) {
+  return ch.state === "inactive" && !ch.state_reason && !ch.paired_at;
+}
