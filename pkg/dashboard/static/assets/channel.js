@@ -59,6 +59,7 @@ export class ChannelPage {
     this.reasonEl = h("span", { class: "muted small" });
     this.metaEl = h("div", { class: "ch-meta" });
     this.actionsEl = h("div", { class: "toolbar" });
+    this.helpEl = h("div", { class: "alert alert-error state-help", id: "state-help", role: "status", hidden: true });
     const panels = [];
     if (f.health) panels.push(this.healthPanel = h("section", { class: "panel span-5", "aria-labelledby": "h-health" }));
     if (f.usage) panels.push(this.usagePanel = h("section", { class: "panel span-7", "aria-labelledby": "h-usage" }));
@@ -89,6 +90,7 @@ export class ChannelPage {
           h("h1", {}, h("span", { id: "ch-title" }, ch.name), this.badgeEl),
           this.reasonEl, this.metaEl),
         this.actionsEl),
+      this.helpEl,
       h("div", { class: "grid" }, panels));
     this.renderHead();
     this.loadAll();
@@ -111,7 +113,19 @@ export class ChannelPage {
     const id = ch.id;
     const paired = !!ch.jid;
     const btns = [];
-    if (!paired && (ch.state === "qr_pending" || ch.state === "initializing")) {
+    const help = stateHelp(ch, this.stateDetail, this.banUntil);
+    clear(this.helpEl, help ? [h("strong", {}, help.title), h("p", {}, help.text)] : null);
+    this.helpEl.hidden = !help;
+    if (ch.state === "banned") {
+      // Nothing to start: the ban ends by itself and the worker reconnects.
+      btns.push(h("button", { type: "button", class: "btn", "data-action": "restart", onclick: (e) => app.action(id, "restart", e.currentTarget) }, "Try again now"));
+    } else if (ch.state === "error" && ch.state_reason === "client_outdated") {
+      btns.push(h("button", { type: "button", class: "btn", "data-action": "start", onclick: (e) => app.action(id, "start", e.currentTarget) }, "Start after the upgrade"));
+    } else if (ch.state === "error" && ch.state_reason === "whatsapp_unreachable") {
+      btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "restart", onclick: (e) => app.action(id, "restart", e.currentTarget) }, "Retry now"));
+    } else if (ch.state === "logged_out") {
+      btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "connect", onclick: () => app.connect(id) }, "Link again"));
+    } else if (!paired && (ch.state === "qr_pending" || ch.state === "initializing")) {
       btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "qr", onclick: () => app.link.open(id) }, "Show QR code"));
     } else if (!paired && !RUNNING.has(ch.state)) {
       btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "connect", onclick: () => app.connect(id) }, "Connect"));
@@ -120,7 +134,9 @@ export class ChannelPage {
     } else {
       btns.push(h("button", { type: "button", class: "btn", "data-action": "stop", onclick: (e) => app.action(id, "stop", e.currentTarget) }, "Stop"));
     }
-    btns.push(h("button", { type: "button", class: "btn", "data-action": "restart", onclick: (e) => app.action(id, "restart", e.currentTarget) }, "Restart"));
+    if (ch.state !== "banned" && !(ch.state === "error" && ch.state_reason === "whatsapp_unreachable")) {
+      btns.push(h("button", { type: "button", class: "btn", "data-action": "restart", onclick: (e) => app.action(id, "restart", e.currentTarget) }, "Restart"));
+    }
     if (!paired) btns.push(h("button", { type: "button", class: "btn", "data-action": "phone", onclick: () => app.connect(id, "phone") }, "Link with phone number"));
     if (paired) btns.push(h("button", { type: "button", class: "btn", "data-action": "logout", onclick: (e) => app.action(id, "logout", e.currentTarget) }, "Log out"));
     if (app.api.admin) btns.push(h("button", { type: "button", class: "btn btn-danger", "data-action": "delete", onclick: (e) => app.action(id, "delete", e.currentTarget) }, "Delete"));
@@ -179,6 +195,9 @@ export class ChannelPage {
     this.logEvent(env);
     if (env.type === "connection.status_changed") {
       const d = env.data || {};
+      this.stateDetail = d.detail || "";
+      this.banUntil = d.expires_at || "";
+      this.renderHead();
       this.prependHistory({ from: d.from, to: d.to, reason: d.reason, at: d.at || env.created_at });
       if (this.usagePanel) this.debounce("usage", () => this.loadUsage());
     } else if (env.type.startsWith("message.")) {
@@ -211,6 +230,11 @@ export class ChannelPage {
       const page = await this.app.api.get(`/v1/channels/${enc(this.id)}/history?limit=50`);
       if (this.gone) return;
       clear(this.historyList, page.data.length ? page.data.map(historyItem) : h("li", { class: "muted" }, "No transitions yet."));
+      const last = page.data[0];
+      if (last && this.ch && last.to === this.ch.state && !this.stateDetail) {
+        this.stateDetail = last.detail || "";
+        this.renderHead();
+      }
     } catch (e) {
       clear(this.historyList, h("li", { class: "muted" }, e.message));
     }
@@ -458,6 +482,32 @@ export class ChannelPage {
       }
     });
   }
+}
+
+// stateHelp says what a failed state means and what to do about it.
+function stateHelp(ch, detail, banUntil) {
+  const r = ch.state_reason;
+  if (ch.state === "banned") {
+    return { title: "WhatsApp banned this number for now.",
+      text: `${banUntil ? `The ban ends ${fmtDateTime(banUntil)} (${fmtAgo(banUntil)}); ` : "The ban ends by itself; "}the channel reconnects then on its own. Starting it earlier does not help and may lengthen the ban.` };
+  }
+  if (ch.state === "logged_out") {
+    return { title: "The phone unlinked this device.",
+      text: "Someone removed it under Linked devices on the phone, or WhatsApp ended the session. Link again with a new QR code or a pairing code." };
+  }
+  if (ch.state !== "error") return null;
+  if (r === "client_outdated") {
+    return { title: "WhatsApp rejects this client version.",
+      text: "Upgrade wagate (it carries the WhatsApp client) and restart the workers, then start the channel." };
+  }
+  if (r === "whatsapp_unreachable") {
+    return { title: "WhatsApp cannot be reached.",
+      text: `The worker could not connect${detail ? `: ${detail}` : ""}. Check the network, DNS and firewall of the workers; it retries on its own, or retry now.` };
+  }
+  if (r === "qr_attempts_exhausted") {
+    return { title: "The QR code was not scanned in time.", text: "Connect again for new codes, or link with a phone number instead." };
+  }
+  return { title: "The channel stopped with an error.", text: `${reasonLabel(r)}${detail ? `: ${detail}` : ""}. Restart it to try again.` };
 }
 
 function historyItem(e) {
