@@ -507,7 +507,16 @@ class ListView {
       if (ok) shown++;
     }
     const n = this.rows.size;
-    this.count.textContent = n === shown ? `${n} channel${n === 1 ? "" : "s"}` : `${shown} of ${n} channels`;
+    // Totals across every channel: sent today and the ones failing.
+    let sent = 0;
+    let failing = 0;
+    for (const ch of this.app.channels.values()) {
+      sent += this.app.health.get(ch.id)?.metrics?.sent_today ?? 0;
+      if (ch.state === "error" || ch.state === "banned" || ch.state === "logged_out") failing++;
+    }
+    this.count.textContent = (n === shown ? `${n} channel${n === 1 ? "" : "s"}` : `${shown} of ${n} channels`) +
+      (this.app.features.health ? ` · ${sent} sent today` : "") + ` · ${failing} failing`;
+    this.count.dataset.failing = String(failing);
     this.empty.hidden = n > 0;
     this.table.hidden = n === 0;
     this.nomatch.hidden = n === 0 || shown > 0;
@@ -608,7 +617,7 @@ class ListView {
     const focused = row.contains(document.activeElement) ? document.activeElement.dataset.action : null;
     this.updateRow(row, ch, flash);
     if (focused) $(`[data-action="${focused}"]`, row)?.focus();
-    if (this.state) this.applyFilter();
+    this.applyFilter(); // the filter and the totals
   }
 
   syncSelection() {

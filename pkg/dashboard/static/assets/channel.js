@@ -6,7 +6,7 @@
 import { enc } from "./api.js";
 import { neverStarted } from "./ui.js";
 import {
-  $, badge, busy, clear, debouncer, fmtAgo, fmtDateTime, fmtPhone, fmtTime, h, reasonLabel, setBadge,
+  $, badge, busy, clear, confirmAction, debouncer, fmtAgo, fmtDateTime, fmtPhone, fmtTime, h, reasonLabel, setBadge,
   stateLabel, timeEl, toast,
 } from "./ui.js";
 
@@ -393,7 +393,9 @@ export class ChannelPage {
             " ", (e.events || []).join(", ") || "all events",
             e.failing_since ? h("span", { class: "chip chip-bad" }, ` failing since ${fmtAgo(e.failing_since)}`) : null,
             e.backoff_until ? h("span", { class: "chip chip-wait", title: fmtDateTime(e.backoff_until) }, ` next try ${fmtAgo(e.backoff_until)}`) : null)),
-        h("div", { class: "toolbar" }, replayFailed, toggle)),
+        h("div", { class: "toolbar" }, replayFailed, toggle,
+          h("button", { type: "button", class: "btn btn-small hook-pause", onclick: (ev) => this.setEnabled(e, !e.enabled, ev.currentTarget) }, e.enabled ? "Pause" : "Resume"),
+          h("button", { type: "button", class: "btn btn-small btn-danger hook-delete", onclick: (ev) => this.deleteHook(e, ev.currentTarget) }, "Delete"))),
       box);
   }
 
@@ -469,6 +471,34 @@ export class ChannelPage {
   // as the user paged to it.
   reloadDeliveries() {
     for (const wid of this.openDeliveries) if (!this.deliveryState(wid).before) this.loadDeliveries(wid);
+  }
+
+  // setEnabled pauses (enabled: false) or resumes an endpoint.
+  async setEnabled(e, enabled, btn) {
+    await busy(btn, async () => {
+      try {
+        await this.app.api.request("PATCH", `/v1/channels/${enc(this.id)}/webhooks/${enc(e.id)}`, { enabled });
+        toast(enabled ? "Webhook resumed." : "Webhook paused: events are not delivered to it until it is resumed.");
+        this.loadWebhooks();
+      } catch (err) {
+        toast(err.message, "error");
+      }
+    });
+  }
+
+  async deleteHook(e, btn) {
+    const ok = await confirmAction(`Delete the webhook to ${e.url}?`, "It is removed with its delivery log. This cannot be undone.", "Delete webhook");
+    if (!ok) return;
+    await busy(btn, async () => {
+      try {
+        await this.app.api.del(`/v1/channels/${enc(this.id)}/webhooks/${enc(e.id)}`);
+        this.openDeliveries.delete(e.id);
+        toast("Webhook deleted.");
+        this.loadWebhooks();
+      } catch (err) {
+        toast(err.message, "error");
+      }
+    });
   }
 
   async replay(wid, body, btn) {
