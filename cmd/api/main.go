@@ -50,7 +50,7 @@ func main() {
 	}
 	srv, err := api.New(api.Config{
 		Store: deps.Store, Bus: deps.Bus, Redis: deps.Redis, Keys: deps.Keys,
-		AdminToken: cfg.AdminToken, DefaultDriver: cfg.Driver, Shards: cfg.Shards,
+		AdminToken: cfg.AdminToken, AdminTokens: cfg.AdminTokens, DefaultDriver: cfg.Driver, Shards: cfg.Shards,
 		SimEnabled: cfg.Driver == config.DriverSim, Logger: log, Mounts: mounts, Channels: deps.Channels,
 	})
 	if err != nil {

@@ -60,7 +60,7 @@ func run() error {
 	}
 	// Browsers authenticate with stream tokens; apps may use the admin or
 	// a channel token when WAGATE_ADMIN_TOKEN is set here too.
-	auth := httpapi.NewAuthenticator(cfg.AdminToken, deps.Store).Middleware()
+	auth := httpapi.NewAuthenticator(append([]string{cfg.AdminToken}, cfg.AdminTokens...), deps.Store).Middleware()
 	for _, mount := range disp.Mounts {
 		mount(e, auth)
 	}

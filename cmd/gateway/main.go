@@ -93,8 +93,12 @@ func run() int {
 		fmt.Fprintln(os.Stderr, "wagate: cannot start:", err)
 		return 1
 	}
+	admin := g.AdminToken() + "  (generated now and stored in " + filepath.Join(cfg.DataDir, "admin-token") + ")"
+	if src := g.AdminTokenSource(); src != "" {
+		admin = "as set in " + src
+	}
 	fmt.Fprintf(os.Stderr, "\nwagate is running (driver %s)\n  dashboard:   %s/\n  API:         %s/v1  (OpenAPI: %s/v1/openapi.yaml)\n  admin token: %s\n",
-		cfg.Driver, g.URL(), g.URL(), g.URL(), g.AdminToken())
+		cfg.Driver, g.URL(), g.URL(), g.URL(), admin)
 	if cfg.NATSListen != "" && g.Deps.Embedded != nil {
 		fmt.Fprintf(os.Stderr, "  NATS:        %s (publish commands on %s with the credentials in %s)\n",
 			g.Deps.Embedded.ClientURL(), g.Deps.Bus.Names.Cmd("<channel>", "<verb>"), filepath.Join(cfg.DataDir, natsauth.AppCredsFile))

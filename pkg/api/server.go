@@ -31,6 +31,8 @@ type Config struct {
 	Keys names.Redis
 	// AdminToken reaches every channel (required, WAGATE_ADMIN_TOKEN).
 	AdminToken string
+	// AdminTokens are more admin tokens valid at once (WAGATE_ADMIN_TOKENS).
+	AdminTokens []string
 	// DefaultDriver is the driver of channels created without one:
 	// "whatsmeow" or "sim" (default "whatsmeow", WAGATE_DRIVER).
 	DefaultDriver string
@@ -79,7 +81,7 @@ func (c Config) validate() error {
 	if c.Redis == nil {
 		errs = append(errs, errors.New("api: Config.Redis is required"))
 	}
-	if c.AdminToken == "" {
+	if c.AdminToken == "" && len(c.AdminTokens) == 0 {
 		errs = append(errs, errors.New("api: Config.AdminToken is required (WAGATE_ADMIN_TOKEN)"))
 	}
 	if c.Shards <= 0 {
@@ -115,10 +117,10 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		cfg:  cfg,
 		log:  cfg.Logger,
-		auth: httpapi.NewAuthenticator(cfg.AdminToken, cfg.Store),
+		auth: httpapi.NewAuthenticator(append([]string{cfg.AdminToken}, cfg.AdminTokens...), cfg.Store),
 	}
 	if cfg.Channels != nil {
-		s.auth = httpapi.NewAuthenticator(cfg.AdminToken, cfg.Channels)
+		s.auth = httpapi.NewAuthenticator(append([]string{cfg.AdminToken}, cfg.AdminTokens...), cfg.Channels)
 	}
 	s.engine = s.routes()
 	return s, nil
@@ -173,6 +175,7 @@ func (s *Server) routes() *gin.Engine {
 	ch.POST("/pair-phone", s.pairPhone)
 	ch.GET("/pairing-code", s.getPairingCode)
 	ch.GET("/history", s.history)
+	ch.POST("/token/rotate", s.rotateToken)
 
 	if s.cfg.SimEnabled {
 		e.POST("/v1/sim/channels/:id/:action", auth, s.loadChannel, s.sim)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -29,6 +30,7 @@ type Gateway struct {
 	Worker     *worker.Worker
 	API        *api.Server
 	adminToken string
+	generated  bool
 	url        string
 	srv        *http.Server
 	cancel     context.CancelFunc
@@ -48,7 +50,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) 
 	if err != nil {
 		return nil, err
 	}
-	g := &Gateway{Deps: deps, adminToken: token, errc: make(chan error, 4)}
+	g := &Gateway{Deps: deps, adminToken: token, generated: generated, errc: make(chan error, 4)}
 	if generated {
 		log.Info("generated an admin token and stored it in the data folder", "path", cfg.DataDir+"/admin-token")
 	}
@@ -69,7 +71,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) 
 	mounts = append(mounts, disp.Mounts...)
 	g.API, err = api.New(api.Config{
 		Store: deps.Store, Bus: deps.Bus, Redis: deps.Redis, Keys: deps.Keys,
-		AdminToken: token, DefaultDriver: cfg.Driver, Shards: cfg.Shards,
+		AdminToken: token, AdminTokens: cfg.AdminTokens, DefaultDriver: cfg.Driver, Shards: cfg.Shards,
 		SimEnabled: cfg.Driver == config.DriverSim, Logger: log,
 		Mounts: mounts, Channels: deps.Channels,
 	})
@@ -125,6 +127,20 @@ func (g *Gateway) URL() string { return g.url }
 
 // AdminToken is the admin token in force.
 func (g *Gateway) AdminToken() string { return g.adminToken }
+
+// AdminTokenSource says where the admin token comes from: "" when this
+// start generated it (the banner then prints it once), else the variable
+// or file that holds it — never the token itself.
+func (g *Gateway) AdminTokenSource() string {
+	switch {
+	case g.generated:
+		return ""
+	case g.Deps.Cfg.AdminToken != "":
+		return "WAGATE_ADMIN_TOKEN"
+	default:
+		return filepath.Join(g.Deps.Cfg.DataDir, "admin-token")
+	}
+}
 
 // Err reports the first part that failed.
 func (g *Gateway) Err() <-chan error { return g.errc }

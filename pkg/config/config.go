@@ -113,6 +113,10 @@ type Config struct {
 	DataDir string
 	// AdminToken reaches every channel; empty in the gateway means generate.
 	AdminToken string
+	// AdminTokens are more admin tokens valid at the same time
+	// (WAGATE_ADMIN_TOKENS), so the admin token can be rotated without
+	// downtime: add the new one, move clients, remove the old one.
+	AdminTokens []string
 	// SecretKey seals secrets at rest (webhook signing secrets): 32 bytes
 	// as base64 or hex; empty in the gateway means generate into DataDir.
 	// SecretKeyPrevious are keys it replaced, still opening what they
@@ -183,6 +187,7 @@ var Vars = []Var{
 	{"WAGATE_ADMIN_TOKEN", "", "admin token; empty: the gateway generates one, stores it and prints it"},
 	{"WAGATE_SECRET_KEY", "", "key sealing secrets at rest (32 bytes, base64 or hex); empty: the gateway generates one into the data dir; required by api and dispatcher"},
 	{"WAGATE_SECRET_KEY_PREVIOUS", "", "comma-separated keys WAGATE_SECRET_KEY replaced: they still open old values, which are re-sealed with the new key at start"},
+	{"WAGATE_ADMIN_TOKENS", "", "comma-separated admin tokens valid besides WAGATE_ADMIN_TOKEN (rotation without downtime)"},
 	{"WAGATE_DRIVER", "whatsmeow", "default session driver: whatsmeow or sim"},
 	{"WAGATE_SIM_TIME_SCALE", "1", "multiplies the simulator's delays (tests use 0.02)"},
 	{"WAGATE_SHARDS", "64", "shard count, fixed once stored in Postgres"},
@@ -301,7 +306,17 @@ func Load(role Role, lookupEnv func(string) (string, bool)) (Config, error) {
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {
 		bad("WAGATE_ADMIN_TOKEN", "…", "expected at least 16 characters")
 	}
-	if c.AdminToken == "" && role == RoleAPI {
+	for _, t := range strings.Split(get("WAGATE_ADMIN_TOKENS", ""), ",") {
+		if t = strings.TrimSpace(t); t == "" {
+			continue
+		}
+		if len(t) < 16 {
+			bad("WAGATE_ADMIN_TOKENS", "…", "expected comma-separated tokens of at least 16 characters each")
+			break
+		}
+		c.AdminTokens = append(c.AdminTokens, t)
+	}
+	if c.AdminToken == "" && len(c.AdminTokens) == 0 && role == RoleAPI {
 		bad("WAGATE_ADMIN_TOKEN", "", "required by the api binary (at least 16 characters); only cmd/gateway generates one")
 	}
 	c.SecretKey = get("WAGATE_SECRET_KEY", "")

@@ -4,9 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"math"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/wagate/wagate/pkg/store"
 )
 
 // Principal is who a request acts as.
@@ -27,21 +32,39 @@ func HashToken(token string) []byte {
 	return h[:]
 }
 
-// TokenHashes finds the stored token hash of a channel: ok is false when
+// TokenHashes finds the stored token hashes of a channel: ok is false when
 // the channel does not exist.
 type TokenHashes interface {
-	ChannelTokenHash(ctx context.Context, channelID string) (hash []byte, ok bool, err error)
+	ChannelTokenHashes(ctx context.Context, channelID string) (hashes store.TokenHashes, ok bool, err error)
 }
 
-// Authenticator resolves bearer tokens to principals.
+var _ TokenHashes = (*store.Store)(nil)
+var _ TokenHashes = (*ChannelCache)(nil)
+
+// Authenticator resolves bearer tokens to principals, and answers 429 to
+// client addresses that failed too often (FailureLimit).
 type Authenticator struct {
-	adminHash []byte
-	hashes    TokenHashes
+	adminHashes [][]byte
+	hashes      TokenHashes
+	limit       *failureLimiter
 }
 
-// NewAuthenticator checks tokens against adminToken and the channels' hashes.
-func NewAuthenticator(adminToken string, hashes TokenHashes) *Authenticator {
-	return &Authenticator{adminHash: HashToken(adminToken), hashes: hashes}
+// NewAuthenticator checks tokens against the admin tokens (several may be
+// valid at once, so the admin token can be rotated without downtime) and
+// the channels' hashes, with DefaultFailureLimit.
+func NewAuthenticator(adminTokens []string, hashes TokenHashes) *Authenticator {
+	return NewAuthenticatorWithLimit(adminTokens, hashes, DefaultFailureLimit)
+}
+
+// NewAuthenticatorWithLimit is NewAuthenticator with another failure limit.
+func NewAuthenticatorWithLimit(adminTokens []string, hashes TokenHashes, limit FailureLimit) *Authenticator {
+	a := &Authenticator{hashes: hashes, limit: newFailureLimiter(limit)}
+	for _, t := range adminTokens {
+		if t != "" {
+			a.adminHashes = append(a.adminHashes, HashToken(t))
+		}
+	}
+	return a
 }
 
 const principalKey = "wagate.principal"
@@ -55,19 +78,42 @@ func Bearer(c *gin.Context) string {
 	return ""
 }
 
+// isAdmin compares h with every admin hash (constant time each, and all
+// of them every time).
+func (a *Authenticator) isAdmin(h []byte) bool {
+	ok := 0
+	for _, ah := range a.adminHashes {
+		ok |= subtle.ConstantTimeCompare(h, ah)
+	}
+	return ok == 1
+}
+
 // Middleware authenticates every request. A channel token must name the
 // channel of the path (":id"); the check of which channel it reaches
 // happens in RequireChannel, because a token alone does not say which
-// channel it belongs to.
+// channel it belongs to. A channel's previous token (rotation) is accepted
+// until it expires.
 func (a *Authenticator) Middleware() gin.HandlerFunc {
 	return func(c *gin.Context) {
+		addr := c.ClientIP()
+		if wait := a.limit.blocked(addr); wait > 0 {
+			authFailures.WithLabelValues("rate_limited").Inc()
+			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+			Abort(c, ErrTooManyFailures)
+			return
+		}
+		fail := func(err error) {
+			a.limit.fail(addr)
+			authFailures.WithLabelValues("refused").Inc()
+			Abort(c, err)
+		}
 		tok := Bearer(c)
 		if tok == "" {
-			Abort(c, ErrUnauthorized)
+			fail(ErrUnauthorized)
 			return
 		}
 		h := HashToken(tok)
-		if subtle.ConstantTimeCompare(h, a.adminHash) == 1 {
+		if a.isAdmin(h) {
 			c.Set(principalKey, Principal{Admin: true})
 			c.Next()
 			return
@@ -75,18 +121,18 @@ func (a *Authenticator) Middleware() gin.HandlerFunc {
 		id := c.Param("id")
 		if id == "" {
 			// Only the admin token reaches routes without a channel.
-			Abort(c, ErrAdminRequired)
+			fail(ErrAdminRequired)
 			return
 		}
-		stored, ok, err := a.hashes.ChannelTokenHash(c.Request.Context(), id)
+		stored, ok, err := a.hashes.ChannelTokenHashes(c.Request.Context(), id)
 		if err != nil {
 			Abort(c, err)
 			return
 		}
-		if !ok || subtle.ConstantTimeCompare(h, stored) != 1 {
+		if !ok || !stored.Accepts(h, time.Now()) {
 			// The same answer for an unknown channel and a wrong token, so
 			// tokens cannot probe which channel ids exist.
-			Abort(c, ErrUnauthorized)
+			fail(ErrUnauthorized)
 			return
 		}
 		c.Set(principalKey, Principal{ChannelID: id})

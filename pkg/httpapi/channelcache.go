@@ -86,16 +86,16 @@ func (c *ChannelCache) Channel(ctx context.Context, id string) (*store.Channel, 
 	return ch, nil
 }
 
-// ChannelTokenHash implements TokenHashes from the cache.
-func (c *ChannelCache) ChannelTokenHash(ctx context.Context, id string) ([]byte, bool, error) {
+// ChannelTokenHashes implements TokenHashes from the cache.
+func (c *ChannelCache) ChannelTokenHashes(ctx context.Context, id string) (store.TokenHashes, bool, error) {
 	ch, err := c.Channel(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, false, nil
+		return store.TokenHashes{}, false, nil
 	}
 	if err != nil {
-		return nil, false, err
+		return store.TokenHashes{}, false, err
 	}
-	return ch.TokenHash, true, nil
+	return ch.Tokens(), true, nil
 }
 
 // Forget drops a channel's row; an empty id drops every row.

@@ -41,9 +41,12 @@ var (
 	// admin token. Same status and code as ErrUnauthorized: only the
 	// message is more helpful, and it reveals nothing about channels.
 	ErrAdminRequired = &Error{Status: http.StatusUnauthorized, Code: "unauthorized", Message: "this route needs the admin token; a channel token reaches only the /v1/channels/{id}/… routes of its own channel"}
-	ErrForbidden     = &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "this token does not grant access to this resource"}
-	ErrNotFound      = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such resource"}
-	ErrChannelNF     = &Error{Status: http.StatusNotFound, Code: "channel_not_found", Message: "no channel with this id"}
+	// ErrTooManyFailures answers a client address that failed to
+	// authenticate too often (with Retry-After).
+	ErrTooManyFailures = &Error{Status: http.StatusTooManyRequests, Code: "too_many_auth_failures", Message: "too many failed authentications from this address; retry after the time in Retry-After"}
+	ErrForbidden       = &Error{Status: http.StatusForbidden, Code: "forbidden", Message: "this token does not grant access to this resource"}
+	ErrNotFound        = &Error{Status: http.StatusNotFound, Code: "not_found", Message: "no such resource"}
+	ErrChannelNF       = &Error{Status: http.StatusNotFound, Code: "channel_not_found", Message: "no channel with this id"}
 )
 
 // ErrInternal answers what no other error describes; the cause is logged,

@@ -76,7 +76,7 @@ func setup(t *testing.T, o setupOpts) *bundle {
 
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
-	auth := httpapi.NewAuthenticator(b.admin, st).Middleware()
+	auth := httpapi.NewAuthenticator([]string{b.admin}, st).Middleware()
 	b.relay.Mount(e, auth)
 	b.relay.Tokens().Mount(e, auth)
 	b.srv = httptest.NewUnstartedServer(e)

@@ -33,8 +33,12 @@ var refused = func() []netip.Prefix {
 		"203.0.113.0/24",  // documentation
 		"224.0.0.0/4",     // multicast
 		"240.0.0.0/4",     // reserved, includes broadcast
-		"::/128",          // unspecified
-		"::1/128",         // loopback
+		"::/96",           // unspecified, loopback and IPv4-compatible (::a.b.c.d, deprecated): embeds an IPv4 address
+		"::ffff:0:0:0/96", // IPv4-translated (SIIT): embeds an IPv4 address
+		"100:0:0:1::/64",  // dummy prefix
+		"2001::/23",       // IETF protocol assignments: Teredo (embeds an IPv4 address), ORCHID, benchmarking, AMT
+		"3fff::/20",       // documentation
+		"5f00::/16",       // SRv6 segment identifiers
 		"64:ff9b::/96",    // NAT64: would reach an IPv4 address chosen by the name owner
 		"64:ff9b:1::/48",  // local-use NAT64
 		"100::/64",        // discard

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,35 +20,39 @@ const (
 
 // Channel is one linked (or to-be-linked) WhatsApp number.
 type Channel struct {
-	ID             string          `json:"id"`
-	Name           string          `json:"name"`
-	TokenHash      []byte          `json:"-"`
-	Shard          int             `json:"shard"`
-	Driver         string          `json:"driver"`
-	DesiredState   string          `json:"desired_state"`
-	State          string          `json:"state"`
-	StateReason    string          `json:"state_reason"`
-	StateChangedAt time.Time       `json:"state_changed_at"`
-	StateEpoch     int64           `json:"-"`
-	JID            string          `json:"jid,omitempty"`
-	Phone          string          `json:"phone,omitempty"`
-	PushName       string          `json:"push_name,omitempty"`
-	PairedAt       *time.Time      `json:"paired_at,omitempty"`
-	Settings       json.RawMessage `json:"settings"`
-	HealthBand     string          `json:"health_band,omitempty"`
-	CreatedAt      time.Time       `json:"created_at"`
-	UpdatedAt      time.Time       `json:"updated_at"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	TokenHash []byte `json:"-"`
+	// PreviousTokenHash is the token a rotation replaced; it is accepted
+	// until PreviousTokenExpiresAt.
+	PreviousTokenHash      []byte          `json:"-"`
+	PreviousTokenExpiresAt *time.Time      `json:"-"`
+	Shard                  int             `json:"shard"`
+	Driver                 string          `json:"driver"`
+	DesiredState           string          `json:"desired_state"`
+	State                  string          `json:"state"`
+	StateReason            string          `json:"state_reason"`
+	StateChangedAt         time.Time       `json:"state_changed_at"`
+	StateEpoch             int64           `json:"-"`
+	JID                    string          `json:"jid,omitempty"`
+	Phone                  string          `json:"phone,omitempty"`
+	PushName               string          `json:"push_name,omitempty"`
+	PairedAt               *time.Time      `json:"paired_at,omitempty"`
+	Settings               json.RawMessage `json:"settings"`
+	HealthBand             string          `json:"health_band,omitempty"`
+	CreatedAt              time.Time       `json:"created_at"`
+	UpdatedAt              time.Time       `json:"updated_at"`
 }
 
 const channelCols = `id, name, token_hash, shard, driver, desired_state, state, state_reason,
 	state_changed_at, state_epoch, coalesce(jid, ''), coalesce(phone, ''), coalesce(push_name, ''),
-	paired_at, settings, health_band, created_at, updated_at`
+	paired_at, settings, health_band, created_at, updated_at, previous_token_hash, previous_token_expires_at`
 
 func scanChannel(row pgx.Row) (*Channel, error) {
 	var c Channel
 	err := row.Scan(&c.ID, &c.Name, &c.TokenHash, &c.Shard, &c.Driver, &c.DesiredState, &c.State,
 		&c.StateReason, &c.StateChangedAt, &c.StateEpoch, &c.JID, &c.Phone, &c.PushName, &c.PairedAt,
-		&c.Settings, &c.HealthBand, &c.CreatedAt, &c.UpdatedAt)
+		&c.Settings, &c.HealthBand, &c.CreatedAt, &c.UpdatedAt, &c.PreviousTokenHash, &c.PreviousTokenExpiresAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -310,16 +315,59 @@ func (s *Store) History(ctx context.Context, channelID string, before int64, lim
 	})
 }
 
-// ChannelTokenHash returns the token hash of a live channel (for
+// TokenHashes are the token hashes a channel accepts: its token's, and
+// until PreviousUntil the one its last rotation replaced.
+type TokenHashes struct {
+	Current       []byte
+	Previous      []byte
+	PreviousUntil *time.Time
+}
+
+// Accepts reports whether hash is the current token's, or the previous
+// one's before it expires.
+func (h TokenHashes) Accepts(hash []byte, now time.Time) bool {
+	if subtle.ConstantTimeCompare(hash, h.Current) == 1 {
+		return true
+	}
+	return h.Previous != nil && h.PreviousUntil != nil && now.Before(*h.PreviousUntil) &&
+		subtle.ConstantTimeCompare(hash, h.Previous) == 1
+}
+
+// Tokens returns the token hashes c accepts.
+func (c *Channel) Tokens() TokenHashes {
+	return TokenHashes{Current: c.TokenHash, Previous: c.PreviousTokenHash, PreviousUntil: c.PreviousTokenExpiresAt}
+}
+
+// ChannelTokenHashes returns the token hashes of a live channel (for
 // httpapi.Authenticator).
-func (s *Store) ChannelTokenHash(ctx context.Context, id string) ([]byte, bool, error) {
-	var h []byte
-	err := s.Pool.QueryRow(ctx, `SELECT token_hash FROM channels WHERE id = $1 AND deleted_at IS NULL`, id).Scan(&h)
+func (s *Store) ChannelTokenHashes(ctx context.Context, id string) (TokenHashes, bool, error) {
+	var h TokenHashes
+	err := s.Pool.QueryRow(ctx, `SELECT token_hash, previous_token_hash, previous_token_expires_at
+		FROM channels WHERE id = $1 AND deleted_at IS NULL`, id).Scan(&h.Current, &h.Previous, &h.PreviousUntil)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, nil
+		return h, false, nil
 	}
 	if err != nil {
-		return nil, false, fmt.Errorf("store: token hash: %w", err)
+		return h, false, fmt.Errorf("store: token hash: %w", err)
 	}
 	return h, true, nil
+}
+
+// RotateChannelToken makes newHash the channel's token hash; the replaced
+// one stays valid for grace (none when grace is 0). It returns when the
+// replaced token expires, nil without grace.
+func (s *Store) RotateChannelToken(ctx context.Context, id string, newHash []byte, grace time.Duration) (*time.Time, error) {
+	var until *time.Time
+	err := s.Pool.QueryRow(ctx, `UPDATE channels SET
+		previous_token_hash = CASE WHEN $3::bigint > 0 THEN token_hash END,
+		previous_token_expires_at = CASE WHEN $3::bigint > 0 THEN now() + $3::bigint * interval '1 microsecond' END,
+		token_hash = $2, updated_at = now()
+		WHERE id = $1 AND deleted_at IS NULL RETURNING previous_token_expires_at`, id, newHash, grace.Microseconds()).Scan(&until)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: rotate token: %w", err)
+	}
+	return until, nil
 }

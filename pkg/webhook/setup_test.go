@@ -69,7 +69,7 @@ func setup(t testing.TB, o setupOpts) *bundle {
 	secrets, key := testenv.SecretBox(t)
 	h, err := webhook.NewHandlers(webhook.HandlersConfig{Store: st, Secrets: secrets, Bus: b, AllowPrivate: o.allowPrivate})
 	require.NoError(t, err)
-	h.Mount(r, httpapi.NewAuthenticator(adminToken, st).Middleware())
+	h.Mount(r, httpapi.NewAuthenticator([]string{adminToken}, st).Middleware())
 	return &bundle{st: st, dsn: dsn, bus: b, natsURL: url, router: r, secrets: secrets, secretKey: key}
 }
 

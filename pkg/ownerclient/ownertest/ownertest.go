@@ -110,7 +110,7 @@ func Setup(t *testing.T, o Options, mount Mount) *Bundle {
 	gin.SetMode(gin.TestMode)
 	e := gin.New()
 	owner := ownerclient.Config{Store: st, Bus: bs, Shards: Shards, Timeout: o.Timeout, Logger: log}
-	mount(e, httpapi.NewAuthenticator(Admin, st).Middleware(), owner, b)
+	mount(e, httpapi.NewAuthenticator([]string{Admin}, st).Middleware(), owner, b)
 	b.Srv = httptest.NewServer(e)
 	t.Cleanup(b.Srv.Close)
 	return b
