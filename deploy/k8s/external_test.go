@@ -42,7 +42,7 @@ func TestProdExternalServices(t *testing.T) {
 		assert.Equal(t, 1, v.Config.Cluster.Replicas%2, "JetStream's Raft groups want an odd node count")
 		assert.True(t, v.Config.JetStream.Enabled)
 		// Release "nats" in namespace "nats", as the values file installs it.
-		assert.Equal(t, "nats://nats.nats.svc.cluster.local:4222", configValue(t, prod, "WAGATE_NATS_URL"))
+		assert.Equal(t, "tls://nats.nats.svc.cluster.local:4222", configValue(t, prod, "WAGATE_NATS_URL"))
 	})
 
 	t.Run("CloudNativePG cluster provides the Secret and pods the overlay uses", func(t *testing.T) {

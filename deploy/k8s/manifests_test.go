@@ -42,7 +42,7 @@ var overlays = []overlay{
 	{dir: "overlays/dev", replicas: 1},
 	{
 		dir: "overlays/prod", autoscaled: true, sessionsMetric: true, serviceMonitor: true,
-		pinnedImage: true, externalSecrets: []string{"wagate-secrets", "wagate-db-app"},
+		pinnedImage: true, externalSecrets: []string{"wagate-secrets", "wagate-db-app", "wagate-nats-creds", "nats-ca", "wagate-db-ca"},
 	},
 }
 
