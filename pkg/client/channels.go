@@ -393,3 +393,29 @@ func setStr(q url.Values, k, v string) {
 		q.Set(k, v)
 	}
 }
+
+// RotateTokenRequest rotates a channel's token.
+type RotateTokenRequest struct {
+	// GracePeriod is how long the replaced token stays valid ("0s" to
+	// "168h"; empty for 24h).
+	GracePeriod string `json:"grace_period,omitempty"`
+}
+
+// RotatedToken is a channel's new token, shown only in this answer.
+type RotatedToken struct {
+	ID    string `json:"id"`
+	Token string `json:"token"`
+	// PreviousTokenExpiresAt is when the replaced token stops being
+	// accepted; nil when it was revoked at once.
+	PreviousTokenExpiresAt *time.Time `json:"previous_token_expires_at,omitempty"`
+}
+
+// RotateChannelToken gives the channel a new token; the old one stays
+// valid for the grace period, then is refused. A client holding the
+// channel's token should switch to the new one (WithToken or a new
+// Client).
+func (c *Client) RotateChannelToken(ctx context.Context, id string, r RotateTokenRequest) (*RotatedToken, error) {
+	var out RotatedToken
+	_, err := c.do(ctx, request{method: http.MethodPost, path: path("/v1/channels/", id, "/token/rotate"), body: r}, &out)
+	return ret(&out, err)
+}
