@@ -111,6 +111,7 @@ func TestTypesMatchTheOpenAPISchemas(t *testing.T) {
 		"ChannelHealth": client.ChannelHealth{}, "Usage": client.Usage{}, "UsageList": client.UsageList{},
 		"Webhook": client.Webhook{}, "WebhookWithSecret": client.WebhookWithSecret{}, "WebhookList": client.WebhookList{},
 		"CreateWebhookRequest": client.CreateWebhookRequest{}, "RotateWebhookRequest": client.RotateWebhookRequest{},
+		"RotateTokenRequest": client.RotateTokenRequest{}, "RotatedToken": client.RotatedToken{},
 		"Delivery": client.Delivery{}, "DeliveryAttempt": client.DeliveryAttempt{}, "DeliveryPage": client.DeliveryPage{},
 		"ReplayRequest": client.ReplayRequest{}, "ReplayAccepted": client.ReplayAccepted{}, "WebhookPayload": client.Event{},
 		"StreamTokenRequest": client.StreamTokenRequest{}, "StreamToken": client.StreamToken{}, "StreamReady": client.StreamReady{},
