@@ -100,14 +100,15 @@ func TestDriverEventsValidate(t *testing.T) {
 		{"sim poll vote", event.MessagePollVote, sim.PollVoteData{ID: "3EB0B1", MessageID: "3EB0B0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Selected: []string{"Monday"}, Timestamp: now}},
 		{"sim poll vote withdrawn", event.MessagePollVote, sim.PollVoteData{ID: "3EB0B1", MessageID: "3EB0B0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Selected: []string{}, Timestamp: now}},
 		{"whatsmeow poll vote", event.MessagePollVote, wm.PollVoteData{ID: "3EB0B1", MessageID: "3EB0B0", Chat: "1203630252@g.us", From: "15550102030@s.whatsapp.net", FromLID: "98765432101234@lid", Selected: []string{"Yes"}, Unknown: []string{"ab12"}, Timestamp: now}},
-		{"sim presence", event.PresenceUpdated, sim.PresenceData{From: "15550102030@s.whatsapp.net", State: "composing", Timestamp: now}},
+		{"sim presence", event.PresenceUpdated, sim.PresenceData{From: "15550102030@s.whatsapp.net", State: "available", Timestamp: now}},
+		{"sim typing", event.ChatPresence, sim.ChatPresenceData{Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", State: "composing", Timestamp: now}},
 		{"sim call", event.CallReceived, sim.CallData{ID: "C0FFEE", From: "15550102030@s.whatsapp.net", Video: true, Timestamp: now}},
 
 		{"whatsmeow reaction", event.MessageReaction, wm.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "1203630252@g.us", From: "15550102030@s.whatsapp.net", FromMe: true, Emoji: "❤️", Timestamp: now}},
 		{"whatsmeow edit", event.MessageEdited, wm.EditData{ID: "3EB0A2", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Text: "fixed", Timestamp: now}},
 		{"whatsmeow delete", event.MessageDeleted, wm.DeleteData{ID: "3EB0A3", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", FromMe: true, Timestamp: now}},
 		{"whatsmeow online", event.PresenceUpdated, wm.PresenceData{From: "15550102030@s.whatsapp.net", State: "unavailable", LastSeen: &earlier, Timestamp: now}},
-		{"whatsmeow typing", event.PresenceUpdated, wm.PresenceData{From: "15550102030@s.whatsapp.net", Chat: "1203630252@g.us", State: "recording", Timestamp: now}},
+		{"whatsmeow typing", event.ChatPresence, wm.ChatPresenceData{From: "15550102030@s.whatsapp.net", Chat: "1203630252@g.us", State: "recording", Timestamp: now}},
 		{"whatsmeow call offer", event.CallReceived, wm.CallData{ID: "C0FFEE", From: "15550102030@s.whatsapp.net", Video: true, Status: "offer", Timestamp: now}},
 		{"whatsmeow group call ended", event.CallReceived, wm.CallData{ID: "C0FFEE", From: "15550102030@s.whatsapp.net", Group: "1203630252@g.us", Status: "terminate", Reason: "timeout", Timestamp: now}},
 	} {
@@ -127,6 +128,8 @@ func TestDriverEventsValidate(t *testing.T) {
 		{"media with an unknown status", event.MessageMediaStored, worker.MediaStoredData{MessageID: "msg_01jx8m4q7k2v9c3e5f6g7h8j9k", Chat: "c",
 			Media: media.Info{MIME: "image/png", URL: media.Path("ch_x", "msg_01jx8m4q7k2v9c3e5f6g7h8j9k"), Status: "downloading"}}},
 		{"chat update naming no change", event.ChatUpdated, chats.Updated{Chat: "1203630252@g.us", Changed: []string{}, Timestamp: now}},
+		{"typing as an online status", event.PresenceUpdated, sim.PresenceData{From: "15550102030@s.whatsapp.net", State: "composing", Timestamp: now}},
+		{"typing without its chat", event.ChatPresence, map[string]any{"from": "15550102030@s.whatsapp.net", "state": "composing", "timestamp": now}},
 		{"unknown call status", event.CallReceived, wm.CallData{ID: "C", From: "f", Status: "ringing", Timestamp: now}},
 	} {
 		t.Run("refused: "+tc.name, func(t *testing.T) {

@@ -56,6 +56,8 @@ func TestBadInput(t *testing.T) {
 		{"send_rate unparsable", req{method: "POST", path: "/v1/channels", body: `{"name": "a", "settings": {"send_rate": "fast"}}`}, 400, "validation_failed"},
 		{"warmup_days out of range", req{method: "POST", path: "/v1/channels", body: `{"name": "a", "settings": {"warmup_days": 366}}`}, 400, "validation_failed"},
 		{"typing_ms negative", req{method: "POST", path: "/v1/channels", body: `{"name": "a", "settings": {"typing_ms": -1}}`}, 400, "validation_failed"},
+		{"presence not an object", req{method: "POST", path: "/v1/channels", body: `{"name": "a", "settings": {"presence": true}}`}, 400, "validation_failed"},
+		{"presence with an unknown key", req{method: "POST", path: "/v1/channels", body: `{"name": "a", "settings": {"presence": {"onlin": false}}}`}, 400, "validation_failed"},
 		{"oversize body", req{method: "POST", path: "/v1/channels", body: big}, 413, "body_too_large"},
 		{"oversize body without a length", req{method: "POST", path: "/v1/channels", body: io.MultiReader(strings.NewReader(big))}, 413, "body_too_large"},
 		{"not JSON", req{method: "POST", path: "/v1/channels", body: `{"name":"a"}`, header: map[string]string{"Content-Type": "text/plain"}}, 415, "unsupported_media_type"},

@@ -192,7 +192,7 @@ func (s *Server) patchChannel(c *gin.Context) {
 		return
 	}
 	if removeAll {
-		patch.remove = []string{SettingSendRate, SettingWarmupDays, SettingTypingMS}
+		patch.remove = settingKeys
 	}
 	ch, err := s.cfg.Store.PatchChannel(c.Request.Context(), channelOf(c).ID, req.Name, patch.json(), patch.remove)
 	s.announce(channelOf(c).ID)

@@ -76,10 +76,10 @@ func TestChannelLifecycleThroughTheAPI(t *testing.T) {
 
 	// Patch: rename, merge settings, remove a key with null, clear with null.
 	r = b.do(req{method: http.MethodPatch, path: "/v1/channels/" + id, token: token,
-		body: map[string]any{"name": "Support", "settings": map[string]any{"typing_ms": 1500, "warmup_days": nil}}})
+		body: map[string]any{"name": "Support", "settings": map[string]any{"typing_ms": 1500, "warmup_days": nil, "presence": map[string]any{"online": false}}}})
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	require.Equal(t, "Support", r.json(t)["name"])
-	require.Equal(t, map[string]any{"send_rate": "30/m", "typing_ms": float64(1500)}, r.json(t)["settings"])
+	require.Equal(t, map[string]any{"send_rate": "30/m", "typing_ms": float64(1500), "presence": map[string]any{"online": false}}, r.json(t)["settings"])
 	r = b.do(req{method: http.MethodPatch, path: "/v1/channels/" + id, token: b.admin, body: `{}`})
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
 	require.Equal(t, "Support", r.json(t)["name"], "an empty patch changes nothing")

@@ -10,6 +10,7 @@ import (
 	"github.com/wagate/wagate/pkg/calls"
 	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/httpapi"
+	"github.com/wagate/wagate/pkg/presence"
 )
 
 // Keys of a channel's settings. Each overrides a fleet-wide default; a key
@@ -36,6 +37,11 @@ const (
 	// (default image, audio and document up to 16 MB); the others are
 	// fetched on the first GET of their url.
 	SettingMedia = "media"
+	// SettingPresence is {"online": bool}: whether the channel shows
+	// itself online after connecting and follows its recent chats' presence
+	// (package presence; default online). It applies from the next
+	// connection.
+	SettingPresence = "presence"
 )
 
 // settingsPatch is a validated change of settings: keys to set (normalized
@@ -132,22 +138,26 @@ func parseSettings(raw json.RawMessage) (p settingsPatch, removeAll bool, err *h
 				return p, false, e
 			}
 			p.set[key] = n
+		case SettingPresence:
+			norm, err := presence.Parse(v)
+			if err != nil {
+				return p, false, httpapi.Validation(field, "%v", err)
+			}
+			p.set[key] = norm
 		default:
 			return p, false, httpapi.Errorf(http.StatusBadRequest, "unknown_field",
-				"unknown field %q; settings has send_rate, warmup_days, typing_ms, max_queue, reject_calls, reject_calls_reply, history_days and media", field).
+				"unknown field %q; settings has send_rate, warmup_days, typing_ms, max_queue, reject_calls, reject_calls_reply, history_days, media and presence", field).
 				WithDetails(map[string]string{"field": field})
 		}
 	}
 	return p, false, nil
 }
 
-func validSetting(key string) bool {
-	switch key {
-	case SettingSendRate, SettingWarmupDays, SettingTypingMS, SettingMaxQueue, SettingRejectCalls, SettingRejectCallsReply, SettingHistoryDays, SettingMedia:
-		return true
-	}
-	return false
-}
+// settingKeys are every key of a channel's settings.
+var settingKeys = []string{SettingSendRate, SettingWarmupDays, SettingTypingMS, SettingMaxQueue,
+	SettingRejectCalls, SettingRejectCallsReply, SettingHistoryDays, SettingMedia, SettingPresence}
+
+func validSetting(key string) bool { return slices.Contains(settingKeys, key) }
 
 func intSetting(field string, v json.RawMessage, lo, hi int) (json.RawMessage, *httpapi.Error) {
 	var n int

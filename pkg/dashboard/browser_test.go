@@ -334,6 +334,14 @@ func TestDashboardInChromium(t *testing.T) {
 	post(t, g, "/v1/sim/channels/"+id1+"/inbound", `{"from":"+15550009999","text":"Hi from a test"}`)
 	b.waitJS("the inbound message in the event log", `document.querySelector('#event-log li[data-type="message.received"]') !== null`, 15*time.Second)
 	require.Contains(t, b.text(`#event-log li[data-type="message.received"]`), "Hi from a test")
+	// The channel is online (the default): the contact who wrote is followed,
+	// and its typing shows in the live events (issue 16, point 6).
+	post(t, g, "/v1/sim/channels/"+id1+"/presence", `{"from":"+15550009999","state":"composing"}`)
+	b.waitJS("typing in the event log", `document.querySelector('#event-log li[data-type="chat.presence"]') !== null`, 15*time.Second)
+	require.Contains(t, b.text(`#event-log li[data-type="chat.presence"]`), "+15550009999 is typing")
+	post(t, g, "/v1/sim/channels/"+id1+"/presence", `{"from":"+15550009999","state":"available"}`)
+	b.waitJS("online status in the event log", `document.querySelector('#event-log li[data-type="presence.updated"]') !== null`, 15*time.Second)
+	require.Contains(t, b.text(`#event-log li[data-type="presence.updated"]`), "+15550009999 is online")
 	b.click("#sim-inbound")
 	b.waitJS("a second message", `document.querySelectorAll('#event-log li[data-type="message.received"]').length >= 2`, 15*time.Second)
 	b.waitJS("the message log", `document.querySelectorAll("#messages tbody tr").length >= 1`, 15*time.Second)

@@ -39,6 +39,7 @@ const (
 	ChatUpdated             = "chat.updated"
 	HistorySyncProgress     = "history.sync_progress"
 	HistoryMessage          = "history.message"
+	ChatPresence            = "chat.presence"
 	ChannelHealth           = "channel.health"
 	WebhookDisabled         = "webhook.disabled"
 	CommandFailed           = "command.failed"

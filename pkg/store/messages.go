@@ -508,3 +508,19 @@ func nullTime(t time.Time) any {
 func (s *Store) MessageByKey(ctx context.Context, channelID, key string) (*Message, error) {
 	return scanMessage(s.Pool.QueryRow(ctx, `SELECT `+messageCols+` FROM messages WHERE channel_id = $1 AND idempotency_key = $2`, channelID, key))
 }
+
+// RecentChats returns the chats of a channel with messages (either way)
+// created since since, the most recently active first, at most limit.
+func (s *Store) RecentChats(ctx context.Context, channelID string, since time.Time, limit int) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT chat FROM messages
+		WHERE channel_id = $1 AND created_at >= $2 AND chat <> ''
+		GROUP BY chat ORDER BY max(created_at) DESC LIMIT $3`, channelID, since, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: recent chats: %w", err)
+	}
+	chats, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("store: recent chats: %w", err)
+	}
+	return chats, nil
+}

@@ -57,7 +57,11 @@ type channelRun struct {
 	typedFor     string          // message whose typing indicator was shown
 	claimed      map[string]bool // messages this owner claimed and has not sent yet
 	sendRetries  map[string]int  // failed attempts worth a retry, by message
-	attempts     int             // failed connection attempts in a row
+	// presenceSubs are the chats whose presence the session of generation
+	// presenceGen follows (presence.go).
+	presenceSubs map[string]bool
+	presenceGen  uint64
+	attempts     int // failed connection attempts in a row
 	closed       bool
 	lookFirst    bool           // the next pump checks the queue before claiming
 	history      history.Result // what the history chunk in progress imported (history.go)
@@ -467,6 +471,9 @@ func (c *channelRun) handleEvent(ctx context.Context, ev session.Event) {
 	case session.Connected:
 		c.attempts = 0
 		err = c.transition(ctx, state.Active, state.ReasonConnected, nil)
+		if err == nil {
+			c.announcePresence(ctx)
+		}
 		// Most channels have nothing queued when they connect (a worker
 		// resuming thousands of them): look before claiming.
 		c.lookFirst = true

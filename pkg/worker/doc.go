@@ -54,8 +54,14 @@
 // run; every SweepEvery the owner relays what stayed (a failed publish).
 // Ephemeral events with no state change are published directly and may be
 // lost with the process: connection.qr and connection.pairing_code (a new
-// code follows), presence.updated, message.failed of a send that was never
+// code follows), presence.updated and chat.presence, message.failed of a send that was never
 // stored and command.failed (a redelivered command reproduces them).
+//
+// Presence (presence.go, package presence). After every connection the
+// worker sends available (settings.presence.online, the default) or
+// unavailable, and while online subscribes to the presence of the direct
+// chats with traffic in the last day, then of each new chat a message comes
+// from or goes to, once per connection.
 //
 // Retries. A write that records what WhatsApp reported — receipts, sends,
 // inbound messages — is retried with backoff until it lands or the shard

@@ -213,6 +213,7 @@ func (c *channelRun) pump(ctx context.Context) error {
 			t.sent = append(t.sent, store.Step{ID: m.ID, WAID: res.WAID, At: at, Payload: res.Payload})
 			t.waIDs[m.ID] = res.WAID
 			c.typedFor = ""
+			c.followPresence(ctx, m.Chat)
 		case errors.Is(err, session.ErrNotConnected):
 			return nil // retried after Connected
 		default:
@@ -479,7 +480,7 @@ func (c *channelRun) onInbound(ctx context.Context, e session.Inbound) error {
 	case event.MessageDelivered, event.MessageRead, event.MessagePlayed:
 		e.Acknowledge(nil)
 		return nil // a receipt naming no message (the others are recorded by onReceipts)
-	case event.PresenceUpdated:
+	case event.PresenceUpdated, event.ChatPresence:
 		c.publish(ctx, e.Type, e.Data)
 		e.Acknowledge(nil)
 		return nil
@@ -535,6 +536,7 @@ func (c *channelRun) onInbound(ctx context.Context, e session.Inbound) error {
 			return err
 		}
 		e.Acknowledge(nil)
+		c.followPresence(ctx, m.Chat)
 		if !created {
 			return nil // a redelivered message: recorded and published before
 		}

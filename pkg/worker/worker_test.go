@@ -160,6 +160,13 @@ func TestStaleEpochWriteIsRefused(t *testing.T) {
 func (f *fleet) pairedChannel(name string) string {
 	f.t.Helper()
 	ch := f.createChannel(name)
+	f.pair(ch)
+	return ch
+}
+
+// pair starts channel ch and scans its QR code until it is active.
+func (f *fleet) pair(ch string) {
+	f.t.Helper()
 	f.command(ch, command.Start, command.Envelope{})
 	for attempt := 1; ; attempt++ {
 		f.waitState(ch, state.QRPending, 10*time.Second)
@@ -169,7 +176,7 @@ func (f *fleet) pairedChannel(name string) string {
 			time.Sleep(20 * time.Millisecond) // polling the stored state
 		}
 		if f.state(ch) == state.Active {
-			return ch
+			return
 		}
 		if attempt == 3 {
 			f.t.Fatalf("channel %s never paired (state %s)", ch, f.state(ch))

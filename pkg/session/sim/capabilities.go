@@ -41,6 +41,9 @@ func (s *Session) SendPresence(ctx context.Context, state, chat string) error {
 	if !s.isConnected() {
 		return fmt.Errorf("sim: presence: %w", session.ErrNotConnected)
 	}
+	if chat == "" {
+		s.setAvailable(state == "available")
+	}
 	key := s.d.cfg.Keys.SimPhone(s.channelID)
 	pipe := s.d.cfg.Redis.TxPipeline()
 	pipe.HSet(ctx, key, "presence", state+" "+chat)

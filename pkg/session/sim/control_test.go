@@ -18,6 +18,7 @@ func TestPhoneSideEvents(t *testing.T) {
 	t.Parallel()
 	f := newFleet(t)
 	s, rec, _ := online(t, f, f.driver(t))
+	require.NoError(t, s.(*sim.Session).SendPresence(context.Background(), "available", ""), "typing reaches an available account only")
 
 	for _, tc := range []struct {
 		name, action, args string
@@ -81,12 +82,14 @@ func TestPhoneSideEvents(t *testing.T) {
 			},
 		},
 		{
-			name: "typing", action: sim.ActionPresence, typ: "presence.updated",
+			name: "typing", action: sim.ActionPresence, typ: "chat.presence",
 			args: `{"from":"15550002222","state":"composing"}`,
-			check: func(t *testing.T, ev session.Inbound, _ json.RawMessage) {
-				var p sim.PresenceData
+			check: func(t *testing.T, ev session.Inbound, res json.RawMessage) {
+				var p sim.ChatPresenceData
 				require.NoError(t, json.Unmarshal(ev.Data, &p))
 				require.Equal(t, "composing", p.State)
+				require.Equal(t, "15550002222@s.whatsapp.net", p.Chat)
+				require.JSONEq(t, `{"delivered":true}`, string(res))
 			},
 		},
 		{

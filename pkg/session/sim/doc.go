@@ -132,9 +132,15 @@
 //	reaction         {from, id, emoji?, chat?}
 //	                 message.reaction to message id; no emoji removes it.
 //	                 Returns {id}.
-//	presence         {from, state?}
-//	                 presence.updated; state available (default), unavailable,
-//	                 composing, recording or paused.
+//	presence         {from, state?, chat?}
+//	                 a contact's online status (state available, the default,
+//	                 or unavailable): presence.updated, passed on only while
+//	                 the account is available (SendPresence) and subscribed
+//	                 to the contact (SubscribePresence); or its typing state
+//	                 in chat (default: its own chat) (composing, recording,
+//	                 paused): chat.presence, passed on only while the account
+//	                 is available. Both are forgotten with the connection, as
+//	                 WhatsApp does. Returns {delivered}.
 //	call             {from, video?, id?}        call.received. Returns {id}.
 //	group            {event, group?, name?, topic?, participants?, by?}
 //	                 group.<event>: created, member_added, member_removed or

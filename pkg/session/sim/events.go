@@ -67,6 +67,15 @@ type (
 		Selected  []string  `json:"selected"`
 		Timestamp time.Time `json:"timestamp"`
 	}
+	// ChatPresenceData is the data of chat.presence.
+	ChatPresenceData struct {
+		Chat      string    `json:"chat"`
+		ChatLID   string    `json:"chat_lid,omitempty"`
+		From      string    `json:"from"`
+		FromLID   string    `json:"from_lid,omitempty"`
+		State     string    `json:"state"`
+		Timestamp time.Time `json:"timestamp"`
+	}
 	// PresenceData is the data of presence.updated.
 	PresenceData struct {
 		From      string    `json:"from"`

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -157,30 +156,6 @@ func (s *Session) reaction(ctx context.Context, args json.RawMessage) (any, erro
 		d.ChatLID = d.FromLID
 	}
 	return IDResult{ID: d.ID}, s.emitConnected(inbound(event.MessageReaction, d.Timestamp, d))
-}
-
-var presenceStates = []string{"available", "unavailable", "composing", "recording", "paused"}
-
-func (s *Session) presence(ctx context.Context, args json.RawMessage) (any, error) {
-	a := struct {
-		From  string `json:"from"`
-		State string `json:"state"`
-	}{State: "available"}
-	if err := decode(args, &a); err != nil {
-		return nil, err
-	}
-	if !slices.Contains(presenceStates, a.State) {
-		return nil, fmt.Errorf("%w: state %q is not one of %s", session.ErrInvalid, a.State, strings.Join(presenceStates, ", "))
-	}
-	from, err := toJID(a.From)
-	if err != nil {
-		return nil, err
-	}
-	d := PresenceData{From: from, State: a.State, Timestamp: s.d.cfg.Now()}
-	if d.FromLID, err = s.lidOf(ctx, from); err != nil {
-		return nil, err
-	}
-	return nil, s.emitConnected(inbound(event.PresenceUpdated, d.Timestamp, d))
 }
 
 func (s *Session) call(ctx context.Context, args json.RawMessage) (any, error) {

@@ -71,6 +71,9 @@ type Session struct {
 	// (draining) empties it, so the sink sees a session's events in order.
 	outbox   []session.Event
 	draining bool
+	// presenceOf is what the connection of generation presenceOf.gen told
+	// WhatsApp of presence (presence.go); another generation knows nothing.
+	presenceOf presenceState
 }
 
 var (

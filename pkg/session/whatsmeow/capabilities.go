@@ -29,6 +29,14 @@ type (
 		// typing reaches this account only while it is available.
 		SendPresence(ctx context.Context, state, chat string) error
 	}
+	// PresenceSubscriber follows contacts' presence.
+	PresenceSubscriber interface {
+		// SubscribePresence asks WhatsApp for the online status of
+		// contact (a phone number or JID) for as long as the connection
+		// lives: presence.updated events follow, while the account is
+		// available.
+		SubscribePresence(ctx context.Context, contact string) error
+	}
 )
 
 // MarkRead implements Reader.
@@ -79,6 +87,25 @@ func (s *Session) SendPresence(ctx context.Context, state, chat string) error {
 		// ErrNoPushName until the phone synced the account's name: a
 		// retry later succeeds.
 		return fmt.Errorf("whatsmeow: presence: %w", sendError(err))
+	}
+	return nil
+}
+
+// SubscribePresence implements PresenceSubscriber.
+func (s *Session) SubscribePresence(ctx context.Context, contact string) error {
+	to, err := ParseJID(contact)
+	if err != nil {
+		return fmt.Errorf("whatsmeow: subscribe presence: %w", err)
+	}
+	if to.Server != types.DefaultUserServer && to.Server != types.HiddenUserServer {
+		return fmt.Errorf("whatsmeow: subscribe presence: %w: %s is not a contact", session.ErrInvalid, to)
+	}
+	cli, err := s.loggedIn()
+	if err != nil {
+		return fmt.Errorf("whatsmeow: subscribe presence: %w", err)
+	}
+	if err := cli.SubscribePresence(ctx, to); err != nil {
+		return fmt.Errorf("whatsmeow: subscribe presence: %w", sendError(err))
 	}
 	return nil
 }

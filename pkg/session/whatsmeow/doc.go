@@ -78,8 +78,8 @@
 // messages, are message.reaction, message.edited and message.deleted;
 // receipts of what we sent are message.delivered, message.read and
 // message.played with their ids and status; poll votes are
-// message.poll_vote (see Poll votes); presence and typing are
-// presence.updated; group changes are group.member_added,
+// message.poll_vote (see Poll votes); a contact's online status is
+// presence.updated and typing or recording in a chat chat.presence; group changes are group.member_added,
 // group.member_removed and group.updated, a group joined is group.created;
 // calls are call.received with their status. CATRefreshError and any
 // other permanent disconnect of whatsmeow end the connection with a
@@ -208,6 +208,23 @@
 // that can never be decrypted (a poll no store knows) is dropped and
 // counted in wagate_whatsmeow_events_untranslated_total
 // {type="poll_vote_undecryptable"}.
+//
+// # Presence
+//
+// What a real phone does: WhatsApp sends a linked device the typing
+// indicators of its chats (events.ChatPresence, composing or paused, with
+// media "audio" while recording a voice note) only while the device is
+// available, and contacts' online status and last seen (events.Presence)
+// only for contacts the connection subscribed to (SubscribePresence), for
+// as long as it lives. SendPresence needs the account's push name, which
+// the phone sends shortly after pairing (ErrNoPushName before).
+//
+// How the driver answers: Presencer (SendPresence) and PresenceSubscriber
+// (SubscribePresence) are capabilities the worker uses after every
+// connection and as chats get traffic (package presence has the rules and
+// the setting); events.Presence is presence.updated (PresenceData) and
+// events.ChatPresence chat.presence (ChatPresenceData, state composing,
+// recording or paused).
 //
 // # Sending
 //

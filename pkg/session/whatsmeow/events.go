@@ -143,17 +143,24 @@ type (
 		FromMe    bool      `json:"from_me,omitempty"`
 		Timestamp time.Time `json:"timestamp"`
 	}
-	// PresenceData is the data of presence.updated. State is available or
-	// unavailable (a contact's online status, with LastSeen when known), or
-	// composing, recording or paused (typing in Chat).
+	// PresenceData is the data of presence.updated: a subscribed contact's
+	// online status, available or unavailable (with LastSeen when known).
 	PresenceData struct {
 		From      string     `json:"from"`
 		FromLID   string     `json:"from_lid,omitempty"`
-		Chat      string     `json:"chat,omitempty"`
-		ChatLID   string     `json:"chat_lid,omitempty"`
 		State     string     `json:"state"`
 		LastSeen  *time.Time `json:"last_seen,omitempty"`
 		Timestamp time.Time  `json:"timestamp"`
+	}
+	// ChatPresenceData is the data of chat.presence: From is composing
+	// (typing), recording (a voice note) or paused in Chat.
+	ChatPresenceData struct {
+		Chat      string    `json:"chat"`
+		ChatLID   string    `json:"chat_lid,omitempty"`
+		From      string    `json:"from"`
+		FromLID   string    `json:"from_lid,omitempty"`
+		State     string    `json:"state"`
+		Timestamp time.Time `json:"timestamp"`
 	}
 	// CallData is the data of call.received. Status follows the call:
 	// offer (ringing, 1:1), offer_notice (group call), accept, reject,

@@ -145,7 +145,7 @@ func TestPhoneNumbersNextToLIDs(t *testing.T) {
 			name: "typing in a LID chat",
 			evt: &events.ChatPresence{MessageSource: types.MessageSource{Chat: aliceLID, Sender: aliceLIDAD, SenderAlt: aliceAD},
 				State: types.ChatPresenceComposing},
-			typ:  event.PresenceUpdated,
+			typ:  event.ChatPresence,
 			want: map[string]any{"chat": alice.String(), "chat_lid": aliceLID.String(), "from": alice.String(), "from_lid": aliceLID.String()},
 		},
 	} {

@@ -57,9 +57,10 @@ type Session struct {
 }
 
 var (
-	_ session.Session = (*Session)(nil)
-	_ Reader          = (*Session)(nil)
-	_ Presencer       = (*Session)(nil)
+	_ session.Session    = (*Session)(nil)
+	_ Reader             = (*Session)(nil)
+	_ Presencer          = (*Session)(nil)
+	_ PresenceSubscriber = (*Session)(nil)
 )
 
 // conn is one connection attempt: a fresh whatsmeow client on a fresh

@@ -141,10 +141,10 @@ func translateWith(evt any, now time.Time, pn pnResolver) []session.Event {
 		if e.State == types.ChatPresenceComposing && e.Media == types.ChatPresenceMediaAudio {
 			st = "recording"
 		}
-		d := PresenceData{State: st, Timestamp: now}
+		d := ChatPresenceData{State: st, Timestamp: now}
 		d.From, d.FromLID = pn.address(e.Sender, e.SenderAlt)
 		d.Chat, d.ChatLID = pn.address(e.Chat, chatAlt(&e.MessageSource))
-		return one(inbound(event.PresenceUpdated, now, d))
+		return one(inbound(event.ChatPresence, now, d))
 	case *events.GroupInfo:
 		return groupEvents(e, now, pn)
 	case *events.JoinedGroup:

@@ -334,7 +334,7 @@ func TestTranslatePresence(t *testing.T) {
 		{types.ChatPresenceComposing, types.ChatPresenceMediaAudio, "recording"},
 		{types.ChatPresencePaused, types.ChatPresenceMediaText, "paused"},
 	} {
-		_, d := inboundOf(t, &events.ChatPresence{MessageSource: types.MessageSource{Chat: group, Sender: aliceAD}, State: tc.state, Media: tc.media}, event.PresenceUpdated)
+		_, d := inboundOf(t, &events.ChatPresence{MessageSource: types.MessageSource{Chat: group, Sender: aliceAD}, State: tc.state, Media: tc.media}, event.ChatPresence)
 		require.Equal(t, map[string]any{"from": alice.String(), "chat": group.String(), "state": tc.want, "timestamp": now.Format(time.RFC3339Nano)}, d)
 	}
 }

@@ -623,6 +623,13 @@ function redactQR(env) {
   return { ...env, data: { ...env.data, image_png_base64: `(${env.data.image_png_base64.length} base64 characters)` } };
 }
 
+// jidLabel shows a phone-number JID as +digits; other JIDs as they are.
+function jidLabel(jid) {
+  if (!jid) return "";
+  const m = /^(\d+)@s\.whatsapp\.net$/.exec(jid);
+  return m ? fmtPhone(m[1]) : jid;
+}
+
 export function summarize(env) {
   const d = env.data || {};
   switch (env.type) {
@@ -632,6 +639,14 @@ export function summarize(env) {
       return `QR code ${d.attempt || "?"} of ${d.max_attempts || "?"}, expires ${fmtTime(d.expires_at)}`;
     case "connection.pairing_code":
       return `Pairing code for ${fmtPhone(d.phone)}`;
+    case "chat.presence": {
+      const doing = { composing: "is typing", recording: "is recording a voice note", paused: "stopped typing" }[d.state] || d.state;
+      return `${jidLabel(d.from)} ${doing}${d.chat && d.chat !== d.from ? ` in ${jidLabel(d.chat)}` : ""}`;
+    }
+    case "presence.updated":
+      return `${jidLabel(d.from)} is ${d.state === "available" ? "online" : "offline"}${d.last_seen ? `, last seen ${fmtTime(d.last_seen)}` : ""}`;
+    case "message.poll_vote":
+      return `${jidLabel(d.from)} voted ${(d.selected || []).length ? (d.selected || []).join(", ") : "(vote withdrawn)"}`;
     default: {
       const who = d.from || d.chat || "";
       const text = d.text || d.caption || d.status || d.id || "";
