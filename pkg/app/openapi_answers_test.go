@@ -374,6 +374,8 @@ func TestGatewayAnswersConformToOpenAPI(t *testing.T) {
 	// What the simulated phone does, for the events' schemas below.
 	c.expect(call{method: "POST", path: "/v1/sim/channels/" + id + "/reaction", token: admin, body: map[string]any{"from": phone, "id": "3EB0C0FFEE", "emoji": "👍"}}, 202, "")
 	c.expect(call{method: "POST", path: "/v1/sim/channels/" + id + "/presence", token: admin, body: map[string]any{"from": phone, "state": "composing"}}, 202, "")
+	// The channel is online and follows the chat it sent to: the contact's online status reaches it.
+	c.expect(call{method: "POST", path: "/v1/sim/channels/" + id + "/presence", token: admin, body: map[string]any{"from": phone, "state": "available"}}, 202, "")
 	c.expect(call{method: "POST", path: "/v1/sim/channels/" + id + "/call", token: admin, body: map[string]any{"from": phone, "video": true}}, 202, "")
 
 	// Deliveries: the good endpoint gets them, the gone one is disabled by
@@ -527,7 +529,7 @@ func TestGatewayAnswersConformToOpenAPI(t *testing.T) {
 		require.NoError(t, validator.ValidateEvent(raw), "%s", raw)
 		types[ev.Type] = true
 	}
-	for _, typ := range []string{event.WebhookDisabled, event.MessageReaction, event.PresenceUpdated, event.CallReceived, event.MessageRead} {
+	for _, typ := range []string{event.WebhookDisabled, event.MessageReaction, event.PresenceUpdated, event.ChatPresence, event.CallReceived, event.MessageRead} {
 		require.True(t, types[typ], "a %s event was published", typ)
 	}
 
