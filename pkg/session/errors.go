@@ -33,7 +33,14 @@ const (
 	CodeUnsupported      = "unsupported"
 	// CodeRetriesExhausted: every attempt failed with an error worth a retry.
 	CodeRetriesExhausted = "send_retries_exhausted"
+	// CodeUndeliverable: WhatsApp's server accepted the message, then
+	// reported that it could not deliver it (a server-error receipt).
+	CodeUndeliverable = "undeliverable"
 )
+
+// StatusFailed is the Status of a receipt that reports a sent message
+// as undeliverable (its Type is message.failed).
+const StatusFailed = "failed"
 
 // ServerError is an error code WhatsApp's server answered a send with.
 // Codes below 500 (400 bad request, 403 forbidden, 463 and 479, which

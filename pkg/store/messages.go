@@ -27,6 +27,14 @@ const (
 	StatusReceived  = "received"
 )
 
+// StatusFailedAfterSent is the status argument of the Advance methods for
+// a failure WhatsApp reports about a message it had accepted (a
+// server-error receipt): the message becomes failed when it is queued,
+// sending or sent, but not once delivered, read or played (a recipient
+// has it; the error concerned another device). A delivered or read
+// receipt after it moves the message on as usual.
+const StatusFailedAfterSent = "failed_after_sent"
+
 // StatusRank orders statuses: a change to a lower or equal rank is ignored.
 // failed ranks above sending only, so a failure never undoes a send.
 var StatusRank = map[string]int{
@@ -253,8 +261,10 @@ func (s *Store) AdvanceMany(ctx context.Context, status, reason string, groups [
 // transaction, the events announce builds for the messages that changed
 // (the outbox): the statuses and their events land together or not at all.
 func (s *Store) AdvanceAnnounced(ctx context.Context, status, reason string, groups []ChannelSteps, announce Announce) (out [][]*Message, err error) {
-	rank, ok := StatusRank[status]
-	if !ok {
+	stored, rank, below := status, StatusRank[status], StatusRank[status]
+	if status == StatusFailedAfterSent {
+		stored, rank, below = StatusFailed, StatusRank[StatusFailed], StatusRank[StatusDelivered]
+	} else if _, ok := StatusRank[status]; !ok {
 		return nil, fmt.Errorf("store: unknown status %q", status)
 	}
 	out = make([][]*Message, len(groups))
@@ -306,9 +316,9 @@ func (s *Store) AdvanceAnnounced(ctx context.Context, status, reason string, gro
 					AND wa_id IS NOT NULL OFFSET 0) m
 			) found ORDER BY s_id, s_at
 		) s
-		WHERE messages.id = s.s_id AND messages.status_rank < $10
+		WHERE messages.id = s.s_id AND messages.status_rank < $14 AND messages.status_rank <> $10
 		RETURNING id, channel_id, coalesce(wa_id, ''), chat, type, status, coalesce(idempotency_key, '')`,
-		own, ownCh, ownAt, ownWA, wa, waCh, waAt, waWA, status, rank, reason, ownPayload, waPayload)
+		own, ownCh, ownAt, ownWA, wa, waCh, waAt, waWA, stored, rank, reason, ownPayload, waPayload, below)
 	if err != nil {
 		return nil, fmt.Errorf("store: advance messages: %w", err)
 	}

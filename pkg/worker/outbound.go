@@ -385,7 +385,10 @@ func (c *channelRun) checkHealth(ctx context.Context) {
 // write is retried until it lands (a Postgres outage drops no status) or
 // the shard stops.
 func (c *channelRun) advance(ctx context.Context, status, reason string, steps []store.Step) error {
-	typ := statusEvents[status]
+	typ, shown, code := statusEvents[status], status, ""
+	if status == store.StatusFailedAfterSent {
+		shown, code = store.StatusFailed, session.CodeUndeliverable
+	}
 	// A message named twice took the earliest of its times, as the store
 	// does.
 	at := make(map[string]time.Time, len(steps))
@@ -402,7 +405,8 @@ func (c *channelRun) advance(ctx context.Context, status, reason string, steps [
 			if w, wok := at[m.WAID]; wok && (!ok || w.Before(t)) {
 				t = w
 			}
-			ev, err := event.New(typ, c.id, c.sr.epoch, now, MessageStatus{MessageID: m.ID, WAID: m.WAID, Chat: m.Chat, Type: m.Type, Status: status, Reason: reason, At: t.UTC()})
+			ev, err := event.New(typ, c.id, c.sr.epoch, now, MessageStatus{MessageID: m.ID, WAID: m.WAID, Chat: m.Chat, Type: m.Type, Status: shown, Reason: reason, Code: code,
+				IdempotencyKey: idempotencyKeyIfFailed(shown, m.IdempotencyKey), At: t.UTC()})
 			if err != nil {
 				return nil, err
 			}
@@ -424,7 +428,7 @@ func (c *channelRun) advance(ctx context.Context, status, reason string, steps [
 		return err
 	}
 	for range changed {
-		c.count(ctx, status)
+		c.count(ctx, shown)
 	}
 	c.sr.w.published(ctx, evs)
 	return nil
@@ -434,6 +438,16 @@ func (c *channelRun) advance(ctx context.Context, status, reason string, steps [
 var statusEvents = map[string]string{
 	store.StatusSent: event.MessageSent, store.StatusDelivered: event.MessageDelivered,
 	store.StatusRead: event.MessageRead, store.StatusPlayed: event.MessagePlayed, store.StatusFailed: event.MessageFailed,
+	store.StatusFailedAfterSent: event.MessageFailed,
+}
+
+// idempotencyKeyIfFailed is key for a message.failed, which names the
+// send's idempotency key; "" for the other statuses.
+func idempotencyKeyIfFailed(status, key string) string {
+	if status == store.StatusFailed {
+		return key
+	}
+	return ""
 }
 
 func (c *channelRun) count(ctx context.Context, counter string) {

@@ -38,6 +38,7 @@ type heldReceipts struct {
 // receiptStatuses are the message statuses receipts report, by event type.
 var receiptStatuses = map[string]string{
 	event.MessageDelivered: store.StatusDelivered, event.MessageRead: store.StatusRead, event.MessagePlayed: store.StatusPlayed,
+	event.MessageFailed: store.StatusFailedAfterSent,
 }
 
 // isReceipt reports whether ev is a receipt naming messages.
@@ -116,8 +117,10 @@ func (c *channelRun) coalesceReceipts(j job) job {
 }
 
 // receiptOrder is the order in which the statuses of coalesced receipts
-// are recorded.
-var receiptOrder = []string{event.MessageDelivered, event.MessageRead, event.MessagePlayed}
+// are recorded. A server-error receipt (message.failed) goes first: when a
+// delivered or read receipt of the same message came with it, a recipient
+// has the message, and that is what the log keeps.
+var receiptOrder = []string{event.MessageFailed, event.MessageDelivered, event.MessageRead, event.MessagePlayed}
 
 // onReceipts records receipts with one statement per status, each message
 // at its receipt's time, and acknowledges each receipt to its session
@@ -153,7 +156,11 @@ func (c *channelRun) onReceipts(ctx context.Context, receipts []session.Inbound)
 		if len(steps) == 0 {
 			continue
 		}
-		err := c.advance(ctx, receiptStatuses[typ], "", steps)
+		reason := ""
+		if typ == event.MessageFailed {
+			reason = "WhatsApp's server could not deliver the message (server-error receipt)"
+		}
+		err := c.advance(ctx, receiptStatuses[typ], reason, steps)
 		if err != nil && c.stopping(err) {
 			return
 		}

@@ -128,7 +128,10 @@
 //	                 number again (lid.go). Returns {id}.
 //	receipt          {id, status?, from?, chat?}
 //	                 message.<status> for any message id; status delivered,
-//	                 read (default) or played.
+//	                 read (default) or played; server_error is WhatsApp's
+//	                 server-error receipt (it could not deliver a message it
+//	                 had accepted): the message fails with code
+//	                 undeliverable unless it was delivered already.
 //	reaction         {from, id, emoji?, chat?}
 //	                 message.reaction to message id; no emoji removes it.
 //	                 Returns {id}.

@@ -109,9 +109,14 @@ func inbound(typ string, at time.Time, data any) session.Inbound {
 	return session.Inbound{Type: typ, Data: raw, At: at}
 }
 
-// receiptEvent reports status (delivered, read, played) of message id.
+// receiptEvent reports status (delivered, read, played, server_error) of
+// message id.
 func receiptEvent(id, chat, from, status string, at time.Time) session.Inbound {
-	ev := inbound(receiptTypes[status], at, ReceiptData{IDs: []string{id}, Chat: chat, From: from, Status: status, Timestamp: at})
+	typ := receiptTypes[status]
+	if status == "server_error" {
+		status = session.StatusFailed
+	}
+	ev := inbound(typ, at, ReceiptData{IDs: []string{id}, Chat: chat, From: from, Status: status, Timestamp: at})
 	ev.MessageIDs, ev.Status = []string{id}, status
 	return ev
 }
@@ -121,6 +126,8 @@ var receiptTypes = map[string]string{
 	"delivered": event.MessageDelivered,
 	"read":      event.MessageRead,
 	"played":    event.MessagePlayed,
+	// WhatsApp's server-error receipt: it could not deliver the message.
+	"server_error": event.MessageFailed,
 }
 
 // toJID accepts a JID or a phone number and returns a JID.

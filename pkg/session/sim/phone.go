@@ -119,7 +119,7 @@ func (s *Session) receiptControl(_ context.Context, args json.RawMessage) (any, 
 		return nil, fmt.Errorf("%w: id is required", session.ErrInvalid)
 	}
 	if _, ok := receiptTypes[a.Status]; !ok {
-		return nil, fmt.Errorf("%w: status %q is not delivered, read or played", session.ErrInvalid, a.Status)
+		return nil, fmt.Errorf("%w: status %q is not delivered, read, played or server_error", session.ErrInvalid, a.Status)
 	}
 	var from, chat string
 	if a.From != "" || a.Chat != "" {

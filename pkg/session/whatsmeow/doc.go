@@ -147,7 +147,11 @@
 //
 // # Receipts at least once
 //
-// Receipts of what we sent (delivered, read, played) follow the same rule.
+// Receipts of what we sent (delivered, read, played, and server-error,
+// which WhatsApp's server sends when it cannot deliver a message it had
+// accepted: the message becomes failed with code undeliverable while it is
+// sent, never once delivered; see store.StatusFailedAfterSent) follow the
+// same rule.
 // whatsmeow's handleReceipt (receipt.go) defers the node's ack with
 // maybeDeferredAck: with SynchronousAck it sends the ack after the handlers
 // returned, and not at all when a handler returned false or the

@@ -436,12 +436,15 @@ func hexOrEmpty(b []byte) string {
 }
 
 // receiptStatus maps the receipts about messages we sent to their status
-// and event; the others (our own devices' reads, retries, sender and
-// server receipts) are whatsmeow's business.
+// and event; the others (our own devices' reads, retries, sender receipts)
+// are whatsmeow's business. A server-error receipt says WhatsApp's server
+// could not deliver a message it had accepted: the message fails, unless
+// it was delivered already (see store.StatusFailedAfterSent).
 var receiptStatus = map[types.ReceiptType]struct{ status, typ string }{
-	types.ReceiptTypeDelivered: {"delivered", event.MessageDelivered},
-	types.ReceiptTypeRead:      {"read", event.MessageRead},
-	types.ReceiptTypePlayed:    {"played", event.MessagePlayed},
+	types.ReceiptTypeDelivered:   {"delivered", event.MessageDelivered},
+	types.ReceiptTypeRead:        {"read", event.MessageRead},
+	types.ReceiptTypePlayed:      {"played", event.MessagePlayed},
+	types.ReceiptTypeServerError: {session.StatusFailed, event.MessageFailed},
 }
 
 func receiptEvents(e *events.Receipt, now time.Time, pn pnResolver) []session.Event {

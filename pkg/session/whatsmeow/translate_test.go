@@ -426,3 +426,24 @@ func TestTranslateCalls(t *testing.T) {
 		})
 	}
 }
+
+// Point 7 of issue 16: a server-error receipt, as whatsmeow's parseReceipt
+// emits it for a message we sent, is a receipt of status failed: the
+// worker fails the message unless it was delivered already.
+func TestServerErrorReceiptMarksTheMessageFailed(t *testing.T) {
+	t.Parallel()
+	evt := &events.Receipt{
+		MessageSource: types.MessageSource{Chat: alice, Sender: aliceAD},
+		MessageIDs:    []types.MessageID{"3EB0A"},
+		Timestamp:     sent,
+		Type:          types.ReceiptTypeServerError,
+	}
+	in, d := inboundOf(t, evt, event.MessageFailed)
+	require.Equal(t, []string{"3EB0A"}, in.MessageIDs)
+	require.Equal(t, session.StatusFailed, in.Status)
+	require.Equal(t, "failed", d["status"])
+
+	// Our other devices' server errors are not about what this channel sent.
+	evt.IsFromMe = true
+	require.Empty(t, translate(evt, now))
+}
