@@ -45,6 +45,16 @@ type Settings struct {
 	// Media is what the worker fetches from WhatsApp as soon as it
 	// arrives.
 	Media *MediaSettings `json:"media,omitempty"`
+	// Presence is what the channel shows of itself and learns of its
+	// contacts.
+	Presence *PresenceSettings `json:"presence,omitempty"`
+}
+
+// PresenceSettings: with Online (the default) the channel sends
+// "available" after connecting and follows its chats' presence; false
+// keeps the phone's notifications and receives no presence events.
+type PresenceSettings struct {
+	Online *bool `json:"online,omitempty"`
 }
 
 // SettingsPatch changes settings: a set field is changed, a name in Remove
@@ -58,6 +68,7 @@ type SettingsPatch struct {
 	RejectCallsReply *string
 	HistoryDays      *int
 	Media            *MediaSettings
+	Presence         *PresenceSettings
 	// Remove lists settings (JSON names: "send_rate", …) to reset.
 	Remove []string
 }
@@ -81,6 +92,7 @@ func (p SettingsPatch) MarshalJSON() ([]byte, error) {
 	set("reject_calls_reply", p.RejectCallsReply, p.RejectCallsReply != nil)
 	set("history_days", p.HistoryDays, p.HistoryDays != nil)
 	set("media", p.Media, p.Media != nil)
+	set("presence", p.Presence, p.Presence != nil)
 	return json.Marshal(m)
 }
 

@@ -126,7 +126,7 @@ func TestTypesMatchTheOpenAPISchemas(t *testing.T) {
 		"CallRejectRequest": client.CallRejectRequest{}, "CallRejected": client.CallRejected{},
 		"BlocklistEntry": client.BlocklistEntry{}, "Blocklist": client.Blocklist{}, "BlocklistChanged": client.BlocklistChanged{},
 		"Chat": client.Chat{}, "ChatList": client.ChatList{},
-		"MediaSettings": client.MediaSettings{}, "MediaInfo": client.MediaInfo{},
+		"MediaSettings": client.MediaSettings{}, "MediaInfo": client.MediaInfo{}, "PresenceSettings": client.PresenceSettings{},
 	}
 	for name, v := range types {
 		require.Equal(t, properties(t, all, name), jsonNames(reflect.TypeOf(v)), "client.%T and the OpenAPI schema %s", v, name)
@@ -136,7 +136,7 @@ func TestTypesMatchTheOpenAPISchemas(t *testing.T) {
 	n, s, b, tm := 1, "x", true, time.Now()
 	patches := map[string]any{
 		"SettingsPatch": client.SettingsPatch{SendRate: &s, WarmupDays: &n, TypingMS: &n, MaxQueue: &n, RejectCalls: &b, RejectCallsReply: &s, HistoryDays: &n,
-			Media: &client.MediaSettings{}},
+			Media: &client.MediaSettings{}, Presence: &client.PresenceSettings{}},
 		"UpdateChannelRequest": client.UpdateChannelRequest{Name: s, Settings: &client.SettingsPatch{}},
 		"UpdateWebhookRequest": client.UpdateWebhookRequest{URL: &s, Description: &s, Events: []string{}, Headers: map[string]string{},
 			Enabled: &b, MaxInFlight: &n},
