@@ -47,6 +47,14 @@ func TestFailingEndpoint500VisibleInItsLog(t *testing.T) {
 		post(t, g, "/v1/sim/channels/"+id+"/inbound", fmt.Sprintf(`{"from":"+15550007%03d","text":"order %d"}`, i, i))
 	}
 	require.Eventually(t, func() bool { return hits.Load() >= 2 }, 30*time.Second, 100*time.Millisecond, "the endpoint is called")
+	// The dispatcher records the deliveries as it consumes the events; on a
+	// loaded machine it may still be doing so. The log is opened once all 25
+	// are recorded, since with no further events nothing would reload it.
+	require.Eventually(t, func() bool {
+		page := apiJSON(t, g, http.MethodGet, "/v1/channels/"+id+"/webhooks/"+hook+"/deliveries?limit=100", "")
+		data, _ := page["data"].([]any)
+		return len(data) >= 25
+	}, 30*time.Second, 100*time.Millisecond, "all 25 deliveries recorded")
 
 	b.click(fmt.Sprintf(`tr[data-id=%q] a.ch-name`, id))
 	box := fmt.Sprintf("#deliveries-%s", hook)

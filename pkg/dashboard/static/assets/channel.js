@@ -180,6 +180,9 @@ export class ChannelPage {
 
   ticker() {
     if (this.ch) this.reasonEl.textContent = this.ch.state_reason ? `${reasonLabel(this.ch.state_reason)} · ${fmtAgo(this.ch.state_changed_at)}` : "";
+    // Attempts and retries change a delivery without any event of the
+    // channel: an open log's first page is re-read on each tick too.
+    if (this.hookPanel && this.openDeliveries.size) this.reloadDeliveries();
   }
 
   // ---- live --------------------------------------------------------------
