@@ -96,6 +96,10 @@ func TestBadInput(t *testing.T) {
 		{"sim on a whatsmeow channel", req{method: "POST", path: "/v1/sim/channels/" + a.ID + "/scan", body: `{}`}, 409, "not_simulated"},
 		{"sim args an array", req{method: "POST", path: "/v1/sim/channels/" + other.ID + "/inbound", body: `[1]`}, 400, "invalid_field_type"},
 		{"sim malformed args", req{method: "POST", path: "/v1/sim/channels/" + other.ID + "/inbound", body: `{"text":`}, 400, "invalid_json"},
+		{"sim unknown argument", req{method: "POST", path: "/v1/sim/channels/" + other.ID + "/inbound", body: `{"form":"4915112345678"}`}, 400, "invalid_body"},
+		{"sim argument of the wrong type", req{method: "POST", path: "/v1/sim/channels/" + other.ID + "/ban", body: `{"seconds":"soon"}`}, 400, "invalid_body"},
+		{"sim argument out of range", req{method: "POST", path: "/v1/sim/channels/" + other.ID + "/send_failure", body: `{"code":200}`}, 400, "invalid_body"},
+		{"sim arguments to an action without any", req{method: "POST", path: "/v1/sim/channels/" + other.ID + "/disconnect", body: `{"now":true}`}, 400, "invalid_body"},
 
 		// Channels that do not exist.
 		{"unknown channel", req{method: "GET", path: "/v1/channels/ch_nope"}, 404, "channel_not_found"},

@@ -3,15 +3,19 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/wagate/wagate/pkg/command"
 	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/store"
+	"github.com/wagate/wagate/schemas"
 )
 
 // SimActions are the simulator controls of POST /v1/sim/channels/{id}/{action},
@@ -28,8 +32,41 @@ type simAccepted struct {
 	RequestID string          `json:"request_id"`
 }
 
+// commandSchemas are the published command schemas (schemas/commands).
+var commandSchemas = sync.OnceValues(schemas.NewValidator)
+
+// simArgsSchema names the OpenAPI schema of an action's arguments.
+func simArgsSchema(action string) string {
+	switch action {
+	case "disconnect", "logout", "stream_replaced", "client_outdated":
+		return "SimNoArgs"
+	}
+	var b strings.Builder
+	b.WriteString("Sim")
+	for w := range strings.SplitSeq(action, "_") {
+		b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+	}
+	return b.String() + "Args"
+}
+
+// simArgsMismatch checks a control's arguments against the sim command
+// schema (the OpenAPI's Sim…Args of the action) and says what is wrong,
+// or "" when they match.
+func simArgsMismatch(action string, args json.RawMessage) string {
+	v, err := commandSchemas()
+	if err != nil {
+		return "" // the embedded schemas are checked by their own tests
+	}
+	body, _ := json.Marshal(map[string]any{"action": action, "args": args})
+	if err := v.ValidateCommand(command.Sim, body); err != nil {
+		return fmt.Sprintf("the arguments of %s do not match the schema %s: %v", action, simArgsSchema(action), err)
+	}
+	return ""
+}
+
 // sim publishes a simulator control. The body is the action's arguments,
-// a JSON object (empty: no arguments); the simulator validates them.
+// a JSON object (empty: no arguments), checked against the action's schema
+// here and by the simulator when it runs the action.
 func (s *Server) sim(c *gin.Context) {
 	ch := channelOf(c)
 	act := c.Param("action")
@@ -60,6 +97,11 @@ func (s *Server) sim(c *gin.Context) {
 	env := s.envelope(c)
 	env.Action = act
 	env.Args, _ = json.Marshal(args) // a map of valid RawMessages: cannot fail
+	if msg := simArgsMismatch(act, env.Args); msg != "" {
+		abort(c, httpapi.Errorf(http.StatusBadRequest, "invalid_body", "%s", msg).
+			WithDetails(map[string]any{"schema": simArgsSchema(act)}))
+		return
+	}
 	err := s.command(c.Request.Context(), ch.ID, simulate, env, msgID(env.RequestID, key, ch.ID, simulate.verb+"."+act, false))
 	if errors.Is(err, store.ErrNotFound) {
 		abort(c, httpapi.ErrChannelNF)

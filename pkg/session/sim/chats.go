@@ -25,7 +25,7 @@ import (
 // "muted_until": "<RFC 3339>"|"forever"|null, "read": true}.
 const ActionChat = "chat"
 
-func init() { actions[ActionChat] = (*Session).chatControl }
+func init() { actions[ActionChat] = act((*Session).chatControl, chatArgs{}) }
 
 var _ chats.Updater = (*Session)(nil)
 
@@ -65,11 +65,7 @@ type chatArgs struct {
 }
 
 // chatControl is a change made on the phone.
-func (s *Session) chatControl(_ context.Context, args json.RawMessage) (any, error) {
-	var a chatArgs
-	if err := decode(args, &a); err != nil {
-		return nil, err
-	}
+func (s *Session) chatControl(_ context.Context, a chatArgs) (any, error) {
 	chat := a.Chat
 	if !strings.Contains(chat, "@") {
 		phone, err := validatePhone(chat)

@@ -45,7 +45,7 @@ import (
 // address-book entry for them (control action "contact").
 const ActionContact = "contact"
 
-func init() { actions[ActionContact] = (*Session).contactControl }
+func init() { actions[ActionContact] = act((*Session).contactControl, contactArgs{}) }
 
 // LIDServer is the server of LIDs.
 const LIDServer = "lid"
@@ -413,11 +413,7 @@ type contactArgs struct {
 	PictureHidden *bool   `json:"picture_hidden"`
 }
 
-func (s *Session) contactControl(ctx context.Context, args json.RawMessage) (any, error) {
-	var a contactArgs
-	if err := decode(args, &a); err != nil {
-		return nil, err
-	}
+func (s *Session) contactControl(ctx context.Context, a contactArgs) (any, error) {
 	self, err := s.groupSelf()
 	if err != nil {
 		return nil, err

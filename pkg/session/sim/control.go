@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -49,23 +50,56 @@ const (
 	ActionRetryReceipt   = "retry_receipt"
 )
 
-var actions = map[string]func(*Session, context.Context, json.RawMessage) (any, error){
-	ActionScan:           (*Session).scan,
-	ActionInbound:        (*Session).inboundMessage,
-	ActionReceipt:        (*Session).receiptControl,
-	ActionReaction:       (*Session).reaction,
-	ActionPresence:       (*Session).presence,
-	ActionCall:           (*Session).call,
-	ActionGroup:          (*Session).group,
-	ActionDisconnect:     (*Session).remoteDisconnect,
-	ActionLogout:         (*Session).phoneLogout,
-	ActionBan:            (*Session).ban,
-	ActionStreamReplaced: (*Session).streamReplaced,
-	ActionConnectFailure: (*Session).connectFailure,
-	ActionClientOutdated: (*Session).clientOutdated,
-	ActionSendFailure:    (*Session).sendFailure,
-	ActionVote:           (*Session).vote,
-	ActionRetryReceipt:   (*Session).retryReceipt,
+// An action is a control action and the Go type of its arguments, which
+// is the body of POST /v1/sim/channels/{id}/<action> (the OpenAPI's
+// Sim…Args schemas describe them; a test keeps the two equal).
+type action struct {
+	run  func(*Session, context.Context, json.RawMessage) (any, error)
+	args reflect.Type
+}
+
+// act makes an action of run: its arguments are decoded, refusing unknown
+// fields, over a copy of defaults.
+func act[A any](run func(*Session, context.Context, A) (any, error), defaults A) action {
+	return action{
+		run: func(s *Session, ctx context.Context, raw json.RawMessage) (any, error) {
+			a := defaults
+			if err := decode(raw, &a); err != nil {
+				return nil, err
+			}
+			return run(s, ctx, a)
+		},
+		args: reflect.TypeFor[A](),
+	}
+}
+
+// noArgs are the arguments of an action that takes none.
+type noArgs struct{}
+
+var actions = map[string]action{
+	ActionScan:           act((*Session).scan, scanArgs{Platform: "android"}),
+	ActionInbound:        act((*Session).inboundMessage, inboundArgs{}),
+	ActionReceipt:        act((*Session).receiptControl, receiptArgs{Status: "read"}),
+	ActionReaction:       act((*Session).reaction, reactionArgs{}),
+	ActionPresence:       act((*Session).presence, presenceArgs{State: "available"}),
+	ActionCall:           act((*Session).call, callArgs{}),
+	ActionGroup:          act((*Session).group, groupArgs{}),
+	ActionDisconnect:     act((*Session).remoteDisconnect, noArgs{}),
+	ActionLogout:         act((*Session).phoneLogout, noArgs{}),
+	ActionBan:            act((*Session).ban, banArgs{Seconds: 3600, Code: "101"}),
+	ActionStreamReplaced: act((*Session).streamReplaced, noArgs{}),
+	ActionConnectFailure: act((*Session).connectFailure, connectFailureArgs{Reason: "503", Message: "service unavailable"}),
+	ActionClientOutdated: act((*Session).clientOutdated, noArgs{}),
+	ActionSendFailure:    act((*Session).sendFailure, sendFailureArgs{Times: 1, Code: 500}),
+	ActionVote:           act((*Session).vote, voteArgs{}),
+	ActionRetryReceipt:   act((*Session).retryReceipt, retryReceiptArgs{}),
+}
+
+// ArgumentsOf returns the Go type of an action's arguments: a struct whose
+// JSON fields are the body the action takes.
+func ArgumentsOf(action string) (reflect.Type, bool) {
+	a, ok := actions[action]
+	return a.args, ok
 }
 
 // Actions lists the control actions, sorted, for callers that validate an
@@ -81,11 +115,11 @@ func Actions() []string {
 
 // Control performs a control action; see Controller.
 func (s *Session) Control(ctx context.Context, action string, args json.RawMessage) (json.RawMessage, error) {
-	do, ok := actions[action]
+	a, ok := actions[action]
 	if !ok {
 		return nil, fmt.Errorf("%w: unknown simulator action %q", session.ErrInvalid, action)
 	}
-	res, err := do(s, ctx, args)
+	res, err := a.run(s, ctx, args)
 	if err != nil {
 		return nil, fmt.Errorf("sim: %s: %w", action, err)
 	}
@@ -134,11 +168,7 @@ type ScanResult struct {
 // scan links the device as a phone does when it scans the QR code or
 // enters the pairing code: the device is stored, PairSuccess is emitted,
 // and Connected follows after ConnectDelay.
-func (s *Session) scan(ctx context.Context, args json.RawMessage) (any, error) {
-	a := scanArgs{Platform: "android"}
-	if err := decode(args, &a); err != nil {
-		return nil, err
-	}
+func (s *Session) scan(ctx context.Context, a scanArgs) (any, error) {
 	phone := ""
 	if a.Phone != "" {
 		var err error

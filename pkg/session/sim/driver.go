@@ -212,17 +212,19 @@ func (d *Driver) refreshLoop() {
 }
 
 func (d *Driver) refresh(conns []liveConn) {
-	ctx, cancel := context.WithTimeout(context.Background(), d.cfg.PresenceTTL/3)
-	defer cancel()
 	ttl := strconv.FormatInt(d.cfg.PresenceTTL.Milliseconds(), 10)
 	for start := 0; start < len(conns); start += refreshBatch {
 		part := conns[start:min(start+refreshBatch, len(conns))]
+		// Each batch has its own deadline: on a slow Redis the batches
+		// after the first are late rather than skipped.
+		ctx, cancel := context.WithTimeout(context.Background(), d.cfg.PresenceTTL/3)
 		cmds, err := d.refreshPipeline(ctx, part, ttl)
 		if redis.HasErrorPrefix(err, "NOSCRIPT") {
 			if err = refreshScript.Load(ctx, d.cfg.Redis).Err(); err == nil {
 				cmds, err = d.refreshPipeline(ctx, part, ttl)
 			}
 		}
+		cancel()
 		if err != nil {
 			d.log.Warn("sim: refresh connection markers", "connections", len(part), "err", err)
 		}

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -48,30 +47,28 @@ func (s *Session) drop(ctx context.Context, ev session.Event) error {
 	return nil
 }
 
-func (s *Session) inboundMessage(ctx context.Context, args json.RawMessage) (any, error) {
-	var a struct {
-		ID       string `json:"id"`
-		From     string `json:"from"`
-		Chat     string `json:"chat"`
-		Type     string `json:"type"`
-		Text     string `json:"text"`
-		PushName string `json:"push_name"`
-		// Addressing sets how WhatsApp addresses the contact from now on:
-		// "lid" or "pn" (see lid.go).
-		Addressing string `json:"addressing"`
-		// Media messages (type image, audio, document, video, sticker):
-		// the generated file's size in bytes (default by type), name and
-		// caption; Expired makes the media server forget it at once (a
-		// download needs a media retry), Gone the phone as well.
-		Size     int64  `json:"size"`
-		FileName string `json:"file_name"`
-		Caption  string `json:"caption"`
-		Expired  bool   `json:"expired"`
-		Gone     bool   `json:"gone"`
-	}
-	if err := decode(args, &a); err != nil {
-		return nil, err
-	}
+type inboundArgs struct {
+	ID       string `json:"id"`
+	From     string `json:"from"`
+	Chat     string `json:"chat"`
+	Type     string `json:"type"`
+	Text     string `json:"text"`
+	PushName string `json:"push_name"`
+	// Addressing sets how WhatsApp addresses the contact from now on:
+	// "lid" or "pn" (see lid.go).
+	Addressing string `json:"addressing"`
+	// Media messages (type image, audio, document, video, sticker):
+	// the generated file's size in bytes (default by type), name and
+	// caption; Expired makes the media server forget it at once (a
+	// download needs a media retry), Gone the phone as well.
+	Size     int64  `json:"size"`
+	FileName string `json:"file_name"`
+	Caption  string `json:"caption"`
+	Expired  bool   `json:"expired"`
+	Gone     bool   `json:"gone"`
+}
+
+func (s *Session) inboundMessage(ctx context.Context, a inboundArgs) (any, error) {
 	from, chat, err := fromAndChat(a.From, a.Chat)
 	if err != nil {
 		return nil, err
@@ -105,16 +102,14 @@ func (s *Session) inboundMessage(ctx context.Context, args json.RawMessage) (any
 	return IDResult{ID: d.ID}, s.deliverInbound(ctx, d.ID, ev)
 }
 
-func (s *Session) receiptControl(_ context.Context, args json.RawMessage) (any, error) {
-	a := struct {
-		ID     string `json:"id"`
-		Status string `json:"status"`
-		From   string `json:"from"`
-		Chat   string `json:"chat"`
-	}{Status: "read"}
-	if err := decode(args, &a); err != nil {
-		return nil, err
-	}
+type receiptArgs struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	From   string `json:"from"`
+	Chat   string `json:"chat"`
+}
+
+func (s *Session) receiptControl(_ context.Context, a receiptArgs) (any, error) {
 	if a.ID == "" {
 		return nil, fmt.Errorf("%w: id is required", session.ErrInvalid)
 	}
@@ -131,16 +126,14 @@ func (s *Session) receiptControl(_ context.Context, args json.RawMessage) (any, 
 	return nil, s.emitConnected(receiptEvent(a.ID, chat, from, a.Status, s.d.cfg.Now()))
 }
 
-func (s *Session) reaction(ctx context.Context, args json.RawMessage) (any, error) {
-	var a struct {
-		From  string `json:"from"`
-		Chat  string `json:"chat"`
-		ID    string `json:"id"`
-		Emoji string `json:"emoji"`
-	}
-	if err := decode(args, &a); err != nil {
-		return nil, err
-	}
+type reactionArgs struct {
+	From  string `json:"from"`
+	Chat  string `json:"chat"`
+	ID    string `json:"id"`
+	Emoji string `json:"emoji"`
+}
+
+func (s *Session) reaction(ctx context.Context, a reactionArgs) (any, error) {
 	if a.ID == "" {
 		return nil, fmt.Errorf("%w: id of the message reacted to is required", session.ErrInvalid)
 	}
@@ -158,15 +151,13 @@ func (s *Session) reaction(ctx context.Context, args json.RawMessage) (any, erro
 	return IDResult{ID: d.ID}, s.emitConnected(inbound(event.MessageReaction, d.Timestamp, d))
 }
 
-func (s *Session) call(ctx context.Context, args json.RawMessage) (any, error) {
-	var a struct {
-		ID    string `json:"id"`
-		From  string `json:"from"`
-		Video bool   `json:"video"`
-	}
-	if err := decode(args, &a); err != nil {
-		return nil, err
-	}
+type callArgs struct {
+	ID    string `json:"id"`
+	From  string `json:"from"`
+	Video bool   `json:"video"`
+}
+
+func (s *Session) call(ctx context.Context, a callArgs) (any, error) {
 	from, err := toJID(a.From)
 	if err != nil {
 		return nil, err
@@ -188,18 +179,16 @@ var groupEvents = map[string]string{
 	"updated":        event.GroupUpdated,
 }
 
-func (s *Session) group(_ context.Context, args json.RawMessage) (any, error) {
-	var a struct {
-		Event        string   `json:"event"`
-		Group        string   `json:"group"`
-		Name         string   `json:"name"`
-		Topic        string   `json:"topic"`
-		Participants []string `json:"participants"`
-		By           string   `json:"by"`
-	}
-	if err := decode(args, &a); err != nil {
-		return nil, err
-	}
+type groupArgs struct {
+	Event        string   `json:"event"`
+	Group        string   `json:"group"`
+	Name         string   `json:"name"`
+	Topic        string   `json:"topic"`
+	Participants []string `json:"participants"`
+	By           string   `json:"by"`
+}
+
+func (s *Session) group(_ context.Context, a groupArgs) (any, error) {
 	typ, ok := groupEvents[a.Event]
 	if !ok {
 		return nil, fmt.Errorf("%w: event %q is not created, member_added, member_removed or updated", session.ErrInvalid, a.Event)
@@ -229,20 +218,14 @@ func (s *Session) group(_ context.Context, args json.RawMessage) (any, error) {
 	return IDResult{ID: d.Group}, s.emitConnected(inbound(typ, d.Timestamp, d))
 }
 
-func (s *Session) remoteDisconnect(ctx context.Context, args json.RawMessage) (any, error) {
-	if err := decode(args, &struct{}{}); err != nil {
-		return nil, err
-	}
+func (s *Session) remoteDisconnect(ctx context.Context, _ noArgs) (any, error) {
 	return nil, s.drop(ctx, session.Disconnected{Reason: state.ReasonRemoteClosed})
 }
 
 // phoneLogout unlinks the device from the phone. Offline, the device is
 // deleted silently and the next Connect reports it missing, as WhatsApp
 // does on the next connection.
-func (s *Session) phoneLogout(ctx context.Context, args json.RawMessage) (any, error) {
-	if err := decode(args, &struct{}{}); err != nil {
-		return nil, err
-	}
+func (s *Session) phoneLogout(ctx context.Context, _ noArgs) (any, error) {
 	s.mu.Lock()
 	jid := s.jid
 	s.mu.Unlock()
@@ -266,14 +249,12 @@ func (s *Session) phoneLogout(ctx context.Context, args json.RawMessage) (any, e
 	return nil, nil
 }
 
-func (s *Session) ban(ctx context.Context, args json.RawMessage) (any, error) {
-	a := struct {
-		Seconds int64  `json:"seconds"`
-		Code    string `json:"code"`
-	}{Seconds: 3600, Code: "101"}
-	if err := decode(args, &a); err != nil {
-		return nil, err
-	}
+type banArgs struct {
+	Seconds int64  `json:"seconds"`
+	Code    string `json:"code"`
+}
+
+func (s *Session) ban(ctx context.Context, a banArgs) (any, error) {
 	if a.Seconds <= 0 {
 		return nil, fmt.Errorf("%w: seconds must be positive", session.ErrInvalid)
 	}
@@ -281,29 +262,21 @@ func (s *Session) ban(ctx context.Context, args json.RawMessage) (any, error) {
 	return nil, s.drop(ctx, session.TemporaryBan{Code: a.Code, Until: until})
 }
 
-func (s *Session) streamReplaced(ctx context.Context, args json.RawMessage) (any, error) {
-	if err := decode(args, &struct{}{}); err != nil {
-		return nil, err
-	}
+func (s *Session) streamReplaced(ctx context.Context, _ noArgs) (any, error) {
 	return nil, s.drop(ctx, session.StreamReplaced{})
 }
 
-func (s *Session) connectFailure(ctx context.Context, args json.RawMessage) (any, error) {
-	a := struct {
-		Reason    string `json:"reason"`
-		Message   string `json:"message"`
-		Retryable bool   `json:"retryable"`
-	}{Reason: "503", Message: "service unavailable"}
-	if err := decode(args, &a); err != nil {
-		return nil, err
-	}
+type connectFailureArgs struct {
+	Reason    string `json:"reason"`
+	Message   string `json:"message"`
+	Retryable bool   `json:"retryable"`
+}
+
+func (s *Session) connectFailure(ctx context.Context, a connectFailureArgs) (any, error) {
 	return nil, s.drop(ctx, session.ConnectFailure{Reason: a.Reason, Message: a.Message, Retryable: a.Retryable})
 }
 
-func (s *Session) clientOutdated(ctx context.Context, args json.RawMessage) (any, error) {
-	if err := decode(args, &struct{}{}); err != nil {
-		return nil, err
-	}
+func (s *Session) clientOutdated(ctx context.Context, _ noArgs) (any, error) {
 	return nil, s.drop(ctx, session.ClientOutdated{})
 }
 
@@ -321,17 +294,15 @@ func fromAndChat(from, chat string) (string, string, error) {
 	return f, c, err
 }
 
+type sendFailureArgs struct {
+	Times int `json:"times"`
+	Code  int `json:"code"`
+}
+
 // sendFailure makes the next times sends fail with the server error code,
 // as WhatsApp's server answers a send it refuses (4xx: the worker fails the
 // message) or cannot take now (5xx: the worker retries).
-func (s *Session) sendFailure(_ context.Context, args json.RawMessage) (any, error) {
-	a := struct {
-		Times int `json:"times"`
-		Code  int `json:"code"`
-	}{Times: 1, Code: 500}
-	if err := decode(args, &a); err != nil {
-		return nil, err
-	}
+func (s *Session) sendFailure(_ context.Context, a sendFailureArgs) (any, error) {
 	if a.Times < 1 || a.Times > 1000 || a.Code < 400 || a.Code > 599 {
 		return nil, fmt.Errorf("%w: times must be 1 to 1000 and code 400 to 599", session.ErrInvalid)
 	}

@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +11,13 @@ import (
 	"github.com/wagate/wagate/pkg/session"
 )
 
+type voteArgs struct {
+	From    string   `json:"from"`
+	Chat    string   `json:"chat"`
+	ID      string   `json:"id"`
+	Options []string `json:"options"`
+}
+
 // vote is a contact's vote in a poll of the channel's message log (one
 // it sent, or one it received): message.poll_vote with the chosen option
 // names, delivered at least once like an inbound message. WhatsApp
@@ -19,16 +25,7 @@ import (
 // a voter can pick only options of the poll, and a vote on a poll this
 // device cannot know is unreadable (whatsmeow drops it), so the simulator
 // refuses both.
-func (s *Session) vote(ctx context.Context, args json.RawMessage) (any, error) {
-	var a struct {
-		From    string   `json:"from"`
-		Chat    string   `json:"chat"`
-		ID      string   `json:"id"`
-		Options []string `json:"options"`
-	}
-	if err := decode(args, &a); err != nil {
-		return nil, err
-	}
+func (s *Session) vote(ctx context.Context, a voteArgs) (any, error) {
 	if a.ID == "" {
 		return nil, fmt.Errorf("%w: id (the poll's WhatsApp id) is required", session.ErrInvalid)
 	}
@@ -71,6 +68,10 @@ type RetryResult struct {
 	Resent bool `json:"resent"`
 }
 
+type retryReceiptArgs struct {
+	ID string `json:"id"`
+}
+
 // retryReceipt is a recipient's device asking for a message again (it
 // could not decrypt it): whatsmeow answers from its cache of recent sends,
 // else from the message log (GetMessageForRetry), which is all a session
@@ -78,13 +79,7 @@ type RetryResult struct {
 // no cache, so the answer always comes from the log, as after a failover.
 // A message resent is counted (PhoneState "resent"); one the log does not
 // keep leaves the recipient with "Waiting for this message".
-func (s *Session) retryReceipt(ctx context.Context, args json.RawMessage) (any, error) {
-	var a struct {
-		ID string `json:"id"`
-	}
-	if err := decode(args, &a); err != nil {
-		return nil, err
-	}
+func (s *Session) retryReceipt(ctx context.Context, a retryReceiptArgs) (any, error) {
 	if a.ID == "" {
 		return nil, fmt.Errorf("%w: id (the message's WhatsApp id) is required", session.ErrInvalid)
 	}

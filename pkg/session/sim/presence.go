@@ -2,7 +2,6 @@ package sim
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -74,19 +73,17 @@ type PresenceResult struct {
 	Delivered bool `json:"delivered"`
 }
 
+type presenceArgs struct {
+	From  string `json:"from"`
+	Chat  string `json:"chat"`
+	State string `json:"state"`
+}
+
 // presence is a contact's online status (available, unavailable:
 // presence.updated) or typing state in a chat (composing, recording,
 // paused: chat.presence), passed on under WhatsApp's conditions (see
 // PresenceResult).
-func (s *Session) presence(ctx context.Context, args json.RawMessage) (any, error) {
-	a := struct {
-		From  string `json:"from"`
-		Chat  string `json:"chat"`
-		State string `json:"state"`
-	}{State: "available"}
-	if err := decode(args, &a); err != nil {
-		return nil, err
-	}
+func (s *Session) presence(ctx context.Context, a presenceArgs) (any, error) {
 	typing := slices.Contains(chatStates, a.State)
 	if !typing && !slices.Contains(onlineStates, a.State) {
 		return nil, fmt.Errorf("%w: state %q is not one of %s", session.ErrInvalid, a.State,
