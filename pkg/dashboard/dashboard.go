@@ -45,6 +45,8 @@ var files = func() map[string]*file {
 			ctype = "text/javascript; charset=utf-8"
 		case ".ico":
 			ctype = "image/x-icon"
+		case ".json":
+			ctype = "application/json; charset=utf-8"
 		case ".webmanifest":
 			ctype = "application/manifest+json"
 		}
@@ -68,8 +70,8 @@ var securityHeaders = map[string]string{
 // /dashboard/features. None of them needs a token: the page signs in
 // against the API itself.
 func Mount(r *gin.Engine, _ gin.HandlerFunc) {
-	r.GET("/", serve("/index.html"))
-	r.HEAD("/", serve("/index.html"))
+	r.GET("/", servePage)
+	r.HEAD("/", servePage)
 	r.GET("/favicon.ico", serve("/favicon.ico"))
 	r.GET("/assets/*file", func(c *gin.Context) { serve("/assets" + c.Param("file"))(c) })
 	var once sync.Once
@@ -97,15 +99,28 @@ func serve(name string) gin.HandlerFunc {
 				"code": "route_not_found", "message": "no dashboard file " + name}})
 			return
 		}
-		setSecurity(c)
-		h := c.Writer.Header()
-		h.Set("Content-Type", f.ctype)
-		h.Set("ETag", f.etag)
-		// Revalidate every time: a new binary brings new files under the
-		// same names, and a 304 costs one round trip.
-		h.Set("Cache-Control", "no-cache")
-		http.ServeContent(c.Writer, c.Request, "", time.Time{}, bytes.NewReader(f.data))
+		send(c, f)
 	}
+}
+
+// servePage answers with the page in the language Accept-Language asks for.
+func servePage(c *gin.Context) {
+	l := Negotiate(c.GetHeader("Accept-Language"))
+	h := c.Writer.Header()
+	h.Set("Vary", "Accept-Language")
+	h.Set("Content-Language", l)
+	send(c, pages[l])
+}
+
+func send(c *gin.Context, f *file) {
+	setSecurity(c)
+	h := c.Writer.Header()
+	h.Set("Content-Type", f.ctype)
+	h.Set("ETag", f.etag)
+	// Revalidate every time: a new binary brings new files under the
+	// same names, and a 304 costs one round trip.
+	h.Set("Cache-Control", "no-cache")
+	http.ServeContent(c.Writer, c.Request, "", time.Time{}, bytes.NewReader(f.data))
 }
 
 // Features are the optional routes this server has; the page shows the

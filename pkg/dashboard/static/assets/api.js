@@ -1,6 +1,8 @@
 // The REST API client. The token lives in sessionStorage (gone when the
 // tab closes) and only ever travels in the Authorization header.
 
+import { t } from "./i18n.js";
+
 const KEY = "wagate.session";
 
 export class ApiError extends Error {
@@ -40,10 +42,10 @@ export class Api {
     try {
       resp = await fetch(path, { headers: { Authorization: "Bearer " + this.session.token }, cache: "no-store" });
     } catch {
-      throw new ApiError(0, "network_error", "The server cannot be reached.");
+      throw new ApiError(0, "network_error", t("error.network"));
     }
-    if (resp.status === 202) throw new ApiError(202, "media_pending", "Still being fetched from WhatsApp; try again shortly.");
-    if (!resp.ok) throw new ApiError(resp.status, "http_" + resp.status, `The file could not be loaded (${resp.status}).`);
+    if (resp.status === 202) throw new ApiError(202, "media_pending", t("error.media_pending"));
+    if (!resp.ok) throw new ApiError(resp.status, "http_" + resp.status, t("error.file", { status: String(resp.status) }));
     return resp.blob();
   }
 
@@ -58,7 +60,7 @@ export class Api {
     try {
       resp = await fetch(path, init);
     } catch {
-      throw new ApiError(0, "network_error", "The server cannot be reached. Check your connection and try again.");
+      throw new ApiError(0, "network_error", t("error.network"));
     }
     const text = await resp.text();
     let data = null;
@@ -67,7 +69,7 @@ export class Api {
     }
     if (!resp.ok) {
       const e = data && data.error ? data.error : {};
-      const err = new ApiError(resp.status, e.code || "http_" + resp.status, e.message || `${method} ${path} failed (${resp.status})`, e.details);
+      const err = new ApiError(resp.status, e.code || "http_" + resp.status, e.message || t("error.request", { method, path, status: String(resp.status) }), e.details);
       if (resp.status === 401 && !quiet401 && this.onUnauthorized) this.onUnauthorized(err);
       throw err;
     }

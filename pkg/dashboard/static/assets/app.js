@@ -3,12 +3,13 @@
 // API once and then from the relay's event stream.
 
 import { Api, ApiError, dropSession, enc, loadSession, saveSession } from "./api.js";
+import { fmtNum, picker, t, translate } from "./i18n.js";
 import { LiveStream } from "./stream.js";
 import { LinkDialog } from "./link.js";
 import { ChannelPage } from "./channel.js";
 import {
-  $, $$, badge, busy, clear, confirmAction, debouncer, fmtAgo, fmtPhone, h, menu, openDialog,
-  neverStarted, reasonLabel, setBadge, STATES, toast, wireDialogs,
+  $, $$, badge, bandLabel, busy, clear, confirmAction, debouncer, errorText, fmtAgo, fmtPhone, h, healthReason, menu,
+  openDialog, neverStarted, reasonLabel, setBadge, STATES, toast, wireDialogs,
 } from "./ui.js";
 
 // How often the admin's list is read again (channels created elsewhere).
@@ -51,16 +52,16 @@ class App {
     const tokenIn = h("input", { id: "signin-token", type: "password", autocomplete: "off", spellcheck: "false", required: true, "aria-describedby": "signin-help" });
     const chanIn = h("input", { id: "signin-channel", autocomplete: "off", spellcheck: "false", placeholder: "ch_…" });
     const more = h("details", {},
-      h("summary", {}, "Signing in with a channel token?"),
-      h("label", { for: "signin-channel" }, "Channel id"),
+      h("summary", {}, t("signin.channel_token")),
+      h("label", { for: "signin-channel" }, t("signin.channel_id")),
       chanIn,
-      h("p", { class: "muted small" }, "A channel token reaches only its own channel: you will see that channel alone."));
+      h("p", { class: "muted small" }, t("signin.channel_token_help")));
     const err = h("p", { class: "form-error", id: "signin-error", role: "alert", hidden: !message }, message || "");
-    const submit = h("button", { type: "submit", class: "btn btn-primary", id: "signin-submit" }, "Sign in");
+    const submit = h("button", { type: "submit", class: "btn btn-primary", id: "signin-submit" }, t("signin.submit"));
     const form = h("form", { class: "panel signin", "aria-labelledby": "signin-title" },
-      h("h1", { id: "signin-title" }, "Sign in to wagate"),
-      h("p", { class: "muted", id: "signin-help" }, "Use the admin token printed when the gateway started (or WAGATE_ADMIN_TOKEN). It stays in this tab only."),
-      h("label", { for: "signin-token" }, "Token"),
+      h("h1", { id: "signin-title" }, t("signin.title")),
+      h("p", { class: "muted", id: "signin-help" }, t("signin.help")),
+      h("label", { for: "signin-token" }, t("signin.token")),
       tokenIn, more, err, submit);
     tokenIn.addEventListener("input", () => {
       if (tokenIn.value.trim().startsWith("wgc_")) more.open = true;
@@ -72,7 +73,7 @@ class App {
       const channelId = chanIn.value.trim();
       if (token.startsWith("wgc_") && !channelId) {
         more.open = true;
-        err.textContent = "This is a channel token: enter its channel id too.";
+        err.textContent = t("signin.need_channel");
         err.hidden = false;
         chanIn.focus();
         return;
@@ -80,20 +81,20 @@ class App {
       await busy(submit, () => this.signIn({ token, channelId }, true, err));
     });
     clear($("#main"), form);
-    document.title = "Sign in · wagate";
+    document.title = t("signin.page_title");
     tokenIn.focus();
   }
 
   async signIn(session, interactive, errEl) {
-    const api = new Api(session, () => this.signOut("Your token is no longer accepted. Sign in again."));
+    const api = new Api(session, () => this.signOut(t("signin.token_rejected")));
     try {
       if (session.channelId) await api.get(`/v1/channels/${enc(session.channelId)}`, { quiet401: true });
       else await api.get("/v1/channels?limit=1", { quiet401: true });
     } catch (e) {
-      if (!interactive) return this.showSignIn(e.status === 401 ? "Your session expired. Sign in again." : e.message);
+      if (!interactive) return this.showSignIn(e.status === 401 ? t("signin.expired") : errorText(e));
       errEl.textContent = e.status === 401
-        ? (session.channelId ? "This token does not reach that channel." : "This token is not the admin token. For a channel token, open “Signing in with a channel token?” and enter the channel id.")
-        : e.message;
+        ? (session.channelId ? t("signin.wrong_channel") : t("signin.not_admin"))
+        : errorText(e);
       errEl.hidden = false;
       return;
     }
@@ -106,7 +107,7 @@ class App {
       this.features = {};
     }
     $("#session").hidden = false;
-    $("#who").textContent = session.channelId ? `Channel ${session.channelId}` : "Admin";
+    $("#who").textContent = session.channelId ? t("app.who_channel", { id: session.channelId }) : t("app.who_admin");
     $("#create-driver-field").hidden = !this.features.sim;
     this.stream = new LiveStream(api, {
       onEvent: (env, id) => this.onEvent(env, id),
@@ -149,7 +150,7 @@ class App {
     this.live = state;
     const el = $("#live");
     el.dataset.state = state;
-    $(".live-text", el).textContent = state === "live" ? "Live" : state === "reconnecting" ? "Reconnecting…" : "Connecting…";
+    $(".live-text", el).textContent = state === "live" ? t("live.live") : state === "reconnecting" ? t("live.reconnecting") : t("live.connecting");
   }
 
   // ---- data --------------------------------------------------------------
@@ -160,7 +161,7 @@ class App {
       this.channels = new Map(list.map((c) => [c.id, c]));
       for (const id of this.selected) if (!this.channels.has(id)) this.selected.delete(id);
     } catch (e) {
-      if (e.status !== 401) toast(e.message, "error");
+      if (e.status !== 401) toast(errorText(e), "error");
     }
     this.refreshHealth();
   }
@@ -269,11 +270,9 @@ class App {
     const name = ch ? ch.name : id;
     if (verb === "delete" || verb === "logout") {
       const ok = await confirmAction(
-        verb === "delete" ? `Delete “${name}”?` : `Log out “${name}”?`,
-        verb === "delete"
-          ? "The channel is logged out from WhatsApp and removed with its token. This cannot be undone."
-          : "The phone is unlinked; linking again needs a new QR code or pairing code.",
-        verb === "delete" ? "Delete channel" : "Log out");
+        verb === "delete" ? t("confirm.delete_title", { name }) : t("confirm.logout_title", { name }),
+        verb === "delete" ? t("confirm.delete_text") : t("confirm.logout_text"),
+        verb === "delete" ? t("confirm.delete_ok") : t("action.logout"));
       if (!ok) return;
     }
     await busy(btn, async () => {
@@ -287,7 +286,7 @@ class App {
             throw e;
           }
         } else await this.api.post(`/v1/channels/${enc(id)}/${verb}`);
-        toast(`${VERBS[verb]} queued for “${name}”.`);
+        toast(queuedOne(verb, name));
         if (verb === "delete") {
           this.channels.delete(id);
           this.selected.delete(id);
@@ -304,9 +303,9 @@ class App {
     if (!ids.length) return;
     if (verb === "delete" || verb === "logout") {
       const ok = await confirmAction(
-        `${verb === "delete" ? "Delete" : "Log out"} ${ids.length} channel${ids.length > 1 ? "s" : ""}?`,
-        verb === "delete" ? "They are logged out and removed with their tokens. This cannot be undone." : "Their phones are unlinked.",
-        verb === "delete" ? "Delete" : "Log out");
+        verb === "delete" ? t("confirm.bulk_delete_title", { count: ids.length }) : t("confirm.bulk_logout_title", { count: ids.length }),
+        verb === "delete" ? t("confirm.bulk_delete_text") : t("confirm.bulk_logout_text"),
+        verb === "delete" ? t("action.delete") : t("action.logout"));
       if (!ok) return;
     }
     await busy(btn, async () => {
@@ -314,13 +313,13 @@ class App {
         const r = await this.api.post("/v1/channels/bulk", { action: verb, ids });
         const ok = r.results.filter((x) => x.status === "accepted");
         const bad = r.results.length - ok.length;
-        toast(`${VERBS[verb]} queued for ${ok.length} channel${ok.length === 1 ? "" : "s"}${bad ? `; ${bad} failed` : ""}.`, bad ? "error" : "info");
+        toast(queuedMany(verb, ok.length) + (bad ? " " + t("toast.bulk_failed", { count: bad }) : ""), bad ? "error" : "info");
         if (verb === "delete") {
           for (const x of ok) { this.deleted.add(x.id); this.channels.delete(x.id); this.selected.delete(x.id); }
           if (this.view && this.view.refresh) this.view.refresh();
         }
       } catch (e) {
-        toast(e.message, "error");
+        toast(errorText(e), "error");
       }
     });
   }
@@ -339,7 +338,7 @@ class App {
       err.hidden = true;
       const name = $("#create-name").value.trim();
       if (!name) {
-        err.textContent = "Give the channel a name.";
+        err.textContent = t("create.need_name");
         err.hidden = false;
         $("#create-name").focus();
         return;
@@ -358,7 +357,7 @@ class App {
           if (this.view && this.view.refresh) this.view.refresh();
           this.showToken(ch, token);
         } catch (ex) {
-          err.textContent = ex.message;
+          err.textContent = errorText(ex);
           err.hidden = false;
         }
       });
@@ -376,9 +375,9 @@ class App {
     $("#token-copy").onclick = async () => {
       try {
         await navigator.clipboard.writeText(token);
-        toast("Token copied.");
+        toast(t("token.copied"));
       } catch {
-        toast("Copy failed: select the token and copy it by hand.", "error");
+        toast(t("token.copy_failed"), "error");
       }
     };
     $("#token-connect").onclick = () => {
@@ -403,7 +402,27 @@ function reasonText(ch) {
   return ch.state_reason ? `${reasonLabel(ch.state_reason)} · ${fmtAgo(ch.state_changed_at)}` : "";
 }
 
-const VERBS = { start: "Start", stop: "Stop", restart: "Restart", logout: "Log out", delete: "Deletion" };
+// What a toast says once an action on one channel was accepted.
+function queuedOne(verb, name) {
+  switch (verb) {
+    case "start": return t("toast.start_queued", { name });
+    case "stop": return t("toast.stop_queued", { name });
+    case "restart": return t("toast.restart_queued", { name });
+    case "logout": return t("toast.logout_queued", { name });
+    default: return t("toast.delete_queued", { name });
+  }
+}
+
+// What a toast says once a bulk action was accepted for count channels.
+function queuedMany(verb, count) {
+  switch (verb) {
+    case "start": return t("toast.bulk_start_queued", { count });
+    case "stop": return t("toast.bulk_stop_queued", { count });
+    case "restart": return t("toast.bulk_restart_queued", { count });
+    case "logout": return t("toast.bulk_logout_queued", { count });
+    default: return t("toast.bulk_delete_queued", { count });
+  }
+}
 
 // ListView is the channel list with filters, live badges and bulk actions.
 class ListView {
@@ -417,18 +436,18 @@ class ListView {
   mount(main) {
     const app = this.app;
     const admin = app.api.admin;
-    document.title = "Channels · wagate";
+    document.title = t("list.page_title");
     this.count = h("span", { class: "muted" });
-    const search = h("input", { type: "search", placeholder: "Search name, id or phone", "aria-label": "Search channels", id: "search" });
+    const search = h("input", { type: "search", placeholder: t("list.search_placeholder"), "aria-label": t("list.search"), id: "search" });
     search.addEventListener("input", () => { this.filter = search.value.trim().toLowerCase(); this.applyFilter(); });
-    const stateSel = h("select", { "aria-label": "Filter by state", id: "state-filter" },
-      h("option", { value: "" }, "All states"),
+    const stateSel = h("select", { "aria-label": t("list.filter_state"), id: "state-filter" },
+      h("option", { value: "" }, t("list.all_states")),
       Object.entries(STATES).map(([v, l]) => h("option", { value: v }, l)));
     stateSel.addEventListener("change", () => { this.state = stateSel.value; this.applyFilter(); });
-    const create = admin && h("button", { type: "button", class: "btn btn-primary", id: "new-channel", onclick: () => app.openCreate() }, "+ New channel");
+    const create = admin && h("button", { type: "button", class: "btn btn-primary", id: "new-channel", onclick: () => app.openCreate() }, t("list.new_channel"));
 
-    this.bulkbar = h("div", { class: "bulkbar", role: "region", "aria-label": "Bulk actions", hidden: true });
-    this.checkAll = h("input", { type: "checkbox", "aria-label": "Select all channels", id: "select-all" });
+    this.bulkbar = h("div", { class: "bulkbar", role: "region", "aria-label": t("list.bulk_actions"), hidden: true });
+    this.checkAll = h("input", { type: "checkbox", "aria-label": t("list.select_all"), id: "select-all" });
     this.checkAll.addEventListener("change", () => {
       const visible = [...this.rows.entries()].filter(([, r]) => !r.hidden).map(([id]) => id);
       for (const id of visible) {
@@ -439,24 +458,24 @@ class ListView {
     const health = app.features.health;
     this.tbody = h("tbody");
     this.table = h("table", { class: "channels", "aria-describedby": "channels-count" },
-      h("caption", { class: "sr-only" }, "Channels"),
+      h("caption", { class: "sr-only" }, t("list.title")),
       h("thead", {}, h("tr", {},
         admin ? h("th", { class: "col-check", scope: "col" }, this.checkAll) : null,
-        h("th", { scope: "col" }, "Channel"),
-        h("th", { scope: "col" }, "State"),
-        h("th", { scope: "col" }, "Phone"),
-        health ? h("th", { scope: "col" }, "Health") : null,
-        health ? h("th", { scope: "col" }, "Sent today") : null,
-        h("th", { scope: "col" }, h("span", { class: "sr-only" }, "Actions")))),
+        h("th", { scope: "col" }, t("list.col_channel")),
+        h("th", { scope: "col" }, t("list.col_state")),
+        h("th", { scope: "col" }, t("list.col_phone")),
+        health ? h("th", { scope: "col" }, t("list.col_health")) : null,
+        health ? h("th", { scope: "col" }, t("list.col_sent_today")) : null,
+        h("th", { scope: "col" }, h("span", { class: "sr-only" }, t("list.col_actions"))))),
       this.tbody);
     this.empty = h("div", { class: "empty", hidden: true },
-      h("p", {}, "No channels yet. A channel is one WhatsApp number."),
-      create ? h("button", { type: "button", class: "btn btn-primary", onclick: () => app.openCreate() }, "Create your first channel") : null);
-    this.nomatch = h("p", { class: "empty", hidden: true }, "No channel matches the filter.");
+      h("p", {}, t("list.empty")),
+      create ? h("button", { type: "button", class: "btn btn-primary", onclick: () => app.openCreate() }, t("list.create_first")) : null);
+    this.nomatch = h("p", { class: "empty", hidden: true }, t("list.no_match"));
 
     clear(main,
       h("div", { class: "page-head" },
-        h("div", {}, h("h1", {}, "Channels"), h("p", { class: "muted", id: "channels-count" }, this.count)),
+        h("div", {}, h("h1", {}, t("list.title")), h("p", { class: "muted", id: "channels-count" }, this.count)),
         h("div", { class: "toolbar" }, search, stateSel, create)),
       this.bulkbar,
       h("div", { class: "table-wrap" }, this.table, this.empty, this.nomatch));
@@ -514,8 +533,11 @@ class ListView {
       sent += this.app.health.get(ch.id)?.metrics?.sent_today ?? 0;
       if (ch.state === "error" || ch.state === "banned" || ch.state === "logged_out") failing++;
     }
-    this.count.textContent = (n === shown ? `${n} channel${n === 1 ? "" : "s"}` : `${shown} of ${n} channels`) +
-      (this.app.features.health ? ` · ${sent} sent today` : "") + ` · ${failing} failing`;
+    this.count.textContent = [
+      n === shown ? t("list.count", { count: n }) : t("list.count_filtered", { count: n, shown }),
+      this.app.features.health ? t("list.sent_today", { count: sent }) : null,
+      t("list.failing", { count: failing }),
+    ].filter(Boolean).join(" · ");
     this.count.dataset.failing = String(failing);
     this.empty.hidden = n > 0;
     this.table.hidden = n === 0;
@@ -526,29 +548,29 @@ class ListView {
     const app = this.app;
     const admin = app.api.admin;
     const row = h("tr", { dataset: { id: ch.id } });
-    const check = admin && h("input", { type: "checkbox", class: "row-check", "aria-label": `Select ${ch.name}` });
+    const check = admin && h("input", { type: "checkbox", class: "row-check", "aria-label": t("list.select", { name: ch.name }) });
     if (check) {
       check.addEventListener("change", () => {
         if (check.checked) app.selected.add(ch.id); else app.selected.delete(ch.id);
         this.syncSelection();
       });
     }
-    const link = h("a", { class: "ch-name", href: `#/channels/${enc(ch.id)}` }, ch.name);
+    const link = h("a", { class: "ch-name", href: `#/channels/${enc(ch.id)}`, translate: "no" }, ch.name);
     row._cells = {
       check,
       link,
       badge: badge(ch.state),
       reason: h("span", { class: "reason" }),
-      phone: h("td", { "data-label": "Phone" }),
-      health: app.features.health ? h("td", { "data-label": "Health" }) : null,
-      today: app.features.health ? h("td", { "data-label": "Sent today", class: "num" }) : null,
+      phone: h("td", { "data-label": t("list.col_phone") }),
+      health: app.features.health ? h("td", { "data-label": t("list.col_health") }) : null,
+      today: app.features.health ? h("td", { "data-label": t("list.col_sent_today"), class: "num" }) : null,
       actions: h("div", { class: "row-actions" }),
     };
     const c = row._cells;
     row.append(
       admin ? h("td", { class: "col-check" }, check) : null,
-      h("td", { class: "cell-name", "data-label": "Channel" }, link, h("span", { class: "ch-id" }, ch.id)),
-      h("td", { class: "cell-state", "data-label": "State" }, c.badge, c.reason),
+      h("td", { class: "cell-name", "data-label": t("list.col_channel") }, link, h("span", { class: "ch-id", translate: "no" }, ch.id)),
+      h("td", { class: "cell-state", "data-label": t("list.col_state") }, c.badge, c.reason),
       c.phone,
       c.health,
       c.today,
@@ -563,19 +585,19 @@ class ListView {
     c.link.textContent = ch.name;
     setBadge(c.badge, ch.state);
     c.reason.textContent = reasonText(ch);
-    clear(c.phone, ch.phone ? fmtPhone(ch.phone) : h("span", { class: "muted" }, "—"));
+    clear(c.phone, ch.phone ? h("span", { translate: "no" }, fmtPhone(ch.phone)) : h("span", { class: "muted" }, "—"));
     const hl = neverStarted(ch) ? null : app.health.get(ch.id);
     if (c.health) {
       clear(c.health, neverStarted(ch)
-        ? h("span", { class: "muted no-data", title: "The channel has never run: there is nothing to score yet." }, "no data")
+        ? h("span", { class: "muted no-data", title: t("health.never_run_short") }, t("health.no_data"))
         : hl
-        ? h("span", { class: "health", title: (hl.reasons || []).join("\n") || "No issues" },
-          h("span", { class: `chip chip-${hl.band || "good"}` }, h("span", { class: "score" }, String(hl.score)), " ", hl.band || ""),
-          hl.warming ? h("span", { class: "chip chip-warm", title: `Warm-up day ${hl.warming.day}: up to ${hl.warming.daily_limit} messages today` }, `Warming · day ${hl.warming.day}`) : null)
+        ? h("span", { class: "health", title: (hl.reasons || []).map(healthReason).join("\n") || t("health.no_issues") },
+          h("span", { class: `chip chip-${hl.band || "good"}` }, h("span", { class: "score" }, fmtNum(hl.score)), " ", bandLabel(hl.band)),
+          hl.warming ? h("span", { class: "chip chip-warm", title: t("health.warming_title", { day: hl.warming.day, count: hl.warming.daily_limit }) }, t("health.warming_chip", { day: hl.warming.day })) : null)
         : h("span", { class: "muted" }, "—"));
     }
     if (c.today) {
-      clear(c.today, hl ? String(hl.metrics?.sent_today ?? 0) + (hl.warming ? ` / ${hl.warming.daily_limit}` : "") : h("span", { class: "muted" }, "—"));
+      clear(c.today, hl ? fmtNum(hl.metrics?.sent_today ?? 0) + (hl.warming ? ` / ${fmtNum(hl.warming.daily_limit)}` : "") : h("span", { class: "muted" }, "—"));
     }
     clear(c.actions, ...this.actions(ch));
     if (flash) {
@@ -591,22 +613,22 @@ class ListView {
     const paired = !!ch.jid;
     const out = [];
     if (!paired && (ch.state === "qr_pending" || ch.state === "initializing")) {
-      out.push(h("button", { type: "button", class: "btn btn-small btn-primary", "data-action": "qr", onclick: () => app.link.open(id) }, "Show QR"));
+      out.push(h("button", { type: "button", class: "btn btn-small btn-primary", "data-action": "qr", onclick: () => app.link.open(id) }, t("action.show_qr")));
     } else if (!paired && !RUNNING.has(ch.state)) {
-      out.push(h("button", { type: "button", class: "btn btn-small btn-primary", "data-action": "connect", onclick: () => app.connect(id) }, "Connect"));
+      out.push(h("button", { type: "button", class: "btn btn-small btn-primary", "data-action": "connect", onclick: () => app.connect(id) }, t("action.connect")));
     } else if (!RUNNING.has(ch.state)) {
-      out.push(h("button", { type: "button", class: "btn btn-small btn-primary", "data-action": "start", onclick: (e) => app.action(id, "start", e.currentTarget) }, "Start"));
+      out.push(h("button", { type: "button", class: "btn btn-small btn-primary", "data-action": "start", onclick: (e) => app.action(id, "start", e.currentTarget) }, t("action.start")));
     } else {
-      out.push(h("button", { type: "button", class: "btn btn-small", "data-action": "stop", onclick: (e) => app.action(id, "stop", e.currentTarget) }, "Stop"));
+      out.push(h("button", { type: "button", class: "btn btn-small", "data-action": "stop", onclick: (e) => app.action(id, "stop", e.currentTarget) }, t("action.stop")));
     }
-    out.push(menu(`More actions for ${ch.name}`, [
-      { label: "Open details", onclick: () => { location.hash = `#/channels/${enc(id)}`; } },
-      !paired && { label: "Link with phone number", onclick: () => app.connect(id, "phone") },
-      { label: "Start", onclick: () => app.action(id, "start") },
-      { label: "Stop", onclick: () => app.action(id, "stop") },
-      { label: "Restart", onclick: () => app.action(id, "restart") },
-      paired && { label: "Log out", onclick: () => app.action(id, "logout"), danger: true },
-      app.api.admin && { label: "Delete", onclick: () => app.action(id, "delete"), danger: true },
+    out.push(menu(t("list.more_actions", { name: ch.name }), [
+      { label: t("action.open_details"), onclick: () => { location.hash = `#/channels/${enc(id)}`; } },
+      !paired && { label: t("link.tab_phone"), onclick: () => app.connect(id, "phone") },
+      { label: t("action.start"), onclick: () => app.action(id, "start") },
+      { label: t("action.stop"), onclick: () => app.action(id, "stop") },
+      { label: t("action.restart"), onclick: () => app.action(id, "restart") },
+      paired && { label: t("action.logout"), onclick: () => app.action(id, "logout"), danger: true },
+      app.api.admin && { label: t("action.delete"), onclick: () => app.action(id, "delete"), danger: true },
     ]));
     return out;
   }
@@ -637,17 +659,19 @@ class ListView {
     this.bulkbar.hidden = false;
     const btn = (verb, label, cls = "btn btn-small") => h("button", { type: "button", class: cls, "data-bulk": verb, onclick: (e) => app.bulk(verb, e.currentTarget) }, label);
     clear(this.bulkbar,
-      h("strong", {}, `${n} selected`),
-      btn("start", "Start"), btn("stop", "Stop"), btn("restart", "Restart"), btn("logout", "Log out"),
-      btn("delete", "Delete", "btn btn-small btn-danger"),
-      h("button", { type: "button", class: "btn btn-small btn-ghost", onclick: () => { app.selected.clear(); this.syncSelection(); } }, "Clear selection"));
+      h("strong", {}, t("list.selected", { count: n })),
+      btn("start", t("action.start")), btn("stop", t("action.stop")), btn("restart", t("action.restart")), btn("logout", t("action.logout")),
+      btn("delete", t("action.delete"), "btn btn-small btn-danger"),
+      h("button", { type: "button", class: "btn btn-small btn-ghost", onclick: () => { app.selected.clear(); this.syncSelection(); } }, t("list.clear_selection")));
   }
 }
 
+translate();
+picker($("#lang-picker"));
 const app = new App();
 window.addEventListener("unhandledrejection", (e) => {
   // Every API call handles its errors; anything left is a bug: tell the
   // user, and leave it in the console for whoever debugs it.
-  toast(e.reason instanceof ApiError ? e.reason.message : "Something went wrong. Reload the page.", "error");
+  toast(e.reason instanceof ApiError ? errorText(e.reason) : t("error.unexpected"), "error");
 });
 app.boot();

@@ -1,6 +1,9 @@
 // Small DOM helpers shared by the views. Everything is built with
 // createElement and textContent: no HTML strings, so event data can never
-// inject markup.
+// inject markup. Labels come from the catalog (i18n.js); dates in the
+// page's language.
+
+import { fmtPercent, lang, t } from "./i18n.js";
 
 /**
  * h builds an element: h("button", {class: "btn", onclick: fn}, "Text", child).
@@ -51,44 +54,97 @@ export const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 
 // States, in the order of the machine, with their labels.
 export const STATES = {
-  inactive: "Inactive",
-  initializing: "Starting",
-  qr_pending: "Waiting for scan",
-  authenticating: "Authenticating",
-  connecting: "Connecting",
-  active: "Active",
-  disconnected: "Disconnected",
-  logged_out: "Logged out",
-  banned: "Banned",
-  error: "Error",
+  inactive: t("state.inactive"),
+  initializing: t("state.initializing"),
+  qr_pending: t("state.qr_pending"),
+  authenticating: t("state.authenticating"),
+  connecting: t("state.connecting"),
+  active: t("state.active"),
+  disconnected: t("state.disconnected"),
+  logged_out: t("state.logged_out"),
+  banned: t("state.banned"),
+  error: t("state.error"),
 };
 
 const REASONS = {
-  start_requested: "start requested",
-  stop_requested: "stopped",
-  restart_requested: "restart requested",
-  logout_requested: "logged out",
-  resumed_by_worker: "resumed",
-  qr_issued: "QR code issued",
-  pairing_code_issued: "pairing code issued",
-  paired: "paired",
-  connected: "connected",
-  qr_attempts_exhausted: "QR code not scanned in time",
-  pair_failed: "pairing failed",
-  connection_closed: "connection closed",
-  logged_out_from_phone: "unlinked from the phone",
-  stream_replaced: "replaced by another connection",
-  temporary_ban: "temporarily banned",
-  client_outdated: "client outdated",
-  whatsapp_unreachable: "WhatsApp unreachable",
-  reconnecting: "reconnecting",
-  reconnect_attempts_exhausted: "reconnect attempts exhausted",
-  driver_unavailable: "driver unavailable",
-  device_missing: "device missing",
+  start_requested: t("reason.start_requested"),
+  stop_requested: t("reason.stop_requested"),
+  restart_requested: t("reason.restart_requested"),
+  logout_requested: t("reason.logout_requested"),
+  resumed_by_worker: t("reason.resumed_by_worker"),
+  qr_issued: t("reason.qr_issued"),
+  pairing_code_issued: t("reason.pairing_code_issued"),
+  paired: t("reason.paired"),
+  connected: t("reason.connected"),
+  qr_attempts_exhausted: t("reason.qr_attempts_exhausted"),
+  pair_failed: t("reason.pair_failed"),
+  connection_closed: t("reason.connection_closed"),
+  logged_out_from_phone: t("reason.logged_out_from_phone"),
+  stream_replaced: t("reason.stream_replaced"),
+  temporary_ban: t("reason.temporary_ban"),
+  client_outdated: t("reason.client_outdated"),
+  whatsapp_unreachable: t("reason.whatsapp_unreachable"),
+  reconnecting: t("reason.reconnecting"),
+  reconnect_attempts_exhausted: t("reason.reconnect_attempts_exhausted"),
+  driver_unavailable: t("reason.driver_unavailable"),
+  device_missing: t("reason.device_missing"),
 };
 
-export function stateLabel(s) { return STATES[s] || s || "unknown"; }
+// An unknown state or reason (a newer server) shows as its code.
+export function stateLabel(s) { return STATES[s] || s || t("state.unknown"); }
 export function reasonLabel(r) { return REASONS[r] || (r || "").replaceAll("_", " "); }
+
+// Health bands as the API names them.
+const BANDS = { good: t("health.band_good"), fair: t("health.band_fair"), poor: t("health.band_poor") };
+export function bandLabel(b) { return BANDS[b] || b || ""; }
+
+// The API explains a health score in English sentences of a few fixed
+// shapes (pkg/messaging ComputeHealth); they are shown in the page's
+// language, and a sentence of an unknown shape as it came.
+const UNITS = { h: "hour", min: "minute", s: "second" };
+function span(n, unit) {
+  return new Intl.NumberFormat(lang, { style: "unit", unit: UNITS[unit], unitDisplay: "long" }).format(Number(n));
+}
+export function healthReason(s) {
+  let m;
+  if (s === "never connected yet") return t("health.r_never_connected");
+  if (s.startsWith("temporarily banned in the last 7 days")) return t("health.r_banned");
+  if ((m = /^active (\d+)% of the last (\d+) (h|min|s)$/.exec(s))) return t("health.r_uptime", { percent: fmtPercent(m[1] / 100), window: span(m[2], m[3]) });
+  if ((m = /^(\d+) disconnects in the last (\d+) (h|min|s)$/.exec(s))) return t("health.r_disconnects", { count: Number(m[1]), window: span(m[2], m[3]) });
+  if ((m = /^(\d+)% of today's sends failed$/.exec(s))) return t("health.r_failed", { percent: fmtPercent(m[1] / 100) });
+  return s;
+}
+
+// Errors the page explains itself, by the API's stable codes; any other
+// shows the server's message.
+const ERRORS = {
+  network_error: t("error.network"),
+  unauthorized: t("error.unauthorized"),
+  forbidden: t("error.forbidden"),
+  not_found: t("error.not_found"),
+  channel_not_found: t("error.channel_not_found"),
+  too_many_auth_failures: t("error.too_many_auth_failures"),
+  rate_limited: t("error.rate_limited"),
+  internal_error: t("error.internal"),
+  store_unavailable: t("error.unavailable"),
+  cache_unavailable: t("error.unavailable"),
+  bus_unavailable: t("error.unavailable"),
+  redis_unavailable: t("error.unavailable"),
+  channel_not_active: t("error.channel_not_active"),
+  already_paired: t("error.already_paired"),
+  queue_full: t("error.queue_full"),
+  media_pending: t("error.media_pending"),
+  media_not_found: t("error.media_not_found"),
+};
+
+/** errorText is what to tell the user about an API error. */
+export function errorText(e) {
+  if (!e) return t("error.unexpected");
+  if (ERRORS[e.code]) return ERRORS[e.code];
+  if (e.code === "validation_failed" || e.code === "invalid_field_type") return t("error.validation", { detail: e.message });
+  if (/^http_\d+$/.test(e.code || "")) return t("error.http", { status: String(e.status) });
+  return e.message || t("error.unexpected");
+}
 
 /** badge is the colour-coded state pill; colour is never the only cue. */
 export function badge(state) {
@@ -105,9 +161,9 @@ export function setBadge(el, state) {
   el.classList.add("changed");
 }
 
-const timeFmt = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-const dateTimeFmt = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
-const rel = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const timeFmt = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+const dateTimeFmt = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "medium" });
+const rel = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
 
 export function fmtTime(t) { return t ? timeFmt.format(new Date(t)) : ""; }
 export function fmtDateTime(t) { return t ? dateTimeFmt.format(new Date(t)) : ""; }
@@ -161,7 +217,7 @@ export function wireDialogs() {
 }
 
 /** confirm asks in the confirm dialog; resolves true on OK. */
-export function confirmAction(title, text, okLabel = "Confirm") {
+export function confirmAction(title, text, okLabel = t("action.confirm")) {
   const dlg = $("#confirm-dialog");
   $("#confirm-title").textContent = title;
   $("#confirm-text").textContent = text;
