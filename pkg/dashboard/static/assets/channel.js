@@ -4,16 +4,66 @@
 // are not shown.
 
 import { enc } from "./api.js";
-import { neverStarted } from "./ui.js";
+import { fmtNum, fmtPercent, lang, t } from "./i18n.js";
 import {
-  $, badge, busy, clear, confirmAction, debouncer, fmtAgo, fmtDateTime, fmtPhone, fmtTime, h, reasonLabel, setBadge,
-  stateLabel, timeEl, toast,
+  $, badge, bandLabel, busy, clear, confirmAction, debouncer, errorText, fmtAgo, fmtDateTime, fmtPhone, fmtTime, h,
+  healthReason, neverStarted, reasonLabel, setBadge, stateLabel, timeEl, toast,
 } from "./ui.js";
 
 const RUNNING = new Set(["initializing", "qr_pending", "authenticating", "connecting", "active", "disconnected"]);
 const MAX_LOG = 200;
 const DELIVERY_PAGE = 20;
 const DELIVERY_STATUSES = ["pending", "delivering", "failed", "delivered", "dead"];
+
+// Labels of the API's values: delivery and message statuses, message
+// types, usage series. An unknown value (a newer server) shows as it is.
+const DELIVERY_LABELS = {
+  pending: t("delivery.pending"),
+  delivering: t("delivery.delivering"),
+  failed: t("delivery.failed"),
+  delivered: t("delivery.delivered"),
+  dead: t("delivery.dead"),
+};
+const MESSAGE_STATUS = {
+  queued: t("msg_status.queued"),
+  sending: t("msg_status.sending"),
+  sent: t("msg_status.sent"),
+  delivered: t("msg_status.delivered"),
+  read: t("msg_status.read"),
+  played: t("msg_status.played"),
+  received: t("msg_status.received"),
+  failed: t("msg_status.failed"),
+};
+const MESSAGE_TYPES = {
+  text: t("msg_type.text"),
+  image: t("msg_type.image"),
+  video: t("msg_type.video"),
+  audio: t("msg_type.audio"),
+  document: t("msg_type.document"),
+  sticker: t("msg_type.sticker"),
+  location: t("msg_type.location"),
+  contact: t("msg_type.contact"),
+  reaction: t("msg_type.reaction"),
+  reply: t("msg_type.reply"),
+  edit: t("msg_type.edit"),
+  delete: t("msg_type.delete"),
+  poll: t("msg_type.poll"),
+};
+const SERIES = {
+  sent: t("usage.sent"),
+  received: t("usage.received"),
+  failed: t("usage.failed"),
+  delivered: t("usage.delivered"),
+  read: t("usage.read"),
+};
+const deliveryLabel = (s) => DELIVERY_LABELS[s] || s;
+
+// Days of the usage chart ("2026-12-05") as day and month in the page's
+// locale; they are UTC days.
+const dayFmt = new Intl.DateTimeFormat(lang, { day: "2-digit", month: "2-digit", timeZone: "UTC" });
+const fullDayFmt = new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeZone: "UTC" });
+const dayLabel = (d) => dayFmt.format(new Date(d + "T00:00:00Z"));
+const fullDay = (d) => fullDayFmt.format(new Date(d + "T00:00:00Z"));
 
 export class ChannelPage {
   constructor(app, id) {
@@ -31,15 +81,15 @@ export class ChannelPage {
 
   async mount(main) {
     this.main = main;
-    clear(main, h("p", { class: "muted" }, h("span", { class: "spinner", "aria-hidden": "true" }), " Loading…"));
+    clear(main, h("p", { class: "muted" }, h("span", { class: "spinner", "aria-hidden": "true" }), " ", t("app.loading")));
     if (!this.ch) {
       try {
         this.app.channels.set(this.id, await this.app.api.get(`/v1/channels/${enc(this.id)}`));
       } catch (e) {
         clear(main, h("div", { class: "panel" },
-          h("h1", {}, "Channel not found"),
-          h("p", {}, e.status === 404 ? `There is no channel ${this.id}.` : e.message),
-          h("a", { href: "#/" }, "← All channels")));
+          h("h1", {}, t("channel.not_found")),
+          h("p", {}, e.status === 404 ? t("channel.no_such", { id: this.id }) : errorText(e)),
+          h("a", { href: "#/" }, t("channel.back"))));
         return;
       }
     }
@@ -65,29 +115,29 @@ export class ChannelPage {
     if (f.usage) panels.push(this.usagePanel = h("section", { class: "panel span-7", "aria-labelledby": "h-usage" }));
     this.historyList = h("ol", { class: "timeline", id: "history" });
     panels.push(h("section", { class: "panel span-5", "aria-labelledby": "h-history" },
-      h("div", { class: "panel-head" }, h("h2", { id: "h-history" }, "Connection history")),
+      h("div", { class: "panel-head" }, h("h2", { id: "h-history" }, t("channel.history"))),
       this.historyList));
-    this.log = h("ol", { class: "eventlog", id: "event-log", role: "log", "aria-live": "off", "aria-label": "Live events" });
-    this.logEmpty = h("p", { class: "muted", id: "event-log-empty" }, "Events of this channel appear here the moment they happen.");
-    this.logCountEl = h("span", { class: "muted small", id: "event-count" }, "0 events");
-    const pause = h("button", { type: "button", class: "btn btn-small", "aria-pressed": "false", id: "log-pause" }, "Pause");
+    this.log = h("ol", { class: "eventlog", id: "event-log", role: "log", "aria-live": "off", "aria-label": t("channel.events") });
+    this.logEmpty = h("p", { class: "muted", id: "event-log-empty" }, t("channel.events_empty"));
+    this.logCountEl = h("span", { class: "muted small", id: "event-count" }, t("channel.event_count", { count: 0 }));
+    const pause = h("button", { type: "button", class: "btn btn-small", "aria-pressed": "false", id: "log-pause" }, t("action.pause"));
     pause.addEventListener("click", () => {
       this.paused = !this.paused;
       pause.setAttribute("aria-pressed", String(this.paused));
-      pause.textContent = this.paused ? "Resume" : "Pause";
+      pause.textContent = this.paused ? t("action.resume") : t("action.pause");
     });
-    const clr = h("button", { type: "button", class: "btn btn-small", onclick: () => { this.log.replaceChildren(); this.logCount = 0; this.logCountEl.textContent = "0 events"; this.logEmpty.hidden = false; } }, "Clear");
+    const clr = h("button", { type: "button", class: "btn btn-small", onclick: () => { this.log.replaceChildren(); this.logCount = 0; this.logCountEl.textContent = t("channel.event_count", { count: 0 }); this.logEmpty.hidden = false; } }, t("action.clear"));
     panels.push(h("section", { class: "panel span-7", "aria-labelledby": "h-events" },
-      h("div", { class: "panel-head" }, h("h2", { id: "h-events" }, "Live events"), h("div", { class: "log-tools" }, this.logCountEl, pause, clr)),
+      h("div", { class: "panel-head" }, h("h2", { id: "h-events" }, t("channel.events")), h("div", { class: "log-tools" }, this.logCountEl, pause, clr)),
       this.logEmpty, this.log));
     if (f.messages) panels.push(this.msgPanel = h("section", { class: "panel span-12", "aria-labelledby": "h-messages" }));
     if (f.webhooks) panels.push(this.hookPanel = h("section", { class: "panel span-12", "aria-labelledby": "h-webhooks" }));
 
     clear(this.main,
-      h("nav", { class: "crumbs", "aria-label": "Breadcrumb" }, h("a", { href: "#/" }, "← All channels")),
+      h("nav", { class: "crumbs", "aria-label": t("channel.breadcrumb") }, h("a", { href: "#/" }, t("channel.back"))),
       h("div", { class: "ch-head" },
         h("div", {},
-          h("h1", {}, h("span", { id: "ch-title" }, ch.name), this.badgeEl),
+          h("h1", {}, h("span", { id: "ch-title", translate: "no" }, ch.name), this.badgeEl),
           this.reasonEl, this.metaEl),
         this.actionsEl),
       this.helpEl,
@@ -104,11 +154,11 @@ export class ChannelPage {
     setBadge(this.badgeEl, ch.state);
     this.reasonEl.textContent = ch.state_reason ? `${reasonLabel(ch.state_reason)} · ${fmtAgo(ch.state_changed_at)}` : "";
     clear(this.metaEl,
-      h("span", {}, "ID ", h("code", {}, ch.id)),
-      ch.phone ? h("span", {}, "Phone ", h("strong", {}, fmtPhone(ch.phone))) : h("span", {}, "Not linked"),
-      ch.push_name ? h("span", {}, ch.push_name) : null,
-      h("span", {}, `Driver ${ch.driver}`),
-      ch.paired_at ? h("span", {}, "Paired ", timeEl(ch.paired_at, fmtAgo(ch.paired_at))) : null);
+      h("span", {}, t("channel.id"), " ", h("code", { translate: "no" }, ch.id)),
+      ch.phone ? h("span", {}, t("channel.phone"), " ", h("strong", { translate: "no" }, fmtPhone(ch.phone))) : h("span", {}, t("channel.not_linked")),
+      ch.push_name ? h("span", { translate: "no" }, ch.push_name) : null,
+      h("span", {}, t("channel.driver"), " ", h("span", { translate: "no" }, ch.driver)),
+      ch.paired_at ? h("span", {}, t("channel.paired"), " ", timeEl(ch.paired_at, fmtAgo(ch.paired_at))) : null);
     const app = this.app;
     const id = ch.id;
     const paired = !!ch.jid;
@@ -118,30 +168,30 @@ export class ChannelPage {
     this.helpEl.hidden = !help;
     if (ch.state === "banned") {
       // Nothing to start: the ban ends by itself and the worker reconnects.
-      btns.push(h("button", { type: "button", class: "btn", "data-action": "restart", onclick: (e) => app.action(id, "restart", e.currentTarget) }, "Try again now"));
+      btns.push(h("button", { type: "button", class: "btn", "data-action": "restart", onclick: (e) => app.action(id, "restart", e.currentTarget) }, t("channel.try_now")));
     } else if (ch.state === "error" && ch.state_reason === "client_outdated") {
-      btns.push(h("button", { type: "button", class: "btn", "data-action": "start", onclick: (e) => app.action(id, "start", e.currentTarget) }, "Start after the upgrade"));
+      btns.push(h("button", { type: "button", class: "btn", "data-action": "start", onclick: (e) => app.action(id, "start", e.currentTarget) }, t("channel.start_after_upgrade")));
     } else if (ch.state === "error" && ch.state_reason === "whatsapp_unreachable") {
-      btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "restart", onclick: (e) => app.action(id, "restart", e.currentTarget) }, "Retry now"));
+      btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "restart", onclick: (e) => app.action(id, "restart", e.currentTarget) }, t("channel.retry_now")));
     } else if (ch.state === "logged_out") {
-      btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "connect", onclick: () => app.connect(id) }, "Link again"));
+      btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "connect", onclick: () => app.connect(id) }, t("channel.link_again")));
     } else if (!paired && (ch.state === "qr_pending" || ch.state === "initializing")) {
-      btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "qr", onclick: () => app.link.open(id) }, "Show QR code"));
+      btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "qr", onclick: () => app.link.open(id) }, t("channel.show_qr")));
     } else if (!paired && !RUNNING.has(ch.state)) {
-      btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "connect", onclick: () => app.connect(id) }, "Connect"));
+      btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "connect", onclick: () => app.connect(id) }, t("action.connect")));
     } else if (!RUNNING.has(ch.state)) {
-      btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "start", onclick: (e) => app.action(id, "start", e.currentTarget) }, "Start"));
+      btns.push(h("button", { type: "button", class: "btn btn-primary", "data-action": "start", onclick: (e) => app.action(id, "start", e.currentTarget) }, t("action.start")));
     } else {
-      btns.push(h("button", { type: "button", class: "btn", "data-action": "stop", onclick: (e) => app.action(id, "stop", e.currentTarget) }, "Stop"));
+      btns.push(h("button", { type: "button", class: "btn", "data-action": "stop", onclick: (e) => app.action(id, "stop", e.currentTarget) }, t("action.stop")));
     }
     if (ch.state !== "banned" && !(ch.state === "error" && ch.state_reason === "whatsapp_unreachable")) {
-      btns.push(h("button", { type: "button", class: "btn", "data-action": "restart", onclick: (e) => app.action(id, "restart", e.currentTarget) }, "Restart"));
+      btns.push(h("button", { type: "button", class: "btn", "data-action": "restart", onclick: (e) => app.action(id, "restart", e.currentTarget) }, t("action.restart")));
     }
-    if (!paired) btns.push(h("button", { type: "button", class: "btn", "data-action": "phone", onclick: () => app.connect(id, "phone") }, "Link with phone number"));
-    if (paired) btns.push(h("button", { type: "button", class: "btn", "data-action": "logout", onclick: (e) => app.action(id, "logout", e.currentTarget) }, "Log out"));
-    if (app.api.admin) btns.push(h("button", { type: "button", class: "btn btn-danger", "data-action": "delete", onclick: (e) => app.action(id, "delete", e.currentTarget) }, "Delete"));
+    if (!paired) btns.push(h("button", { type: "button", class: "btn", "data-action": "phone", onclick: () => app.connect(id, "phone") }, t("link.tab_phone")));
+    if (paired) btns.push(h("button", { type: "button", class: "btn", "data-action": "logout", onclick: (e) => app.action(id, "logout", e.currentTarget) }, t("action.logout")));
+    if (app.api.admin) btns.push(h("button", { type: "button", class: "btn btn-danger", "data-action": "delete", onclick: (e) => app.action(id, "delete", e.currentTarget) }, t("action.delete")));
     if (f.sim && ch.driver === "sim" && ch.state === "active") {
-      btns.push(h("button", { type: "button", class: "btn", id: "sim-inbound", "data-action": "sim-inbound", onclick: (e) => this.simInbound(e.currentTarget) }, "Simulate inbound message"));
+      btns.push(h("button", { type: "button", class: "btn", id: "sim-inbound", "data-action": "sim-inbound", onclick: (e) => this.simInbound(e.currentTarget) }, t("channel.sim_inbound")));
     }
     const focused = this.actionsEl.contains(document.activeElement) ? document.activeElement.dataset.action : null;
     clear(this.actionsEl, btns);
@@ -151,9 +201,9 @@ export class ChannelPage {
   async simInbound(btn) {
     await busy(btn, async () => {
       try {
-        await this.app.api.post(`/v1/sim/channels/${enc(this.id)}/inbound`, { from: "+15550001234", text: "Hello from the simulator", push_name: "Sim Friend" });
+        await this.app.api.post(`/v1/sim/channels/${enc(this.id)}/inbound`, { from: "+15550001234", text: t("channel.sim_inbound_text"), push_name: "Sim Friend" });
       } catch (e) {
-        toast(e.message, "error");
+        toast(errorText(e), "error");
       }
     });
   }
@@ -217,13 +267,13 @@ export class ChannelPage {
       h("details", {},
         h("summary", {},
           h("span", { class: "ev-time" }, fmtTime(env.created_at)),
-          h("span", { class: "chip" }, env.type),
+          h("span", { class: "chip", translate: "no" }, env.type),
           h("span", { class: "ev-sum" }, summarize(env))),
-        h("pre", {}, JSON.stringify(redactQR(env), null, 2))));
+        h("pre", { translate: "no" }, JSON.stringify(redactQR(env), null, 2))));
     this.log.prepend(li);
     while (this.log.childElementCount > MAX_LOG) this.log.lastElementChild.remove();
     this.logCount++;
-    this.logCountEl.textContent = `${this.logCount} event${this.logCount === 1 ? "" : "s"}`;
+    this.logCountEl.textContent = t("channel.event_count", { count: this.logCount });
   }
 
   // ---- history -----------------------------------------------------------
@@ -232,14 +282,14 @@ export class ChannelPage {
     try {
       const page = await this.app.api.get(`/v1/channels/${enc(this.id)}/history?limit=50`);
       if (this.gone) return;
-      clear(this.historyList, page.data.length ? page.data.map(historyItem) : h("li", { class: "muted" }, "No transitions yet."));
+      clear(this.historyList, page.data.length ? page.data.map(historyItem) : h("li", { class: "muted" }, t("channel.no_transitions")));
       const last = page.data[0];
       if (last && this.ch && last.to === this.ch.state && !this.stateDetail) {
         this.stateDetail = last.detail || "";
         this.renderHead();
       }
     } catch (e) {
-      clear(this.historyList, h("li", { class: "muted" }, e.message));
+      clear(this.historyList, h("li", { class: "muted" }, errorText(e)));
     }
   }
 
@@ -258,41 +308,41 @@ export class ChannelPage {
       this.app.health.set(this.id, hl);
       this.renderHealth(hl);
     } catch (e) {
-      clear(this.healthPanel, h("h2", { id: "h-health" }, "Health"), h("p", { class: "muted" }, e.message));
+      clear(this.healthPanel, h("h2", { id: "h-health" }, t("list.col_health")), h("p", { class: "muted" }, errorText(e)));
     }
   }
 
   renderHealth(hl) {
     if (this.gone) return;
     if (this.ch && neverStarted(this.ch)) {
-      clear(this.healthPanel, h("div", { class: "panel-head" }, h("h2", { id: "h-health" }, "Health"), h("span", { class: "chip" }, "no data")),
-        h("p", { class: "muted no-data" }, "This channel has never run: there is nothing to score yet. Connect it to see its health."));
+      clear(this.healthPanel, h("div", { class: "panel-head" }, h("h2", { id: "h-health" }, t("list.col_health")), h("span", { class: "chip" }, t("health.no_data"))),
+        h("p", { class: "muted no-data" }, t("health.never_run")));
       return;
     }
     if (!hl) return;
     const band = hl.band || "good";
     const r = 34;
     const circ = 2 * Math.PI * r;
-    const gauge = h("svg:svg", { class: `gauge ${band}`, viewBox: "0 0 84 84", role: "img", "aria-label": `Health score ${hl.score} of 100, ${band}` },
+    const gauge = h("svg:svg", { class: `gauge ${band}`, viewBox: "0 0 84 84", role: "img", "aria-label": t("health.gauge", { score: hl.score, band: bandLabel(band) }) },
       h("svg:circle", { class: "track", cx: 42, cy: 42, r }),
       h("svg:circle", { class: "value", cx: 42, cy: 42, r, "stroke-dasharray": circ.toFixed(1), "stroke-dashoffset": (circ * (1 - hl.score / 100)).toFixed(1) }),
-      h("svg:text", { x: 42, y: 50, "text-anchor": "middle" }, String(hl.score)));
+      h("svg:text", { x: 42, y: 50, "text-anchor": "middle" }, fmtNum(hl.score)));
     const m = hl.metrics || {};
     clear(this.healthPanel,
-      h("div", { class: "panel-head" }, h("h2", { id: "h-health" }, "Health"), h("span", { class: `chip chip-${band}` }, band)),
+      h("div", { class: "panel-head" }, h("h2", { id: "h-health" }, t("list.col_health")), h("span", { class: `chip chip-${band}` }, bandLabel(band))),
       h("div", { class: "health-big" }, gauge,
         h("dl", { class: "kv" },
-          h("dt", {}, "Uptime (24 h)"), h("dd", {}, `${Math.round((m.uptime_24h || 0) * 1000) / 10}%`),
-          h("dt", {}, "Disconnects (24 h)"), h("dd", {}, String(m.disconnects_24h ?? 0)),
-          h("dt", {}, "Sent today"), h("dd", {}, String(m.sent_today ?? 0)),
-          h("dt", {}, "Failed today"), h("dd", {}, `${m.failed_today ?? 0} (${Math.round((m.failure_rate || 0) * 1000) / 10}%)`))),
+          h("dt", {}, t("health.uptime")), h("dd", {}, fmtPercent(m.uptime_24h || 0)),
+          h("dt", {}, t("health.disconnects")), h("dd", {}, fmtNum(m.disconnects_24h ?? 0)),
+          h("dt", {}, t("list.col_sent_today")), h("dd", {}, fmtNum(m.sent_today ?? 0)),
+          h("dt", {}, t("health.failed_today")), h("dd", {}, `${fmtNum(m.failed_today ?? 0)} (${fmtPercent(m.failure_rate || 0)})`))),
       hl.warming
-        ? h("p", { class: "chip chip-warm" }, `Warming up · day ${hl.warming.day} · up to ${hl.warming.daily_limit} messages today at ${hl.warming.rate}`)
+        ? h("p", { class: "chip chip-warm" }, t("health.warming", { day: hl.warming.day, count: hl.warming.daily_limit, rate: hl.warming.rate }))
         : null,
-      h("h3", {}, "Why this score"),
+      h("h3", {}, t("health.why")),
       (hl.reasons || []).length
-        ? h("ul", { class: "reasons" }, hl.reasons.map((x) => h("li", {}, x)))
-        : h("p", { class: "muted" }, "No issues."));
+        ? h("ul", { class: "reasons" }, hl.reasons.map((x) => h("li", {}, healthReason(x))))
+        : h("p", { class: "muted" }, t("health.no_issues_long")));
   }
 
   async loadUsage() {
@@ -302,7 +352,7 @@ export class ChannelPage {
       if (this.gone) return;
       this.renderUsage([...(u.data || [])].sort((a, b) => a.day.localeCompare(b.day)));
     } catch (e) {
-      clear(this.usagePanel, h("h2", { id: "h-usage" }, "Usage"), h("p", { class: "muted" }, e.message));
+      clear(this.usagePanel, h("h2", { id: "h-usage" }, t("usage.title")), h("p", { class: "muted" }, errorText(e)));
     }
   }
 
@@ -315,28 +365,29 @@ export class ChannelPage {
     const bw = 8;
     const total = Object.fromEntries(series.map((s) => [s, rows.reduce((n, r) => n + (r[s] || 0), 0)]));
     const svg = h("svg:svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", role: "img",
-      "aria-label": `Messages per day over ${rows.length} days: ${total.sent} sent, ${total.received} received, ${total.failed} failed` },
+      "aria-label": t("usage.chart", { count: rows.length, sent: total.sent, received: total.received, failed: total.failed }) },
       h("svg:line", { class: "axis", x1: 24, x2: W, y1: base, y2: base }),
-      h("svg:text", { x: 0, y: 12 }, String(max)),
-      h("svg:text", { x: 0, y: base }, "0"));
+      h("svg:text", { x: 0, y: 12 }, fmtNum(max)),
+      h("svg:text", { x: 0, y: base }, fmtNum(0)));
     rows.forEach((r, i) => {
       const x0 = 30 + i * 36;
       series.forEach((s, k) => {
         const v = r[s] || 0;
         const bh = (v / max) * (base - 10);
         svg.append(h("svg:rect", { class: `bar-${s}`, x: x0 + k * (bw + 1), y: base - bh, width: bw, height: Math.max(bh, v ? 1 : 0), rx: 1 },
-          h("svg:title", {}, `${r.day}: ${v} ${s}`)));
+          h("svg:title", {}, `${fullDay(r.day)}: ${fmtNum(v)} ${SERIES[s]}`)));
       });
-      if (rows.length <= 14 || i % 2 === 0) svg.append(h("svg:text", { x: x0, y: H - 4 }, r.day.slice(5)));
+      if (rows.length <= 14 || i % 2 === 0) svg.append(h("svg:text", { x: x0, y: H - 4 }, dayLabel(r.day)));
     });
     const table = h("table", { class: "data" },
-      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Day"), series.map((s) => h("th", { scope: "col" }, s)), h("th", { scope: "col" }, "delivered"), h("th", { scope: "col" }, "read"))),
-      h("tbody", {}, [...rows].reverse().map((r) => h("tr", {}, h("td", {}, r.day), series.map((s) => h("td", { class: "num" }, String(r[s] || 0))), h("td", { class: "num" }, String(r.delivered || 0)), h("td", { class: "num" }, String(r.read || 0))))));
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("usage.day")), [...series, "delivered", "read"].map((s) => h("th", { scope: "col" }, SERIES[s])))),
+      h("tbody", {}, [...rows].reverse().map((r) => h("tr", {}, h("td", {}, h("time", { datetime: r.day }, fullDay(r.day))),
+        [...series, "delivered", "read"].map((s) => h("td", { class: "num" }, fmtNum(r[s] || 0)))))));
     clear(this.usagePanel,
-      h("div", { class: "panel-head" }, h("h2", { id: "h-usage" }, "Usage per day"), h("span", { class: "muted small" }, `last ${rows.length} days`)),
+      h("div", { class: "panel-head" }, h("h2", { id: "h-usage" }, t("usage.per_day")), h("span", { class: "muted small" }, t("usage.last_days", { count: rows.length }))),
       svg,
-      h("div", { class: "legend", "aria-hidden": "true" }, h("span", { class: "l-sent" }, "Sent"), h("span", { class: "l-received" }, "Received"), h("span", { class: "l-failed" }, "Failed")),
-      h("details", {}, h("summary", {}, "Show as a table"), table));
+      h("div", { class: "legend", "aria-hidden": "true" }, series.map((s) => h("span", { class: `l-${s}` }, SERIES[s]))),
+      h("details", {}, h("summary", {}, t("usage.as_table")), table));
   }
 
   // ---- messages ------------------------------------------------------------
@@ -347,14 +398,14 @@ export class ChannelPage {
       if (this.gone) return;
       const list = page.data || [];
       clear(this.msgPanel,
-        h("div", { class: "panel-head" }, h("h2", { id: "h-messages" }, "Recent messages")),
+        h("div", { class: "panel-head" }, h("h2", { id: "h-messages" }, t("messages.title"))),
         list.length
           ? h("div", { class: "table-scroll" }, h("table", { class: "data", id: "messages" },
-            h("thead", {}, h("tr", {}, ["Time", "", "Chat", "Type", "Message", "Media", "Status"].map((x) => h("th", { scope: "col" }, x)))),
+            h("thead", {}, h("tr", {}, [t("messages.time"), h("span", { class: "sr-only" }, t("messages.direction")), t("messages.chat"), t("messages.type"), t("messages.message"), t("messages.media"), t("messages.status")].map((x) => h("th", { scope: "col" }, x)))),
             h("tbody", {}, list.map((m) => messageRow(m, this.app.api)))))
-          : h("p", { class: "muted" }, "No messages yet."));
+          : h("p", { class: "muted" }, t("messages.empty")));
     } catch (e) {
-      clear(this.msgPanel, h("h2", { id: "h-messages" }, "Recent messages"), h("p", { class: "muted" }, e.message));
+      clear(this.msgPanel, h("h2", { id: "h-messages" }, t("messages.title")), h("p", { class: "muted" }, errorText(e)));
     }
   }
 
@@ -367,18 +418,18 @@ export class ChannelPage {
       const list = page.data || [];
       this.endpoints = list;
       clear(this.hookPanel,
-        h("div", { class: "panel-head" }, h("h2", { id: "h-webhooks" }, "Webhooks")),
-        list.length ? list.map((e) => this.endpointEl(e)) : h("p", { class: "muted" }, "No webhook endpoints. Add one with POST /v1/channels/{id}/webhooks."));
+        h("div", { class: "panel-head" }, h("h2", { id: "h-webhooks" }, t("webhooks.title"))),
+        list.length ? list.map((e) => this.endpointEl(e)) : h("p", { class: "muted" }, t("webhooks.empty")));
       for (const wid of this.openDeliveries) this.loadDeliveries(wid);
     } catch (e) {
-      clear(this.hookPanel, h("h2", { id: "h-webhooks" }, "Webhooks"), h("p", { class: "muted" }, e.message));
+      clear(this.hookPanel, h("h2", { id: "h-webhooks" }, t("webhooks.title")), h("p", { class: "muted" }, errorText(e)));
     }
   }
 
   endpointEl(e) {
     const f = this.app.features;
     const box = h("div", { class: "deliveries", id: `deliveries-${e.id}` });
-    const toggle = f.deliveries && h("button", { type: "button", class: "btn btn-small", "aria-expanded": String(this.openDeliveries.has(e.id)), "aria-controls": `deliveries-${e.id}` }, "Delivery log");
+    const toggle = f.deliveries && h("button", { type: "button", class: "btn btn-small", "aria-expanded": String(this.openDeliveries.has(e.id)), "aria-controls": `deliveries-${e.id}` }, t("webhooks.delivery_log"));
     if (toggle) {
       toggle.addEventListener("click", () => {
         const open = !this.openDeliveries.has(e.id);
@@ -386,19 +437,19 @@ export class ChannelPage {
         if (open) { this.openDeliveries.add(e.id); this.loadDeliveries(e.id); } else { this.openDeliveries.delete(e.id); box.replaceChildren(); }
       });
     }
-    const replayFailed = f.replay && h("button", { type: "button", class: "btn btn-small", onclick: (ev) => this.replay(e.id, { since: new Date(Date.now() - 24 * 3600e3).toISOString(), status: "failed" }, ev.currentTarget) }, "Replay failed (24 h)");
+    const replayFailed = f.replay && h("button", { type: "button", class: "btn btn-small", onclick: (ev) => this.replay(e.id, { since: new Date(Date.now() - 24 * 3600e3).toISOString(), status: "failed" }, ev.currentTarget) }, t("webhooks.replay_failed"));
     return h("div", { class: "endpoint", dataset: { id: e.id } },
       h("div", { class: "endpoint-head" },
         h("div", {},
-          h("div", { class: "endpoint-url" }, e.url),
+          h("div", { class: "endpoint-url", translate: "no" }, e.url),
           h("div", { class: "small muted" },
-            e.enabled ? h("span", { class: "chip chip-ok" }, "enabled") : h("span", { class: "chip chip-bad", title: e.disabled_reason || "" }, `disabled${e.disabled_reason ? ": " + e.disabled_reason : ""}`),
-            " ", (e.events || []).join(", ") || "all events",
-            e.failing_since ? h("span", { class: "chip chip-bad" }, ` failing since ${fmtAgo(e.failing_since)}`) : null,
-            e.backoff_until ? h("span", { class: "chip chip-wait", title: fmtDateTime(e.backoff_until) }, ` next try ${fmtAgo(e.backoff_until)}`) : null)),
+            e.enabled ? h("span", { class: "chip chip-ok" }, t("webhooks.enabled")) : h("span", { class: "chip chip-bad", title: e.disabled_reason || "" }, e.disabled_reason ? t("webhooks.disabled_because", { reason: e.disabled_reason }) : t("webhooks.disabled")),
+            " ", (e.events || []).length ? h("span", { translate: "no" }, e.events.join(", ")) : t("webhooks.all_events"),
+            e.failing_since ? h("span", { class: "chip chip-bad" }, " ", t("webhooks.failing_since", { ago: fmtAgo(e.failing_since) })) : null,
+            e.backoff_until ? h("span", { class: "chip chip-wait", title: fmtDateTime(e.backoff_until) }, " ", t("webhooks.next_try", { ago: fmtAgo(e.backoff_until) })) : null)),
         h("div", { class: "toolbar" }, replayFailed, toggle,
-          h("button", { type: "button", class: "btn btn-small hook-pause", onclick: (ev) => this.setEnabled(e, !e.enabled, ev.currentTarget) }, e.enabled ? "Pause" : "Resume"),
-          h("button", { type: "button", class: "btn btn-small btn-danger hook-delete", onclick: (ev) => this.deleteHook(e, ev.currentTarget) }, "Delete"))),
+          h("button", { type: "button", class: "btn btn-small hook-pause", onclick: (ev) => this.setEnabled(e, !e.enabled, ev.currentTarget) }, e.enabled ? t("action.pause") : t("action.resume")),
+          h("button", { type: "button", class: "btn btn-small btn-danger hook-delete", onclick: (ev) => this.deleteHook(e, ev.currentTarget) }, t("action.delete")))),
       box);
   }
 
@@ -425,49 +476,49 @@ export class ChannelPage {
     try {
       page = await this.app.api.get(`/v1/channels/${enc(this.id)}/webhooks/${enc(wid)}/deliveries?${q}`);
     } catch (e) {
-      if (seq === st.seq) clear(box, h("p", { class: "muted small" }, e.message));
+      if (seq === st.seq) clear(box, h("p", { class: "muted small" }, errorText(e)));
       return;
     }
     if (this.gone || seq !== st.seq) return;
     st.next = page.next_before || "";
     const list = page.data || [];
-    const statusSel = h("select", { class: "delivery-status", "aria-label": "Filter deliveries by status" },
-      h("option", { value: "" }, "All statuses"),
-      DELIVERY_STATUSES.map((s) => h("option", { value: s, selected: st.status === s }, s)));
+    const statusSel = h("select", { class: "delivery-status", "aria-label": t("deliveries.filter") },
+      h("option", { value: "" }, t("deliveries.all_statuses")),
+      DELIVERY_STATUSES.map((s) => h("option", { value: s, selected: st.status === s }, deliveryLabel(s))));
     statusSel.addEventListener("change", () => {
       st.status = statusSel.value;
       st.before = "";
       st.back = [];
       this.loadDeliveries(wid);
     });
-    const newer = h("button", { type: "button", class: "btn btn-small delivery-newer", disabled: !st.back.length }, "← Newer");
+    const newer = h("button", { type: "button", class: "btn btn-small delivery-newer", disabled: !st.back.length }, t("deliveries.newer"));
     newer.addEventListener("click", () => { st.before = st.back.pop() || ""; this.loadDeliveries(wid); });
-    const older = h("button", { type: "button", class: "btn btn-small delivery-older", disabled: !st.next }, "Older →");
+    const older = h("button", { type: "button", class: "btn btn-small delivery-older", disabled: !st.next }, t("deliveries.older"));
     older.addEventListener("click", () => { st.back.push(st.before); st.before = st.next; this.loadDeliveries(wid); });
     const tools = h("div", { class: "delivery-tools" }, statusSel,
-      h("span", { class: "muted small" }, st.back.length ? `page ${st.back.length + 1}` : "newest first"),
+      h("span", { class: "muted small" }, st.back.length ? t("deliveries.page", { page: st.back.length + 1 }) : t("deliveries.newest_first")),
       newer, older);
     const replay = this.app.features.replay;
     clear(box, tools, list.length
       ? h("div", { class: "table-scroll" }, h("table", { class: "data delivery-log" },
-        h("thead", {}, h("tr", {}, ["Time", "Event", "Status", "Attempts", "Next attempt", "Last answer", ""].map((x) => h("th", { scope: "col" }, x)))),
+        h("thead", {}, h("tr", {}, [t("messages.time"), t("deliveries.event"), t("messages.status"), t("deliveries.attempts"), t("deliveries.next_attempt"), t("deliveries.last_answer"), h("span", { class: "sr-only" }, t("list.col_actions"))].map((x) => h("th", { scope: "col" }, x)))),
         h("tbody", {}, list.map((d) => {
           const ans = lastAnswer(d);
           return h("tr", { dataset: { id: d.id, status: d.status } },
             h("td", {}, timeEl(d.created_at)),
-            h("td", {}, h("code", {}, d.event_type), h("div", { class: "small muted" }, d.event_id)),
-            h("td", {}, h("span", { class: `chip ${deliveryChip(d.status)}` }, d.status)),
-            h("td", { class: "num" }, String(d.attempt_count ?? 0)),
+            h("td", {}, h("code", { translate: "no" }, d.event_type), h("div", { class: "small muted", translate: "no" }, d.event_id)),
+            h("td", {}, h("span", { class: `chip ${deliveryChip(d.status)}` }, deliveryLabel(d.status))),
+            h("td", { class: "num" }, fmtNum(d.attempt_count ?? 0)),
             h("td", { class: "next-attempt" }, d.next_attempt_at && (d.status === "pending" || d.status === "failed")
               ? timeEl(d.next_attempt_at, fmtAgo(d.next_attempt_at)) : h("span", { class: "muted" }, "—")),
-            h("td", { class: "last-answer trunc", title: ans.title },
+            h("td", { class: "last-answer trunc", title: ans.title, translate: "no" },
               ans.code ? h("span", { class: `chip ${ans.code < 300 ? "chip-ok" : "chip-bad"}` }, `HTTP ${ans.code}`) : null,
               ans.text ? ` ${ans.text}` : (ans.code ? "" : h("span", { class: "muted" }, "—"))),
             h("td", {}, replay
-              ? h("button", { type: "button", class: "btn btn-small", "aria-label": `Replay ${d.event_type} ${d.event_id}`, onclick: (ev) => this.replay(wid, { event_id: d.event_id }, ev.currentTarget) }, "Replay")
+              ? h("button", { type: "button", class: "btn btn-small", "aria-label": t("deliveries.replay_label", { type: d.event_type, id: d.event_id }), onclick: (ev) => this.replay(wid, { event_id: d.event_id }, ev.currentTarget) }, t("deliveries.replay"))
               : null));
         }))))
-      : h("p", { class: "muted small" }, st.status ? `No ${st.status} deliveries.` : "No deliveries yet."));
+      : h("p", { class: "muted small" }, st.status ? t("deliveries.none_with", { status: deliveryLabel(st.status) }) : t("deliveries.none")));
   }
 
   // Live updates reload the first page only: a page further back stays
@@ -481,25 +532,25 @@ export class ChannelPage {
     await busy(btn, async () => {
       try {
         await this.app.api.request("PATCH", `/v1/channels/${enc(this.id)}/webhooks/${enc(e.id)}`, { enabled });
-        toast(enabled ? "Webhook resumed." : "Webhook paused: events are not delivered to it until it is resumed.");
+        toast(enabled ? t("webhooks.resumed") : t("webhooks.paused"));
         this.loadWebhooks();
       } catch (err) {
-        toast(err.message, "error");
+        toast(errorText(err), "error");
       }
     });
   }
 
   async deleteHook(e, btn) {
-    const ok = await confirmAction(`Delete the webhook to ${e.url}?`, "It is removed with its delivery log. This cannot be undone.", "Delete webhook");
+    const ok = await confirmAction(t("webhooks.delete_title", { url: e.url }), t("webhooks.delete_text"), t("webhooks.delete_ok"));
     if (!ok) return;
     await busy(btn, async () => {
       try {
         await this.app.api.del(`/v1/channels/${enc(this.id)}/webhooks/${enc(e.id)}`);
         this.openDeliveries.delete(e.id);
-        toast("Webhook deleted.");
+        toast(t("webhooks.deleted"));
         this.loadWebhooks();
       } catch (err) {
-        toast(err.message, "error");
+        toast(errorText(err), "error");
       }
     });
   }
@@ -508,10 +559,10 @@ export class ChannelPage {
     await busy(btn, async () => {
       try {
         const r = await this.app.api.post(`/v1/channels/${enc(this.id)}/webhooks/${enc(wid)}/replay`, body);
-        toast(`Replay queued (${r && r.replayed != null ? r.replayed : 1} deliver${r && r.replayed === 1 ? "y" : "ies"}).`);
+        toast(t("webhooks.replay_queued", { count: r && r.replayed != null ? r.replayed : 1 }));
         this.loadDeliveries(wid);
       } catch (e) {
-        toast(e.message, "error");
+        toast(errorText(e), "error");
       }
     });
   }
@@ -521,32 +572,31 @@ export class ChannelPage {
 function stateHelp(ch, detail, banUntil) {
   const r = ch.state_reason;
   if (ch.state === "banned") {
-    return { title: "WhatsApp banned this number for now.",
-      text: `${banUntil ? `The ban ends ${fmtDateTime(banUntil)} (${fmtAgo(banUntil)}); ` : "The ban ends by itself; "}the channel reconnects then on its own. Starting it earlier does not help and may lengthen the ban.` };
+    return { title: t("help.banned_title"),
+      text: banUntil ? t("help.banned_until", { at: fmtDateTime(banUntil), ago: fmtAgo(banUntil) }) : t("help.banned") };
   }
   if (ch.state === "logged_out") {
-    return { title: "The phone unlinked this device.",
-      text: "Someone removed it under Linked devices on the phone, or WhatsApp ended the session. Link again with a new QR code or a pairing code." };
+    return { title: t("help.logged_out_title"), text: t("help.logged_out") };
   }
   if (ch.state !== "error") return null;
   if (r === "client_outdated") {
-    return { title: "WhatsApp rejects this client version.",
-      text: "Upgrade wagate (it carries the WhatsApp client) and restart the workers, then start the channel." };
+    return { title: t("help.outdated_title"), text: t("help.outdated") };
   }
   if (r === "whatsapp_unreachable") {
-    return { title: "WhatsApp cannot be reached.",
-      text: `The worker could not connect${detail ? `: ${detail}` : ""}. Check the network, DNS and firewall of the workers; it retries on its own, or retry now.` };
+    return { title: t("help.unreachable_title"),
+      text: detail ? t("help.unreachable_detail", { detail }) : t("help.unreachable") };
   }
   if (r === "qr_attempts_exhausted") {
-    return { title: "The QR code was not scanned in time.", text: "Connect again for new codes, or link with a phone number instead." };
+    return { title: t("help.qr_exhausted_title"), text: t("help.qr_exhausted") };
   }
-  return { title: "The channel stopped with an error.", text: `${reasonLabel(r)}${detail ? `: ${detail}` : ""}. Restart it to try again.` };
+  return { title: t("help.error_title"),
+    text: detail ? t("help.error_detail", { reason: reasonLabel(r), detail }) : t("help.error", { reason: reasonLabel(r) }) };
 }
 
 function historyItem(e) {
   return h("li", { style: { "--dot": `var(--st-${e.to}-dot)` } },
     h("strong", {}, stateLabel(e.to)),
-    e.from ? h("span", { class: "muted" }, ` from ${stateLabel(e.from)}`) : null,
+    e.from ? h("span", { class: "muted" }, " ", t("history.from", { state: stateLabel(e.from) })) : null,
     e.reason ? h("div", { class: "small" }, reasonLabel(e.reason)) : null,
     timeEl(e.at, fmtDateTime(e.at)));
 }
@@ -559,17 +609,17 @@ function mediaCell(m, api) {
   if (!md || !md.url) return null;
   const name = md.file_name || `${m.type}-${m.id}`;
   const link = h("a", { class: "media-link", href: "#", download: name, title: md.mime || "" },
-    md.status === "stored" ? `Download ${name}` : md.status === "pending" ? "Fetch file" : `File ${md.status}`);
+    md.status === "stored" ? t("media.download", { name }) : md.status === "pending" ? t("media.fetch") : t("media.status", { status: md.status }));
   link.addEventListener("click", async (ev) => {
     if (link.dataset.ready) return;
     ev.preventDefault();
     try {
       link.href = URL.createObjectURL(await api.blob(md.url));
       link.dataset.ready = "1";
-      link.textContent = `Download ${name}`;
+      link.textContent = t("media.download", { name });
       link.click();
     } catch (e) {
-      link.textContent = e.message;
+      link.textContent = errorText(e);
     }
   });
   const cell = h("span", { class: "media" }, link);
@@ -590,12 +640,14 @@ function messageRow(m, api) {
   const text = body.text || body.caption || body.body || (body.latitude ? `📍 ${body.latitude}, ${body.longitude}` : "") || "";
   return h("tr", {},
     h("td", {}, timeEl(m.created_at)),
-    h("td", { "aria-label": m.direction }, m.direction === "inbound" ? "↓" : "↑"),
-    h("td", { class: "trunc" }, m.chat),
-    h("td", {}, m.type),
-    h("td", { class: "trunc", title: text }, text),
+    h("td", {}, m.direction === "inbound"
+      ? h("span", { title: t("messages.inbound"), "aria-label": t("messages.inbound") }, "↓")
+      : h("span", { title: t("messages.outbound"), "aria-label": t("messages.outbound") }, "↑")),
+    h("td", { class: "trunc", translate: "no" }, m.chat),
+    h("td", {}, MESSAGE_TYPES[m.type] || m.type),
+    h("td", { class: "trunc", title: text, translate: "no" }, text),
     h("td", {}, mediaCell(m, api)),
-    h("td", {}, h("span", { class: `chip ${messageChip(m.status)}`, title: m.reason || "" }, m.status)));
+    h("td", {}, h("span", { class: `chip ${messageChip(m.status)}`, title: m.reason || "" }, MESSAGE_STATUS[m.status] || m.status)));
 }
 
 function messageChip(s) {
@@ -623,7 +675,7 @@ function deliveryChip(s) {
 // The QR image is long and useless in the log; show its size instead.
 function redactQR(env) {
   if (env.type !== "connection.qr" || !env.data || !env.data.image_png_base64) return env;
-  return { ...env, data: { ...env.data, image_png_base64: `(${env.data.image_png_base64.length} base64 characters)` } };
+  return { ...env, data: { ...env.data, image_png_base64: t("channel.qr_redacted", { count: env.data.image_png_base64.length }) } };
 }
 
 // jidLabel shows a phone-number JID as +digits; other JIDs as they are.
@@ -639,17 +691,27 @@ export function summarize(env) {
     case "connection.status_changed":
       return `${stateLabel(d.from)} → ${stateLabel(d.to)}${d.reason ? ` (${reasonLabel(d.reason)})` : ""}`;
     case "connection.qr":
-      return `QR code ${d.attempt || "?"} of ${d.max_attempts || "?"}, expires ${fmtTime(d.expires_at)}`;
+      return t("event.qr", { attempt: d.attempt || "?", max: d.max_attempts || "?", time: fmtTime(d.expires_at) });
     case "connection.pairing_code":
-      return `Pairing code for ${fmtPhone(d.phone)}`;
+      return t("event.pairing_code", { phone: fmtPhone(d.phone) });
     case "chat.presence": {
-      const doing = { composing: "is typing", recording: "is recording a voice note", paused: "stopped typing" }[d.state] || d.state;
-      return `${jidLabel(d.from)} ${doing}${d.chat && d.chat !== d.from ? ` in ${jidLabel(d.chat)}` : ""}`;
+      const who = jidLabel(d.from);
+      const group = d.chat && d.chat !== d.from;
+      const chat = jidLabel(d.chat);
+      if (d.state === "composing") return group ? t("event.typing_in", { who, chat }) : t("event.typing", { who });
+      if (d.state === "recording") return group ? t("event.recording_in", { who, chat }) : t("event.recording", { who });
+      if (d.state === "paused") return group ? t("event.paused_in", { who, chat }) : t("event.paused", { who });
+      return `${who}: ${d.state}`;
     }
-    case "presence.updated":
-      return `${jidLabel(d.from)} is ${d.state === "available" ? "online" : "offline"}${d.last_seen ? `, last seen ${fmtTime(d.last_seen)}` : ""}`;
+    case "presence.updated": {
+      const who = jidLabel(d.from);
+      if (d.state === "available") return t("event.online", { who });
+      return d.last_seen ? t("event.offline_seen", { who, time: fmtTime(d.last_seen) }) : t("event.offline", { who });
+    }
     case "message.poll_vote":
-      return `${jidLabel(d.from)} voted ${(d.selected || []).length ? (d.selected || []).join(", ") : "(vote withdrawn)"}`;
+      return (d.selected || []).length
+        ? t("event.voted", { who: jidLabel(d.from), options: d.selected.join(", ") })
+        : t("event.vote_withdrawn", { who: jidLabel(d.from) });
     default: {
       const who = d.from || d.chat || "";
       const text = d.text || d.caption || d.status || d.id || "";

@@ -2,7 +2,8 @@
 // attempt counter, the progress steps, the error with a retry when the
 // codes ran out, and the phone-number tab with the pairing code.
 
-import { $, $$, busy, openDialog, reasonLabel, fmtPhone, toast } from "./ui.js";
+import { $, $$, busy, errorText, openDialog, reasonLabel, fmtPhone, toast } from "./ui.js";
+import { t } from "./i18n.js";
 import { enc } from "./api.js";
 
 const STEPS = ["qr_pending", "authenticating", "connecting", "active"];
@@ -50,7 +51,7 @@ export class LinkDialog {
     $("#qr-error").hidden = true;
     $("#qr-done").hidden = true;
     const ch = this.channel;
-    $("#qr-title").textContent = `Link ${ch ? ch.name : id}`;
+    $("#qr-title").textContent = t("link.title_channel", { name: ch ? ch.name : id });
     const sim = this.app.features.sim && ch && ch.driver === "sim";
     $("#qr-sim").hidden = !sim;
     $("#phone-sim").hidden = !sim;
@@ -59,7 +60,7 @@ export class LinkDialog {
     $("#phone-done").hidden = true;
     $("#pairing").hidden = true;
     $("#pairing-wait").hidden = true;
-    $("#pairing-wait-text").textContent = "Asking WhatsApp for a code…";
+    $("#pairing-wait-text").textContent = t("link.asking");
     this.showQR(null);
     this.selectTab(tab, false);
     openDialog(this.dlg, tab === "phone" ? $("#phone-input") : $("#tab-qr"));
@@ -84,7 +85,7 @@ export class LinkDialog {
       await this.app.api.post(`/v1/channels/${enc(this.id)}/start`);
     } catch (err) {
       this.awaiting = false;
-      this.fail(err.message);
+      this.fail(errorText(err));
     }
   }
 
@@ -149,7 +150,7 @@ export class LinkDialog {
     const changed = !this.qr || this.qr.code !== q.code;
     this.qr = { ...q, received: Date.now() };
     img.src = "data:image/png;base64," + q.image_png_base64;
-    img.alt = `QR code ${q.attempt || 1} of ${q.max_attempts || "?"} to link WhatsApp`;
+    img.alt = t("link.qr_alt", { attempt: q.attempt || 1, max: q.max_attempts || "?" });
     img.dataset.code = q.code;
     img.hidden = false;
     if (changed) {
@@ -160,8 +161,8 @@ export class LinkDialog {
     $("#qr-placeholder").hidden = true;
     $("#qr-countdown-wrap").hidden = false;
     frame.dataset.state = "live";
-    $("#qr-attempt").textContent = q.attempt && q.max_attempts ? `Attempt ${q.attempt} of ${q.max_attempts}` : "";
-    if (changed && q.attempt > 1) $("#qr-announce").textContent = `New QR code, attempt ${q.attempt} of ${q.max_attempts}.`;
+    $("#qr-attempt").textContent = q.attempt && q.max_attempts ? t("link.attempt", { attempt: q.attempt, max: q.max_attempts }) : "";
+    if (changed && q.attempt > 1) $("#qr-announce").textContent = t("link.new_qr", { attempt: q.attempt, max: q.max_attempts });
     this.countdown();
   }
 
@@ -175,17 +176,17 @@ export class LinkDialog {
     const bar = $("#qr-meter");
     el.dataset.left = String(s);
     if (left <= 0) {
-      el.textContent = this.qr.attempt >= this.qr.max_attempts ? "Code expired" : "Refreshing code…";
+      el.textContent = this.qr.attempt >= this.qr.max_attempts ? t("link.code_expired") : t("link.refreshing");
       $("#qr-frame").dataset.state = "expired";
     } else {
-      el.textContent = `Expires in ${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+      el.textContent = t("link.expires_in", { time: clock(s) });
     }
     bar.style.width = `${Math.min(100, (left / total) * 100)}%`;
     bar.classList.toggle("low", left < 5000);
     if (this.pairing) {
       const pl = Math.max(0, new Date(this.pairing.expires_at).getTime() - Date.now());
       const ps = Math.ceil(pl / 1000);
-      $("#pairing-expiry").textContent = pl > 0 ? `Valid for ${Math.floor(ps / 60)}:${String(ps % 60).padStart(2, "0")}` : "This code expired; ask for a new one.";
+      $("#pairing-expiry").textContent = pl > 0 ? t("link.valid_for", { time: clock(ps) }) : t("link.pairing_expired");
     }
   }
 
@@ -205,7 +206,7 @@ export class LinkDialog {
     err.hidden = true;
     const phone = input.value.trim();
     if (!phone) {
-      err.textContent = "Enter the phone number with its country code.";
+      err.textContent = t("link.need_phone");
       err.hidden = false;
       input.focus();
       return;
@@ -219,14 +220,14 @@ export class LinkDialog {
       this.pairing = null;
       this.waitingCode = true;
       $("#pairing").hidden = true;
-      $("#pairing-wait-text").textContent = "Asking WhatsApp for a code…";
+      $("#pairing-wait-text").textContent = t("link.asking");
       $("#pairing-wait").hidden = false;
       try {
         await this.app.api.post(`/v1/channels/${enc(id)}/pair-phone`, { phone });
       } catch (e) {
         this.waitingCode = false;
         $("#pairing-wait").hidden = true;
-        err.textContent = e.message;
+        err.textContent = errorText(e);
         err.hidden = false;
         input.focus();
         return;
@@ -260,7 +261,7 @@ export class LinkDialog {
       try {
         await this.app.api.post(`/v1/sim/channels/${enc(this.id)}/scan`, args);
       } catch (e) {
-        toast(e.message, "error");
+        toast(errorText(e), "error");
       }
     });
   }
@@ -275,19 +276,19 @@ export class LinkDialog {
 
   fail(message, state, reason) {
     const box = $("#qr-error");
-    let title = "Linking failed.";
+    let title = t("link.failed");
     let text = message || "";
     if (reason === "qr_attempts_exhausted") {
-      title = "The QR code was not scanned in time.";
-      text = "WhatsApp offered every code of this attempt and none was scanned. Try again for new codes, or link with a phone number instead.";
+      title = t("help.qr_exhausted_title");
+      text = t("link.qr_exhausted_text");
     } else if (state === "logged_out") {
-      title = "The phone unlinked this device.";
-      text = "Try again to show a new QR code.";
+      title = t("help.logged_out_title");
+      text = t("link.logged_out_text");
     } else if (state === "banned") {
-      title = "WhatsApp banned this number for now.";
-      text = "Wait for the ban to end before linking again.";
+      title = t("help.banned_title");
+      text = t("link.banned_text");
     } else if (reason) {
-      text = `Reason: ${reasonLabel(reason)}.`;
+      text = t("link.reason", { reason: reasonLabel(reason) });
     }
     $("#qr-error-title").textContent = title;
     $("#qr-error-text").textContent = text;
@@ -327,10 +328,12 @@ export class LinkDialog {
       $("#pairing").hidden = true;
       $("#phone-form").hidden = done;
       $("#pairing-wait").hidden = done;
-      $("#pairing-wait-text").textContent = "Phone linked, connecting…";
+      $("#pairing-wait-text").textContent = t("link.linked_connecting");
     }
     if (done) {
-      const text = ch.phone ? `Linked to ${fmtPhone(ch.phone)}${ch.push_name ? ` (${ch.push_name})` : ""}.` : "The phone is linked.";
+      const text = ch.phone
+        ? (ch.push_name ? t("link.linked_to_name", { phone: fmtPhone(ch.phone), name: ch.push_name }) : t("link.linked_to", { phone: fmtPhone(ch.phone) }))
+        : t("link.linked");
       $("#qr-done-text").textContent = text;
       $("#phone-done-text").textContent = text;
       $("#qr-frame").dataset.state = "done";
@@ -340,13 +343,18 @@ export class LinkDialog {
       this.qr = null;
     }
     const placeholder = $("#qr-placeholder-text");
-    if (st === "authenticating" || st === "connecting") placeholder.textContent = "Phone linked, connecting…";
-    else if (done) placeholder.textContent = "Connected";
-    else placeholder.textContent = "Generating a QR code…";
+    if (st === "authenticating" || st === "connecting") placeholder.textContent = t("link.linked_connecting");
+    else if (done) placeholder.textContent = t("link.step_connected");
+    else placeholder.textContent = t("link.generating");
     if (st === "authenticating" || st === "connecting" || done) {
       $("#qr-img").hidden = true;
       $("#qr-placeholder").hidden = false;
       $("#qr-countdown-wrap").hidden = true;
     }
   }
+}
+
+// clock shows seconds as m:ss.
+function clock(s) {
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
