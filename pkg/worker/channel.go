@@ -54,9 +54,13 @@ type channelRun struct {
 	sessCancel   context.CancelFunc
 	gen          uint64
 	pendingPhone string
-	typedFor     string          // message whose typing indicator was shown
-	claimed      map[string]bool // messages this owner claimed and has not sent yet
-	sendRetries  map[string]int  // failed attempts worth a retry, by message
+	// qrAttempt is the attempt number of the session's latest QR code (0
+	// before the first): a pairing code is asked for on the login
+	// connection only while its first code shows.
+	qrAttempt   int
+	typedFor    string          // message whose typing indicator was shown
+	claimed     map[string]bool // messages this owner claimed and has not sent yet
+	sendRetries map[string]int  // failed attempts worth a retry, by message
 	// presenceSubs are the chats whose presence the session of generation
 	// presenceGen follows (presence.go).
 	presenceSubs map[string]bool
@@ -384,6 +388,7 @@ func (c *channelRun) closeSession() {
 	c.sess.Disconnect()
 	c.sessCancel()
 	c.sess, c.sessCancel = nil, nil
+	c.qrAttempt = 0
 	c.gen++
 	metricSessions.Dec()
 }
@@ -413,11 +418,14 @@ func (c *channelRun) pairPhone(ctx context.Context, phone string) error {
 	if c.row.JID != "" {
 		return errors.Join(errPermanent, errors.New("channel is already paired; log out first"))
 	}
-	if c.sess != nil && c.state == state.QRPending {
+	if c.sess != nil && c.state == state.QRPending && c.qrAttempt <= 1 {
 		return c.requestPairingCode(ctx, phone)
 	}
 	// Phone pairing happens inside a QR session: start one and ask for the
-	// code when its first QR arrives.
+	// code when its first QR arrives. WhatsApp closes a login connection
+	// when its QR codes run out (about 160 s after it opened) and a pairing
+	// code dies with it, so past the first code a new login connection is
+	// opened: the code lives its full time.
 	c.pendingPhone = phone
 	return c.start(ctx, state.ReasonStartRequested, c.sess != nil && c.state != state.Initializing)
 }
@@ -539,6 +547,7 @@ func (c *channelRun) onQR(ctx context.Context, e session.QR) error {
 			c.log.Warn("cannot store QR code", "err", err)
 		}
 	}
+	c.qrAttempt = e.Attempt
 	if err := c.transition(ctx, state.QRPending, state.ReasonQRIssued, nil); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -184,4 +185,72 @@ func (f *fleet) pair(ch string) {
 		f.t.Logf("the scan of %s missed the simulated QR window (attempt %d); restarting the channel", ch, attempt)
 		f.command(ch, command.Restart, command.Envelope{})
 	}
+}
+
+// qrAttempts are the attempt numbers of a channel's connection.qr events,
+// in order, with the index of each event.
+func qrAttempts(t *testing.T, evs []event.Envelope) (attempts, at []int) {
+	t.Helper()
+	for i, ev := range evs {
+		if ev.Type != event.ConnectionQR {
+			continue
+		}
+		var qr event.QR
+		require.NoError(t, json.Unmarshal(ev.Data, &qr))
+		attempts, at = append(attempts, qr.Attempt), append(at, i)
+	}
+	return attempts, at
+}
+
+// A pairing code asked for late in a login connection would die with it
+// when its QR codes run out: the worker opens a new login connection and
+// asks on its first code.
+func TestPairPhoneDuringQRPendingOpensAFreshLoginConnection(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 2, time.Second)
+	f.simTune = func(c *sim.Config) { c.TimeScale = 0.05 } // the six codes last 8 s
+	f.startWorker("w1")
+	ch := f.createChannel("late-pair")
+	f.command(ch, command.Start, command.Envelope{})
+	testenv.Eventually(t, 20*time.Second, func() bool {
+		a, _ := qrAttempts(t, f.events(ch))
+		return len(a) > 0 && a[len(a)-1] >= 2
+	}, "the second QR code of the login connection")
+
+	f.command(ch, command.PairPhone, command.Envelope{Phone: "15551230003"})
+	testenv.Eventually(t, 20*time.Second, func() bool { return countType(f.events(ch), event.ConnectionPairingCode) == 1 }, "a pairing code")
+	evs := f.events(ch)
+	attempts, at := qrAttempts(t, evs)
+	code := slices.IndexFunc(evs, func(e event.Envelope) bool { return e.Type == event.ConnectionPairingCode })
+	last := -1
+	for i, idx := range at {
+		if idx < code {
+			last = i
+		}
+	}
+	require.GreaterOrEqual(t, last, 1, "QR codes came before the pairing code")
+	require.Equal(t, 1, attempts[last], "the code was asked for on the first QR code of a new login connection (attempts %v)", attempts)
+	require.GreaterOrEqual(t, attempts[last-1], 2, "after the codes of the first connection (attempts %v)", attempts)
+
+	// The phone enters the code: linked.
+	var pc event.PairingCode
+	require.NoError(t, json.Unmarshal(evs[code].Data, &pc))
+	f.sim(ch, sim.ActionScan, map[string]string{"code": pc.Code})
+	f.waitState(ch, state.Active, 20*time.Second)
+}
+
+// Early in a login connection the code is asked for on it: no new
+// connection, no new QR code.
+func TestPairPhoneOnTheFirstQRCodeKeepsTheConnection(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 2, time.Second)
+	f.simTune = func(c *sim.Config) { c.TimeScale = 1 } // the first code shows for 60 s
+	f.startWorker("w1")
+	ch := f.createChannel("early-pair")
+	f.command(ch, command.Start, command.Envelope{})
+	testenv.Eventually(t, 20*time.Second, func() bool { return countType(f.events(ch), event.ConnectionQR) == 1 }, "the first QR code")
+	f.command(ch, command.PairPhone, command.Envelope{Phone: "15551230004"})
+	testenv.Eventually(t, 20*time.Second, func() bool { return countType(f.events(ch), event.ConnectionPairingCode) == 1 }, "a pairing code")
+	attempts, _ := qrAttempts(t, f.events(ch))
+	require.Equal(t, []int{1}, attempts, "the same login connection")
 }

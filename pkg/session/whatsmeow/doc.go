@@ -64,7 +64,10 @@
 // Every code of WhatsApp's QR event is a session.QR with its real expiry
 // and its attempt number of the codes WhatsApp sent. PairPhone asks for a
 // pairing code on the same client, while the codes are shown, in the
-// "Chrome (Linux)" form WhatsApp requires.
+// "Chrome (Linux)" form WhatsApp requires. WhatsApp closes the login
+// connection when its codes run out, and the pairing code dies with it:
+// the worker asks on a connection's first code, and past it opens a new
+// login connection first, so a code lives its full time.
 //
 // # Events
 //
