@@ -80,7 +80,9 @@ func Setup(t *testing.T, o Options, mount Mount) *Bundle {
 	bs := testenv.Bus(t, url, Shards)
 	log := slog.New(slog.DiscardHandler)
 	keys := names.NewRedis(prefix)
-	sc := sim.Config{Store: st, Redis: rdb, Keys: keys, TimeScale: 0.01, PresenceTTL: 300 * time.Millisecond, Logger: log}
+	// Fast delays, but QR codes that show long enough (12 s for the
+	// first) for ActiveChannel's scan on a loaded machine.
+	sc := sim.Config{Store: st, Redis: rdb, Keys: keys, TimeScale: 0.01, QRTimeScale: 0.2, PresenceTTL: 300 * time.Millisecond, Logger: log}
 	if o.Sim != nil {
 		o.Sim(&sc)
 	}

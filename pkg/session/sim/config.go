@@ -27,6 +27,10 @@ type Config struct {
 	// 0.01–0.02). PresenceTTL and durations given in control arguments are
 	// not scaled.
 	TimeScale float64
+	// QRTimeScale, when set, multiplies the QR codes' lifetimes instead of
+	// TimeScale: a test that links devices keeps the rest fast while a
+	// scan still finds its code showing on a loaded machine.
+	QRTimeScale float64
 	// PresenceTTL is the time-to-live of a live connection's marker in
 	// Redis (default 3 s; at least 30 ms). The Driver refreshes its markers
 	// every PresenceTTL/3, so a crashed process's markers vanish within
@@ -95,6 +99,9 @@ func (c Config) validate() error {
 	if c.TimeScale < 0 {
 		errs = append(errs, fmt.Errorf("negative TimeScale %g", c.TimeScale))
 	}
+	if c.QRTimeScale < 0 {
+		errs = append(errs, fmt.Errorf("negative QRTimeScale %g", c.QRTimeScale))
+	}
 	if c.PresenceTTL < 30*time.Millisecond {
 		errs = append(errs, fmt.Errorf("presence TTL %s below 30ms", c.PresenceTTL))
 	}
@@ -113,4 +120,12 @@ func (c Config) validate() error {
 // scale returns d multiplied by the time scale.
 func (c Config) scale(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * c.TimeScale)
+}
+
+// scaleQR returns a QR code's lifetime d multiplied by its time scale.
+func (c Config) scaleQR(d time.Duration) time.Duration {
+	if c.QRTimeScale > 0 {
+		return time.Duration(float64(d) * c.QRTimeScale)
+	}
+	return c.scale(d)
 }

@@ -181,8 +181,8 @@ func (s *Session) Connect(ctx context.Context) error {
 func (s *Session) nextQRLocked() session.QR {
 	p, gen := s.pair, s.gen
 	code, lifetime := p.next()
-	p.expires = p.expires.Add(s.d.cfg.scale(lifetime))
-	s.timer = time.AfterFunc(s.d.cfg.scale(lifetime), func() { s.qrExpired(gen) })
+	p.expires = p.expires.Add(s.d.cfg.scaleQR(lifetime))
+	s.timer = time.AfterFunc(s.d.cfg.scaleQR(lifetime), func() { s.qrExpired(gen) })
 	return session.QR{Code: code, ExpiresAt: p.expires, Attempt: p.attempt, MaxAttempts: QRCodes}
 }
 
