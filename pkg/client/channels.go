@@ -106,6 +106,9 @@ type Channel struct {
 	State          string    `json:"state"`
 	StateReason    string    `json:"state_reason"`
 	StateChangedAt time.Time `json:"state_changed_at"`
+	// StateExpiresAt is when the current state ends by itself (the end of
+	// a temporary ban); zero in every other state.
+	StateExpiresAt time.Time `json:"state_expires_at,omitzero"`
 	JID            string    `json:"jid,omitempty"`
 	Phone          string    `json:"phone,omitempty"`
 	PushName       string    `json:"push_name,omitempty"`

@@ -42,17 +42,23 @@ type Channel struct {
 	HealthBand             string          `json:"health_band,omitempty"`
 	CreatedAt              time.Time       `json:"created_at"`
 	UpdatedAt              time.Time       `json:"updated_at"`
+
+	// StateExpiresAt is when the current state ends by itself (the end of
+	// a temporary ban); nil for every other state.
+	StateExpiresAt *time.Time `json:"state_expires_at,omitempty"`
 }
 
 const channelCols = `id, name, token_hash, shard, driver, desired_state, state, state_reason,
 	state_changed_at, state_epoch, coalesce(jid, ''), coalesce(phone, ''), coalesce(push_name, ''),
-	paired_at, settings, health_band, created_at, updated_at, previous_token_hash, previous_token_expires_at`
+	paired_at, settings, health_band, created_at, updated_at, previous_token_hash, previous_token_expires_at,
+	state_expires_at`
 
 func scanChannel(row pgx.Row) (*Channel, error) {
 	var c Channel
 	err := row.Scan(&c.ID, &c.Name, &c.TokenHash, &c.Shard, &c.Driver, &c.DesiredState, &c.State,
 		&c.StateReason, &c.StateChangedAt, &c.StateEpoch, &c.JID, &c.Phone, &c.PushName, &c.PairedAt,
-		&c.Settings, &c.HealthBand, &c.CreatedAt, &c.UpdatedAt, &c.PreviousTokenHash, &c.PreviousTokenExpiresAt)
+		&c.Settings, &c.HealthBand, &c.CreatedAt, &c.UpdatedAt, &c.PreviousTokenHash, &c.PreviousTokenExpiresAt,
+		&c.StateExpiresAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -164,11 +170,13 @@ type Fence struct {
 }
 
 // Transition is one change of connection state. Detail says more about
-// the reason (the dial error while WhatsApp is unreachable).
+// the reason (the dial error while WhatsApp is unreachable); ExpiresAt is
+// when the new state ends by itself (a temporary ban), nil otherwise.
 type Transition struct {
 	From, To, Reason string
 	Detail           string
 	At               time.Time
+	ExpiresAt        *time.Time
 }
 
 // SetState moves a channel to a new state, records the transition in the
@@ -184,14 +192,14 @@ func (s *Store) SetState(ctx context.Context, f Fence, channelID string, t Trans
 			return err
 		}
 		tag, err := tx.Exec(ctx, `UPDATE channels SET state = $2, state_reason = $3, state_changed_at = $4,
-			state_epoch = $5, updated_at = now(),
+			state_epoch = $5, updated_at = now(), state_expires_at = $11,
 			jid = CASE WHEN $6 THEN nullif($7, '') ELSE jid END,
 			phone = CASE WHEN $6 THEN nullif($8, '') ELSE phone END,
 			push_name = CASE WHEN $6 THEN nullif($9, '') ELSE push_name END,
 			paired_at = CASE WHEN $6 AND $7 <> '' THEN $4 WHEN $6 THEN NULL ELSE paired_at END,
 			desired_state = CASE WHEN $10 <> '' AND desired_state <> 'deleted' THEN $10 ELSE desired_state END
 			WHERE id = $1`,
-			channelID, t.To, t.Reason, t.At, f.Epoch, o.setDevice, o.jid, o.phone, o.pushName, o.desired)
+			channelID, t.To, t.Reason, t.At, f.Epoch, o.setDevice, o.jid, o.phone, o.pushName, o.desired, t.ExpiresAt)
 		if err != nil {
 			return fmt.Errorf("store: set state: %w", err)
 		}

@@ -629,7 +629,7 @@ func (c *channelRun) transitionDetail(ctx context.Context, to, reason, detail st
 		ev = &e
 		opts = append(opts, store.WithEvents(e))
 	}
-	err := c.sr.w.cfg.Store.SetState(ctx, c.sr.fence(), c.id, store.Transition{From: from, To: to, Reason: reason, Detail: detail, At: at}, opts...)
+	err := c.sr.w.cfg.Store.SetState(ctx, c.sr.fence(), c.id, store.Transition{From: from, To: to, Reason: reason, Detail: detail, At: at, ExpiresAt: until}, opts...)
 	if err != nil {
 		return err
 	}

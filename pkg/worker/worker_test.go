@@ -113,10 +113,19 @@ func TestBanAndPhoneLogout(t *testing.T) {
 	f := newFleet(t, 2, time.Second)
 	f.startWorker("w1")
 	ch := f.pairedChannel("banned")
-	f.sim(ch, sim.ActionBan, map[string]any{"seconds": 1})
+	f.sim(ch, sim.ActionBan, map[string]any{"seconds": 4})
 	f.waitState(ch, state.Banned, 5*time.Second)
+	// The channel keeps when the ban ends (state_expires_at), not only the
+	// event that announced it.
+	banned, err := f.store.Channel(context.Background(), ch)
+	require.NoError(t, err)
+	require.NotNil(t, banned.StateExpiresAt, "a banned channel carries the ban's end")
+	require.WithinDuration(t, banned.StateChangedAt.Add(4*time.Second), *banned.StateExpiresAt, 2*time.Second)
 	// The ban expires: the worker reconnects on its own.
-	f.waitState(ch, state.Active, 10*time.Second)
+	f.waitState(ch, state.Active, 15*time.Second)
+	active, err := f.store.Channel(context.Background(), ch)
+	require.NoError(t, err)
+	require.Nil(t, active.StateExpiresAt, "the end of a ban goes with the ban")
 
 	f.sim(ch, sim.ActionLogout, map[string]string{})
 	f.waitState(ch, state.LoggedOut, 5*time.Second)
