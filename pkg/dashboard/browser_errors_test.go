@@ -2,9 +2,11 @@ package dashboard_test
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 )
 
@@ -24,5 +26,14 @@ func TestErrorStatesExplained(t *testing.T) {
 	require.Contains(t, b.text("#state-help"), "in 2 hours")
 	require.False(t, eval[bool](b, `document.querySelector('.ch-head .btn-primary[data-action="start"]') !== null`), "no Start as the main action of a banned channel")
 	b.screenshot("banned")
+
+	// The channel resource keeps the ban's end: after a reload (no event
+	// tells it any more) the page still says when the ban ends.
+	require.NotEmpty(t, apiJSON(t, g, http.MethodGet, "/v1/channels/"+id, "")["state_expires_at"], "the channel carries the ban's end")
+	b.do(chromedp.Reload())
+	b.waitJS("the explanation after a reload", `((e) => e && !e.hidden && /banned/.test(e.textContent))(document.querySelector("#state-help"))`, 20*time.Second)
+	require.Contains(t, b.text("#state-help"), "The ban ends")
+	require.Contains(t, b.text("#state-help"), "in 2 hours")
+	b.screenshot("banned-after-reload")
 	require.Empty(t, b.consoleErrors(), "console errors")
 }

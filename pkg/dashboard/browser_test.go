@@ -170,7 +170,7 @@ func eval[T any](b *browserEnv, js string) T {
 func (b *browserEnv) waitJS(what, js string, timeout time.Duration) {
 	b.t.Helper()
 	_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond)))
-	require.NoError(b.t, err, "waiting for %s", what)
+	require.NoError(b.t, err, "waiting for %s (console errors: %q)", what, b.consoleErrors())
 }
 
 // click waits for sel to be visible and clicks it. Right after a layout
