@@ -141,6 +141,12 @@ type Features struct {
 	// Streams is true when this server also relays events (cmd/gateway);
 	// behind an ingress the dispatcher serves them on the same host.
 	Streams bool `json:"streams"`
+	// Send is POST /v1/channels/{id}/messages; Chats GET …/chats;
+	// Contacts GET …/contacts; Check POST …/contacts/check.
+	Send     bool `json:"send"`
+	Chats    bool `json:"chats"`
+	Contacts bool `json:"contacts"`
+	Check    bool `json:"check"`
 }
 
 // featuresOf reads the features from the registered routes, whatever the
@@ -159,6 +165,10 @@ func featuresOf(routes gin.RoutesInfo) Features {
 		Deliveries: have["GET /v1/channels/:/webhooks/:/deliveries"],
 		Replay:     have["POST /v1/channels/:/webhooks/:/replay"],
 		Streams:    have["GET /v1/events"],
+		Send:       have["POST /v1/channels/:/messages"],
+		Chats:      have["GET /v1/channels/:/chats"],
+		Contacts:   have["GET /v1/channels/:/contacts"],
+		Check:      have["POST /v1/channels/:/contacts/check"],
 	}
 }
 

@@ -82,7 +82,7 @@ func TestFeaturesFollowTheMountedRoutes(t *testing.T) {
 	t.Parallel()
 	none := get(t, engine(nil), "/dashboard/features", nil)
 	require.Equal(t, http.StatusOK, none.Code)
-	assert.JSONEq(t, `{"sim":false,"health":false,"usage":false,"messages":false,"webhooks":false,"deliveries":false,"replay":false,"streams":false}`, none.Body.String())
+	assert.JSONEq(t, `{"sim":false,"health":false,"usage":false,"messages":false,"webhooks":false,"deliveries":false,"replay":false,"streams":false,"send":false,"chats":false,"contacts":false,"check":false}`, none.Body.String())
 
 	h := func(*gin.Context) {}
 	all := engine(func(e *gin.Engine) {
@@ -95,7 +95,11 @@ func TestFeaturesFollowTheMountedRoutes(t *testing.T) {
 		g.GET("/:wid/deliveries", h)
 		g.POST("/:wid/replay", h)
 		e.GET("/v1/events", h)
+		e.POST("/v1/channels/:id/messages", h)
+		e.GET("/v1/channels/:id/chats", h)
+		e.GET("/v1/channels/:id/contacts", h)
+		e.POST("/v1/channels/:id/contacts/check", h)
 	})
 	rec := get(t, all, "/dashboard/features", nil)
-	assert.JSONEq(t, `{"sim":true,"health":true,"usage":true,"messages":true,"webhooks":true,"deliveries":true,"replay":true,"streams":true}`, rec.Body.String())
+	assert.JSONEq(t, `{"sim":true,"health":true,"usage":true,"messages":true,"webhooks":true,"deliveries":true,"replay":true,"streams":true,"send":true,"chats":true,"contacts":true,"check":true}`, rec.Body.String())
 }

@@ -7,6 +7,7 @@ import { fmtNum, picker, t, translate } from "./i18n.js";
 import { LiveStream } from "./stream.js";
 import { LinkDialog } from "./link.js";
 import { ChannelPage } from "./channel.js";
+import { MonitorView } from "./monitor.js";
 import {
   $, $$, badge, bandLabel, busy, clear, confirmAction, debouncer, errorText, fmtAgo, fmtPhone, h, healthReason, menu,
   openDialog, neverStarted, reasonLabel, setBadge, STATES, toast, wireDialogs,
@@ -108,6 +109,11 @@ class App {
     }
     $("#session").hidden = false;
     $("#who").textContent = session.channelId ? t("app.who_channel", { id: session.channelId }) : t("app.who_admin");
+    // The admin's live event monitor (#/events).
+    $("#nav-events")?.remove();
+    if (api.admin && this.features.streams) {
+      $("#who").before(h("a", { class: "btn btn-ghost", id: "nav-events", href: "#/events" }, t("monitor.nav")));
+    }
     $("#create-driver-field").hidden = !this.features.sim;
     this.stream = new LiveStream(api, {
       onEvent: (env, id) => this.onEvent(env, id),
@@ -393,7 +399,8 @@ class App {
     if (!this.api) return;
     if (this.view && this.view.destroy) this.view.destroy();
     const m = location.hash.match(/^#\/channels\/([^/]+)$/);
-    this.view = m ? new ChannelPage(this, decodeURIComponent(m[1])) : new ListView(this);
+    if (location.hash === "#/events") this.view = new MonitorView(this);
+    else this.view = m ? new ChannelPage(this, decodeURIComponent(m[1])) : new ListView(this);
     this.view.mount($("#main"));
   }
 }

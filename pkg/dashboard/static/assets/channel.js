@@ -5,6 +5,10 @@
 
 import { enc } from "./api.js";
 import { fmtNum, fmtPercent, lang, t } from "./i18n.js";
+import { ChatsPanel, ContactNames, NumberCheck } from "./chats.js";
+import { SendPanel } from "./send.js";
+import { SettingsPanel } from "./settings.js";
+import { WebhookEditor } from "./webhooks.js";
 import {
   $, badge, bandLabel, busy, clear, confirmAction, debouncer, errorText, fmtAgo, fmtDateTime, fmtPhone, fmtTime, h,
   healthReason, neverStarted, reasonLabel, setBadge, stateLabel, timeEl, toast,
@@ -74,6 +78,7 @@ export class ChannelPage {
     this.debounce = debouncer(700);
     this.openDeliveries = new Set();
     this.deliveryPages = new Map();
+    this.contacts = new ContactNames(app.api, id);
     this.tick = setInterval(() => this.ticker(), 10000);
   }
 
@@ -131,7 +136,14 @@ export class ChannelPage {
       h("div", { class: "panel-head" }, h("h2", { id: "h-events" }, t("channel.events")), h("div", { class: "log-tools" }, this.logCountEl, pause, clr)),
       this.logEmpty, this.log));
     if (f.messages) panels.push(this.msgPanel = h("section", { class: "panel span-12", "aria-labelledby": "h-messages" }));
+    if (f.chats) panels.push(this.chatsPanel = h("section", { class: "panel span-8", id: "chats", "aria-labelledby": "h-chats" }));
+    if (f.check || f.send) {
+      panels.push(h("div", { class: "span-4 stack" },
+        f.send ? this.sendPanel = h("section", { class: "panel", id: "send", "aria-labelledby": "h-send", hidden: true }) : null,
+        f.check ? this.checkPanel = h("section", { class: "panel", id: "check", "aria-labelledby": "h-check" }) : null));
+    }
     if (f.webhooks) panels.push(this.hookPanel = h("section", { class: "panel span-12", "aria-labelledby": "h-webhooks" }));
+    panels.push(this.settingsPanel = h("section", { class: "panel span-12", id: "settings", "aria-labelledby": "h-settings" }));
 
     clear(this.main,
       h("nav", { class: "crumbs", "aria-label": t("channel.breadcrumb") }, h("a", { href: "#/" }, t("channel.back"))),
@@ -142,6 +154,11 @@ export class ChannelPage {
         this.actionsEl),
       this.helpEl,
       h("div", { class: "grid" }, panels));
+    this.settings = new SettingsPanel(this, this.settingsPanel);
+    this.settings.render();
+    if (this.chatsPanel) this.chats = new ChatsPanel(this, this.chatsPanel, this.contacts);
+    if (this.sendPanel) (this.send = new SendPanel(this, this.sendPanel)).render();
+    if (this.checkPanel) new NumberCheck(this, this.checkPanel).render();
     this.renderHead();
     this.loadAll();
     this.main.focus({ preventScroll: true });
@@ -163,7 +180,10 @@ export class ChannelPage {
     const id = ch.id;
     const paired = !!ch.jid;
     const btns = [];
-    const help = stateHelp(ch, this.stateDetail, this.banUntil);
+    // The ban's end: from the live event, else from the channel's record
+    // (state_expires_at), which a reload reads.
+    const help = stateHelp(ch, this.stateDetail, this.banUntil || ch.state_expires_at);
+    if (this.sendPanel) this.sendPanel.hidden = ch.state !== "active";
     clear(this.helpEl, help ? [h("strong", {}, help.title), h("p", {}, help.text)] : null);
     this.helpEl.hidden = !help;
     if (ch.state === "banned") {
@@ -214,6 +234,17 @@ export class ChannelPage {
     if (this.usagePanel) this.loadUsage();
     if (this.msgPanel) this.loadMessages();
     if (this.hookPanel) this.loadWebhooks();
+    if (this.chats) this.chats.render();
+    this.loadContacts();
+  }
+
+  // loadContacts reads the contacts' names (an active channel's device
+  // knows them) and redraws what shows JIDs.
+  async loadContacts() {
+    if (!this.app.features.contacts || !this.ch || this.ch.state !== "active") return;
+    if (!(await this.contacts.load()) || this.gone) return;
+    if (this.msgPanel) this.loadMessages();
+    if (this.chats) this.chats.renderList();
   }
 
   resync() {
@@ -251,11 +282,16 @@ export class ChannelPage {
       this.stateDetail = d.detail || "";
       this.banUntil = d.expires_at || "";
       this.renderHead();
+      if (d.to === "active") this.debounce("contacts", () => this.loadContacts());
       this.prependHistory({ from: d.from, to: d.to, reason: d.reason, at: d.at || env.created_at });
       if (this.usagePanel) this.debounce("usage", () => this.loadUsage());
     } else if (env.type.startsWith("message.")) {
       if (this.msgPanel) this.debounce("messages", () => this.loadMessages());
       if (this.usagePanel) this.debounce("usage", () => this.loadUsage());
+      if (this.chats) this.debounce("chats", () => this.chats.reload());
+      if (this.send) this.send.onEvent(env);
+    } else if (env.type === "chat.updated" && this.chats) {
+      this.debounce("chats", () => this.chats.reload());
     }
     if (this.hookPanel && this.openDeliveries.size) this.debounce("hooks", () => this.reloadDeliveries());
   }
@@ -402,7 +438,7 @@ export class ChannelPage {
         list.length
           ? h("div", { class: "table-scroll" }, h("table", { class: "data", id: "messages" },
             h("thead", {}, h("tr", {}, [t("messages.time"), h("span", { class: "sr-only" }, t("messages.direction")), t("messages.chat"), t("messages.type"), t("messages.message"), t("messages.media"), t("messages.status")].map((x) => h("th", { scope: "col" }, x)))),
-            h("tbody", {}, list.map((m) => messageRow(m, this.app.api)))))
+            h("tbody", {}, list.map((m) => messageRow(m, this.app.api, this.contacts)))))
           : h("p", { class: "muted" }, t("messages.empty")));
     } catch (e) {
       clear(this.msgPanel, h("h2", { id: "h-messages" }, t("messages.title")), h("p", { class: "muted" }, errorText(e)));
@@ -417,8 +453,10 @@ export class ChannelPage {
       if (this.gone) return;
       const list = page.data || [];
       this.endpoints = list;
+      this.hookEditor ||= new WebhookEditor(this.app.api, `/v1/channels/${enc(this.id)}/webhooks`, () => this.loadWebhooks());
       clear(this.hookPanel,
-        h("div", { class: "panel-head" }, h("h2", { id: "h-webhooks" }, t("webhooks.title"))),
+        h("div", { class: "panel-head" }, h("h2", { id: "h-webhooks" }, t("webhooks.title")),
+          h("button", { type: "button", class: "btn btn-small btn-primary", id: "hook-add", onclick: () => this.hookEditor.open(null) }, t("webhooks.add"))),
         list.length ? list.map((e) => this.endpointEl(e)) : h("p", { class: "muted" }, t("webhooks.empty")));
       for (const wid of this.openDeliveries) this.loadDeliveries(wid);
     } catch (e) {
@@ -448,6 +486,8 @@ export class ChannelPage {
             e.failing_since ? h("span", { class: "chip chip-bad" }, " ", t("webhooks.failing_since", { ago: fmtAgo(e.failing_since) })) : null,
             e.backoff_until ? h("span", { class: "chip chip-wait", title: fmtDateTime(e.backoff_until) }, " ", t("webhooks.next_try", { ago: fmtAgo(e.backoff_until) })) : null)),
         h("div", { class: "toolbar" }, replayFailed, toggle,
+          h("button", { type: "button", class: "btn btn-small hook-edit", onclick: () => this.hookEditor.open(e) }, t("webhooks.edit")),
+          h("button", { type: "button", class: "btn btn-small hook-rotate", onclick: () => this.hookEditor.rotate(e) }, t("webhooks.rotate_secret")),
           h("button", { type: "button", class: "btn btn-small hook-pause", onclick: (ev) => this.setEnabled(e, !e.enabled, ev.currentTarget) }, e.enabled ? t("action.pause") : t("action.resume")),
           h("button", { type: "button", class: "btn btn-small btn-danger hook-delete", onclick: (ev) => this.deleteHook(e, ev.currentTarget) }, t("action.delete")))),
       box);
@@ -635,7 +675,7 @@ function mediaCell(m, api) {
   return cell;
 }
 
-function messageRow(m, api) {
+function messageRow(m, api, contacts) {
   const body = m.body || {};
   const text = body.text || body.caption || body.body || (body.latitude ? `📍 ${body.latitude}, ${body.longitude}` : "") || "";
   return h("tr", {},
@@ -643,7 +683,7 @@ function messageRow(m, api) {
     h("td", {}, m.direction === "inbound"
       ? h("span", { title: t("messages.inbound"), "aria-label": t("messages.inbound") }, "↓")
       : h("span", { title: t("messages.outbound"), "aria-label": t("messages.outbound") }, "↑")),
-    h("td", { class: "trunc", translate: "no" }, m.chat),
+    h("td", { class: "trunc", translate: "no" }, contacts.label(m.chat, m.chat_lid)),
     h("td", {}, MESSAGE_TYPES[m.type] || m.type),
     h("td", { class: "trunc", title: text, translate: "no" }, text),
     h("td", {}, mediaCell(m, api)),
