@@ -88,6 +88,9 @@ const (
 	SimConnectFailure = "connect_failure"
 	SimClientOutdated = "client_outdated"
 	SimSendFailure    = "send_failure"
+	SimVote           = "vote"
+	SimRetryReceipt   = "retry_receipt"
+	SimChat           = "chat"
 )
 
 // SimAccepted answers Simulate.
@@ -101,8 +104,9 @@ type SimAccepted struct {
 // Simulate makes the simulated phone or WhatsApp server do something on a
 // channel of the simulator driver (only when the server runs with
 // WAGATE_DRIVER=sim): action is one of the Sim… constants, args its
-// arguments as an object (e.g. map[string]any{"phone": "15551234567"} for
-// scan, {"from", "text"} for inbound), nil for none.
+// arguments: the action's Sim…Args (SimScanArgs for SimScan, …) or any
+// value that encodes to that object, nil for none. Arguments that do not
+// match the action's schema answer 400 invalid_body.
 func (c *Client) Simulate(ctx context.Context, id, action string, args any, opts ...CallOption) (*SimAccepted, error) {
 	if args == nil {
 		args = struct{}{}

@@ -127,6 +127,12 @@ func TestTypesMatchTheOpenAPISchemas(t *testing.T) {
 		"BlocklistEntry": client.BlocklistEntry{}, "Blocklist": client.Blocklist{}, "BlocklistChanged": client.BlocklistChanged{},
 		"Chat": client.Chat{}, "ChatList": client.ChatList{},
 		"MediaSettings": client.MediaSettings{}, "MediaInfo": client.MediaInfo{}, "PresenceSettings": client.PresenceSettings{},
+		"SimNoArgs": client.SimNoArgs{}, "SimScanArgs": client.SimScanArgs{}, "SimInboundArgs": client.SimInboundArgs{},
+		"SimReceiptArgs": client.SimReceiptArgs{}, "SimReactionArgs": client.SimReactionArgs{}, "SimPresenceArgs": client.SimPresenceArgs{},
+		"SimCallArgs": client.SimCallArgs{}, "SimGroupArgs": client.SimGroupArgs{}, "SimBanArgs": client.SimBanArgs{},
+		"SimConnectFailureArgs": client.SimConnectFailureArgs{}, "SimSendFailureArgs": client.SimSendFailureArgs{},
+		"SimVoteArgs": client.SimVoteArgs{}, "SimRetryReceiptArgs": client.SimRetryReceiptArgs{},
+		"SimContactArgs": client.SimContactArgs{}, "SimChatArgs": client.SimChatArgs{},
 	}
 	for name, v := range types {
 		require.Equal(t, properties(t, all, name), jsonNames(reflect.TypeOf(v)), "client.%T and the OpenAPI schema %s", v, name)
