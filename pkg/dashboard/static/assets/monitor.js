@@ -89,16 +89,21 @@ export class MonitorView {
 
   onEvent(env) {
     if (this.gone || !env || !env.type) return;
-    this.buffer.push(env);
+    this.seq = (this.seq || 0) + 1;
+    const entry = { env, seq: this.seq };
+    this.buffer.push(entry);
     this.trim();
     if (!this.types.has(env.type)) { this.types.add(env.type); this.fillTypes(); }
     if (env.channel_id && !this.app.channels.has(env.channel_id)) this.fillChannels();
     if (this.paused) { this.pending++; this.drawCount(); return; }
     if (this.matches(env)) {
       this.emptyEl.hidden = true;
-      this.list.prepend(this.item(env));
+      this.list.prepend(this.item(entry));
       while (this.list.childElementCount > SHOWN) this.list.lastElementChild.remove();
     }
+    // What dropped off the buffer leaves the list too.
+    const oldest = this.buffer[0]?.seq ?? Infinity;
+    while (this.list.lastElementChild && Number(this.list.lastElementChild.dataset.seq) < oldest) this.list.lastElementChild.remove();
     this.drawCount();
   }
 
@@ -113,9 +118,9 @@ export class MonitorView {
     return this.type.endsWith(".*") ? env.type.startsWith(this.type.slice(0, -1)) : env.type === this.type;
   }
 
-  item(env) {
+  item({ env, seq }) {
     const ch = this.app.channels.get(env.channel_id);
-    return h("li", { dataset: { type: env.type, channel: env.channel_id || "" } },
+    return h("li", { dataset: { type: env.type, channel: env.channel_id || "", seq: String(seq) } },
       h("details", {},
         h("summary", {},
           h("span", { class: "ev-time" }, fmtTime(env.created_at)),
@@ -127,14 +132,14 @@ export class MonitorView {
 
   draw() {
     if (!this.list) return;
-    const shown = this.buffer.filter((e) => this.matches(e)).slice(-SHOWN).reverse();
+    const shown = this.buffer.filter((e) => this.matches(e.env)).slice(-SHOWN).reverse();
     clear(this.list, shown.map((e) => this.item(e)));
     this.emptyEl.hidden = shown.length > 0;
     this.drawCount();
   }
 
   drawCount() {
-    const shown = this.buffer.reduce((n, e) => n + (this.matches(e) ? 1 : 0), 0);
+    const shown = this.buffer.reduce((n, e) => n + (this.matches(e.env) ? 1 : 0), 0);
     const parts = [t("monitor.count", { shown, total: this.buffer.length })];
     if (this.dropped) parts.push(t("monitor.dropped", { count: this.dropped }));
     if (this.paused) parts.push(t("monitor.paused_count", { count: this.pending }));
