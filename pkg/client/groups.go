@@ -125,3 +125,94 @@ func (c *Client) LeaveGroup(ctx context.Context, channelID, groupID string) (*Gr
 	_, err := c.do(ctx, request{method: http.MethodPost, path: path("/v1/channels/", channelID, "/groups/", groupID, "/leave"), body: struct{}{}}, &out)
 	return ret(&out, err)
 }
+
+// GroupInvite is a group's invite link.
+type GroupInvite struct {
+	Group string `json:"group"`
+	// Invite is the link, https://chat.whatsapp.com/ and Code.
+	Invite string `json:"invite"`
+	Code   string `json:"code"`
+}
+
+// JoinGroupRequest joins a group by its invite link (or code alone).
+type JoinGroupRequest struct {
+	Invite string `json:"invite"`
+}
+
+// Join outcomes (GroupJoined.Status).
+const (
+	GroupJoinJoined  = "joined"
+	GroupJoinPending = "pending_approval"
+)
+
+// GroupJoined answers JoinGroup: the group, and whether the account is in
+// it or waits for an admin's approval.
+type GroupJoined struct {
+	Group
+	Status string `json:"status"`
+}
+
+// GroupUpdate changes a group's settings; nil members stay as they are.
+type GroupUpdate struct {
+	Name *string `json:"name,omitempty"`
+	// Description is the group's description; "" removes it.
+	Description *string `json:"description,omitempty"`
+	// Announce: only admins may send messages.
+	Announce *bool `json:"announce,omitempty"`
+	// Locked: only admins may edit the group's info.
+	Locked *bool `json:"locked,omitempty"`
+}
+
+// GroupPictureSet answers SetGroupPicture.
+type GroupPictureSet struct {
+	Group     string `json:"group"`
+	PictureID string `json:"picture_id"`
+}
+
+// GroupPictureRemoved answers DeleteGroupPicture.
+type GroupPictureRemoved struct {
+	Group   string `json:"group"`
+	Removed bool   `json:"removed"`
+}
+
+// GetGroupInvite reads a group's invite link (admins only).
+func (c *Client) GetGroupInvite(ctx context.Context, channelID, groupID string) (*GroupInvite, error) {
+	var out GroupInvite
+	_, err := c.do(ctx, request{method: http.MethodGet, path: path("/v1/channels/", channelID, "/groups/", groupID, "/invite")}, &out)
+	return ret(&out, err)
+}
+
+// ResetGroupInvite revokes a group's invite link and returns the new one.
+func (c *Client) ResetGroupInvite(ctx context.Context, channelID, groupID string) (*GroupInvite, error) {
+	var out GroupInvite
+	_, err := c.do(ctx, request{method: http.MethodPost, path: path("/v1/channels/", channelID, "/groups/", groupID, "/invite/reset"), body: struct{}{}}, &out)
+	return ret(&out, err)
+}
+
+// JoinGroup joins the group of an invite link.
+func (c *Client) JoinGroup(ctx context.Context, channelID string, r JoinGroupRequest) (*GroupJoined, error) {
+	var out GroupJoined
+	_, err := c.do(ctx, request{method: http.MethodPost, path: path("/v1/channels/", channelID, "/groups/join"), body: r}, &out)
+	return ret(&out, err)
+}
+
+// UpdateGroup changes a group's name, description or settings.
+func (c *Client) UpdateGroup(ctx context.Context, channelID, groupID string, u GroupUpdate) (*Group, error) {
+	var out Group
+	_, err := c.do(ctx, request{method: http.MethodPatch, path: path("/v1/channels/", channelID, "/groups/", groupID), body: u}, &out)
+	return ret(&out, err)
+}
+
+// SetGroupPicture sets a group's picture from a JPEG (at most 512 KiB).
+func (c *Client) SetGroupPicture(ctx context.Context, channelID, groupID string, jpeg []byte) (*GroupPictureSet, error) {
+	var out GroupPictureSet
+	_, err := c.do(ctx, request{method: http.MethodPut, path: path("/v1/channels/", channelID, "/groups/", groupID, "/picture"), raw: jpeg, ctype: "image/jpeg"}, &out)
+	return ret(&out, err)
+}
+
+// DeleteGroupPicture removes a group's picture.
+func (c *Client) DeleteGroupPicture(ctx context.Context, channelID, groupID string) (*GroupPictureRemoved, error) {
+	var out GroupPictureRemoved
+	_, err := c.do(ctx, request{method: http.MethodDelete, path: path("/v1/channels/", channelID, "/groups/", groupID, "/picture")}, &out)
+	return ret(&out, err)
+}

@@ -54,6 +54,12 @@ var operations = map[string]any{
 	"getGroup":                (*client.Client).GetGroup,
 	"updateGroupParticipants": (*client.Client).UpdateGroupParticipants,
 	"leaveGroup":              (*client.Client).LeaveGroup,
+	"getGroupInvite":          (*client.Client).GetGroupInvite,
+	"resetGroupInvite":        (*client.Client).ResetGroupInvite,
+	"joinGroup":               (*client.Client).JoinGroup,
+	"updateGroup":             (*client.Client).UpdateGroup,
+	"setGroupPicture":         (*client.Client).SetGroupPicture,
+	"deleteGroupPicture":      (*client.Client).DeleteGroupPicture,
 
 	"checkNumbers":      (*client.Client).CheckNumbers,
 	"listContacts":      (*client.Client).ListContacts,

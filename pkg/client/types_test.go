@@ -120,6 +120,8 @@ func TestTypesMatchTheOpenAPISchemas(t *testing.T) {
 		"GroupCreated": client.GroupCreated{}, "CreateGroupRequest": client.CreateGroupRequest{},
 		"GroupParticipantsRequest": client.GroupParticipantsRequest{}, "GroupParticipantResult": client.GroupParticipantResult{},
 		"GroupParticipantsChanged": client.GroupParticipantsChanged{}, "GroupLeft": client.GroupLeft{},
+		"GroupInvite": client.GroupInvite{}, "JoinGroupRequest": client.JoinGroupRequest{}, "GroupJoined": client.GroupJoined{},
+		"GroupPictureSet": client.GroupPictureSet{}, "GroupPictureRemoved": client.GroupPictureRemoved{},
 		"NumberCheckRequest": client.NumberCheckRequest{}, "NumberCheck": client.NumberCheck{}, "NumberCheckList": client.NumberCheckList{},
 		"Contact": client.Contact{}, "ContactList": client.ContactList{}, "ProfilePicture": client.ProfilePicture{},
 		"Profile": client.Profile{}, "ProfilePatch": client.ProfilePatch{}, "ProfilePictureSet": client.ProfilePictureSet{},
@@ -146,7 +148,8 @@ func TestTypesMatchTheOpenAPISchemas(t *testing.T) {
 		"UpdateChannelRequest": client.UpdateChannelRequest{Name: s, Settings: &client.SettingsPatch{}},
 		"UpdateWebhookRequest": client.UpdateWebhookRequest{URL: &s, Description: &s, Events: []string{}, Headers: map[string]string{},
 			Enabled: &b, MaxInFlight: &n},
-		"ChatUpdate": client.ChatUpdate{Archived: &b, Pinned: &b, MutedUntil: tm, Read: &b},
+		"ChatUpdate":  client.ChatUpdate{Archived: &b, Pinned: &b, MutedUntil: tm, Read: &b},
+		"GroupUpdate": client.GroupUpdate{Name: &s, Description: &s, Announce: &b, Locked: &b},
 	}
 	for name, v := range patches {
 		require.Equal(t, properties(t, all, name), keys(t, v), "client.%T and the OpenAPI schema %s", v, name)

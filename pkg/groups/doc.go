@@ -1,6 +1,8 @@
 // Package groups is the group capability of a channel — list, inspect and
-// create groups, add, remove, promote and demote participants, leave — and
-// the request/reply protocol that reaches it.
+// create groups, add, remove, promote and demote participants, leave; read
+// and reset invite links, join by them; change a group's name,
+// description, settings and picture — and the request/reply protocol that
+// reaches it.
 //
 // # Why request/reply
 //
@@ -15,8 +17,9 @@
 //	reply    {"result": …} or {"error": {"code", "message", "details"}}
 //	         (an error also sets the Wagate-Error header to its code)
 //
-// Methods are group.list, group.info, group.create, group.participants and
-// group.leave (the Method constants). Every worker subscribes to
+// Methods are group.list, group.info, group.create, group.participants,
+// group.leave, group.invite, group.join, group.update and group.picture
+// (the Method constants). Every worker subscribes to
 // wa.rpc.<k>.> for each shard k it owns, from the moment it holds the
 // shard's fencing epoch until it stops the shard, in a queue group so that
 // a request runs once even while two workers briefly overlap.
@@ -39,9 +42,15 @@
 //   - Bounded queue. A shard holds a bounded number of pending requests;
 //     beyond it requests are refused with CodeChannelBusy.
 //   - Events. Changes are reported as events, as WhatsApp reports them:
-//     group.created, group.member_added, group.member_removed and
-//     group.updated (promotions and demotions). The reply does not replace
-//     them.
+//     group.created, group.member_added (reason "invite" for a join by
+//     link), group.member_removed and group.updated (promotions and
+//     demotions; one event per setting changed: name, topic, announce,
+//     locked, invite_link, picture_id or picture_removed). The reply does
+//     not replace them.
+//   - Admins. Invite links, announce and locked need a group admin; the
+//     name, description and picture need one in a locked group. A change
+//     refused for that is refused whole (ErrNotAdmin), before any of it
+//     reaches WhatsApp.
 //
 // # The capability
 //
@@ -55,11 +64,15 @@
 //	UpdateParticipants(ctx, group, action, participants) ([]ParticipantResult, error)
 //	LeaveGroup(ctx, group) error
 //
+// and, in methods.go, the optional Inviter (InviteLink, JoinGroup) and
+// Editor (UpdateGroup, SetGroupPicture), run through Methods.
+//
 // Group and participant arguments are JIDs (participants may be phone
 // numbers for the drivers, which normalise them). Errors wrap the
 // sentinels of package session (ErrInvalid, ErrNotConnected, ...) or of
 // this package (ErrGroupNotFound, ErrNotParticipant, ErrNotAdmin,
-// ErrRateLimited); ErrorOf maps them to reply codes.
+// ErrRateLimited, ErrInviteInvalid, ErrInviteRevoked, ErrJoinRefused,
+// ErrInvalidImage); ErrorOf maps them to reply codes.
 //
 // The HTTP routes are in package groups/groupsapi.
 package groups

@@ -137,6 +137,10 @@ var Actions = []string{ActionAdd, ActionRemove, ActionPromote, ActionDemote}
 const (
 	MaxNameLength   = 100
 	MaxParticipants = 256
+	// MaxTopicLength is WhatsApp's limit of a group's description.
+	MaxTopicLength = 2048
+	// MaxPicture bounds a group picture (JPEG; WhatsApp shows 640×640).
+	MaxPicture = 512 << 10
 )
 
 // Sentinel errors of the group capability, beyond session's (ErrInvalid,
@@ -150,4 +154,13 @@ var (
 	ErrNotAdmin = errors.New("groups: not an admin of the group")
 	// ErrRateLimited: WhatsApp refused the request for its rate; retry later.
 	ErrRateLimited = errors.New("groups: rate limited by WhatsApp")
+	// ErrInviteInvalid: no group has this invite code.
+	ErrInviteInvalid = errors.New("groups: invite link not valid")
+	// ErrInviteRevoked: the invite code was valid once; an admin reset it.
+	ErrInviteRevoked = errors.New("groups: invite link revoked")
+	// ErrJoinRefused: WhatsApp refused joining the group by its link (for
+	// example right after an admin removed the account).
+	ErrJoinRefused = errors.New("groups: joining the group refused")
+	// ErrInvalidImage: WhatsApp refused the picture (not a JPEG).
+	ErrInvalidImage = errors.New("groups: invalid image")
 )

@@ -23,6 +23,10 @@ const (
 	MethodCreate       = "group.create"
 	MethodParticipants = "group.participants"
 	MethodLeave        = "group.leave"
+	MethodInvite       = "group.invite"
+	MethodJoin         = "group.join"
+	MethodUpdate       = "group.update"
+	MethodPicture      = "group.picture"
 )
 
 // Handler runs a method of a feature package (contacts, calls, blocklist)
@@ -60,6 +64,15 @@ type Params struct {
 	// Key is the Idempotency-Key of a create: the owner answers a retry
 	// with the group the first request created.
 	Key string `json:"key,omitempty"`
+	// Reset revokes the group's invite link and makes a new one (invite).
+	Reset bool `json:"reset,omitempty"`
+	// Invite is the code of an invite link (join).
+	Invite string `json:"invite,omitempty"`
+	// Update is the change of the group's settings (update).
+	Update *Update `json:"update,omitempty"`
+	// JPEG is the group's new picture; empty with Remove (picture).
+	JPEG   []byte `json:"jpeg,omitempty"`
+	Remove bool   `json:"remove,omitempty"`
 }
 
 // Reply is the body of every answer: a result, or an error.
@@ -105,6 +118,14 @@ const (
 	CodeNotParticipant  = "not_participant"
 	CodeNotAdmin        = "not_admin"
 	CodeRateLimited     = "whatsapp_rate_limited"
+	// CodeInviteInvalid: no group has the invite code.
+	CodeInviteInvalid = "invite_invalid"
+	// CodeInviteRevoked: an admin reset the group's invite link since.
+	CodeInviteRevoked = "invite_revoked"
+	// CodeJoinRefused: WhatsApp refused joining by the link.
+	CodeJoinRefused = "join_refused"
+	// CodeInvalidImage: WhatsApp refused the picture.
+	CodeInvalidImage = "invalid_image"
 	// CodeNotSupported: the channel's driver cannot do this.
 	CodeNotSupported = "not_supported"
 	// CodeWhatsApp: WhatsApp or the connection failed the request.
@@ -125,6 +146,10 @@ var statuses = map[string]int{
 	CodeNotParticipant:     http.StatusForbidden,
 	CodeNotAdmin:           http.StatusForbidden,
 	CodeRateLimited:        http.StatusTooManyRequests,
+	CodeInviteInvalid:      http.StatusNotFound,
+	CodeInviteRevoked:      http.StatusGone,
+	CodeJoinRefused:        http.StatusForbidden,
+	CodeInvalidImage:       http.StatusBadRequest,
 	CodeNotSupported:       http.StatusNotImplemented,
 	CodeWhatsApp:           http.StatusBadGateway,
 	CodeKeyReused:          http.StatusUnprocessableEntity,
@@ -158,6 +183,14 @@ func ErrorOf(err error) *Error {
 		return Errorf(CodeNotAdmin, "%v", err)
 	case errors.Is(err, ErrRateLimited):
 		return Errorf(CodeRateLimited, "%v", err)
+	case errors.Is(err, ErrInviteInvalid):
+		return Errorf(CodeInviteInvalid, "%v", err)
+	case errors.Is(err, ErrInviteRevoked):
+		return Errorf(CodeInviteRevoked, "%v", err)
+	case errors.Is(err, ErrJoinRefused):
+		return Errorf(CodeJoinRefused, "%v", err)
+	case errors.Is(err, ErrInvalidImage):
+		return Errorf(CodeInvalidImage, "%v", err)
 	case errors.Is(err, session.ErrInvalid):
 		return Errorf(CodeInvalidRequest, "%v", err)
 	case errors.Is(err, session.ErrUnsupported):

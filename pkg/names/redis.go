@@ -56,8 +56,13 @@ func (r Redis) SimMedia() string { return r.prefix + "sim:media" }
 // SimDeliveries counts deliveries of each message id on the simulated phone.
 func (r Redis) SimDeliveries() string { return r.prefix + "sim:deliveries" }
 
-// SimGroup is the hash of a simulated group: name, topic, owner, created.
+// SimGroup is the hash of a simulated group: name, topic, owner, created,
+// announce, locked, invite (the live invite code), picture (its id).
 func (r Redis) SimGroup(group string) string { return r.prefix + "sim:group:" + group }
+
+// SimGroupInvites is the hash of every invite code the simulated WhatsApp
+// issued: code → group. A code is live while it is its group's invite.
+func (r Redis) SimGroupInvites() string { return r.prefix + "sim:group_invites" }
 
 // SimGroupMembers is the hash of a simulated group's participants: JID →
 // role (member, admin, superadmin).

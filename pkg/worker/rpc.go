@@ -245,7 +245,7 @@ type announcer interface{ Event() (string, any) }
 // channel.
 var featureMethods = func() map[string]groups.Handler {
 	out := map[string]groups.Handler{}
-	for _, ms := range []map[string]groups.Handler{contacts.Methods, calls.Methods, blocklist.Methods, chats.Methods} {
+	for _, ms := range []map[string]groups.Handler{groups.Methods, contacts.Methods, calls.Methods, blocklist.Methods, chats.Methods} {
 		maps.Copy(out, ms)
 	}
 	return out

@@ -8,12 +8,8 @@
 package contactsapi
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"image/jpeg"
-	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -288,34 +284,13 @@ func (h *Handlers) setProfile(c *gin.Context) {
 type PictureSet = contacts.PictureSet
 
 func (h *Handlers) setPicture(c *gin.Context) {
-	if ct := c.ContentType(); ct != "image/jpeg" {
-		httpapi.Abort(c, httpapi.Errorf(http.StatusUnsupportedMediaType, "unsupported_media_type", "send the picture as Content-Type: image/jpeg, not %q", ct))
-		return
-	}
-	if c.Request.ContentLength > contacts.MaxPicture {
-		httpapi.Abort(c, tooLarge())
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, contacts.MaxPicture))
+	body, err := httpapi.ReadJPEG(c, contacts.MaxPicture, "a profile picture")
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			httpapi.Abort(c, tooLarge())
-			return
-		}
-		httpapi.Abort(c, httpapi.Errorf(http.StatusBadRequest, "invalid_body", "could not read the request body: %v", err))
-		return
-	}
-	if _, err := jpeg.DecodeConfig(bytes.NewReader(body)); err != nil {
-		httpapi.Abort(c, httpapi.Errorf(http.StatusBadRequest, contacts.CodeInvalidImage, "the body is not a JPEG image: %v", err))
+		httpapi.Abort(c, err)
 		return
 	}
 	var res contacts.PictureSet
 	if h.ask(c, contacts.MethodProfilePicture, contacts.Params{JPEG: body}, &res) {
 		c.JSON(http.StatusOK, res)
 	}
-}
-
-func tooLarge() *httpapi.Error {
-	return httpapi.Errorf(http.StatusRequestEntityTooLarge, "body_too_large", "a profile picture has at most %d bytes (WhatsApp shows 640×640)", contacts.MaxPicture)
 }

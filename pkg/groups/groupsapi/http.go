@@ -42,6 +42,12 @@ func (h *Handlers) Mount(r *gin.Engine, auth gin.HandlerFunc) {
 	g.GET("/:gid", h.info)
 	g.POST("/:gid/participants", h.participants)
 	g.POST("/:gid/leave", h.leave)
+	g.GET("/:gid/invite", h.invite)
+	g.POST("/:gid/invite/reset", h.resetInvite)
+	g.POST("/join", h.join)
+	g.PATCH("/:gid", h.update)
+	g.PUT("/:gid/picture", h.setPicture)
+	g.DELETE("/:gid/picture", h.removePicture)
 }
 
 // call asks the channel's worker, decoding its result into result. When
@@ -156,6 +162,125 @@ func (h *Handlers) leave(c *gin.Context) {
 	}
 	var res groups.Left
 	if h.call(c, groups.MethodLeave, groups.Params{Group: gid}, &res) {
+		c.JSON(http.StatusOK, res)
+	}
+}
+
+func (h *Handlers) invite(c *gin.Context) {
+	gid, gerr := groupID(c.Param("gid"))
+	if gerr != nil {
+		httpapi.Abort(c, gerr)
+		return
+	}
+	var inv groups.Invite
+	if h.call(c, groups.MethodInvite, groups.Params{Group: gid}, &inv) {
+		c.JSON(http.StatusOK, inv)
+	}
+}
+
+func (h *Handlers) resetInvite(c *gin.Context) {
+	gid, gerr := groupID(c.Param("gid"))
+	if gerr != nil {
+		httpapi.Abort(c, gerr)
+		return
+	}
+	var empty struct{}
+	if err := httpapi.Bind(c, &empty, 0, true); err != nil {
+		httpapi.Abort(c, err)
+		return
+	}
+	var inv groups.Invite
+	if h.call(c, groups.MethodInvite, groups.Params{Group: gid, Reset: true}, &inv) {
+		c.JSON(http.StatusOK, inv)
+	}
+}
+
+// JoinRequest is the body of POST …/groups/join.
+type JoinRequest struct {
+	// Invite is the invite link (https://chat.whatsapp.com/<code>) or
+	// its code.
+	Invite string `json:"invite"`
+}
+
+func (h *Handlers) join(c *gin.Context) {
+	var r JoinRequest
+	if err := httpapi.Bind(c, &r, 0, false); err != nil {
+		httpapi.Abort(c, err)
+		return
+	}
+	code, ok := groups.ParseInvite(r.Invite)
+	if !ok {
+		httpapi.Abort(c, httpapi.Validation("invite", "is required: an invite link %s<code> or its code", groups.InviteLinkPrefix))
+		return
+	}
+	var j groups.Joined
+	if h.call(c, groups.MethodJoin, groups.Params{Invite: code}, &j) {
+		c.JSON(http.StatusOK, j)
+	}
+}
+
+// UpdateRequest is the body of PATCH …/groups/{gid}: the settings to
+// change.
+type UpdateRequest = groups.Update
+
+func (h *Handlers) update(c *gin.Context) {
+	gid, gerr := groupID(c.Param("gid"))
+	if gerr != nil {
+		httpapi.Abort(c, gerr)
+		return
+	}
+	var r UpdateRequest
+	if err := httpapi.Bind(c, &r, 0, false); err != nil {
+		httpapi.Abort(c, err)
+		return
+	}
+	if r.Empty() {
+		httpapi.Abort(c, httpapi.Validation("body", "nothing to change: give name, description, announce or locked"))
+		return
+	}
+	if r.Name != nil {
+		name := strings.TrimSpace(*r.Name)
+		if n := utf8.RuneCountInString(name); n == 0 || n > groups.MaxNameLength {
+			httpapi.Abort(c, httpapi.Validation("name", "1 to %d characters", groups.MaxNameLength))
+			return
+		}
+		r.Name = &name
+	}
+	if r.Description != nil && utf8.RuneCountInString(*r.Description) > groups.MaxTopicLength {
+		httpapi.Abort(c, httpapi.Validation("description", "at most %d characters (\"\" removes it)", groups.MaxTopicLength))
+		return
+	}
+	var g groups.Group
+	if h.call(c, groups.MethodUpdate, groups.Params{Group: gid, Update: &r}, &g) {
+		c.JSON(http.StatusOK, g)
+	}
+}
+
+func (h *Handlers) setPicture(c *gin.Context) {
+	gid, gerr := groupID(c.Param("gid"))
+	if gerr != nil {
+		httpapi.Abort(c, gerr)
+		return
+	}
+	body, err := httpapi.ReadJPEG(c, groups.MaxPicture, "a group picture")
+	if err != nil {
+		httpapi.Abort(c, err)
+		return
+	}
+	var res groups.PictureSet
+	if h.call(c, groups.MethodPicture, groups.Params{Group: gid, JPEG: body}, &res) {
+		c.JSON(http.StatusOK, res)
+	}
+}
+
+func (h *Handlers) removePicture(c *gin.Context) {
+	gid, gerr := groupID(c.Param("gid"))
+	if gerr != nil {
+		httpapi.Abort(c, gerr)
+		return
+	}
+	var res groups.PictureRemoved
+	if h.call(c, groups.MethodPicture, groups.Params{Group: gid, Remove: true}, &res) {
 		c.JSON(http.StatusOK, res)
 	}
 }

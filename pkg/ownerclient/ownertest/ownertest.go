@@ -90,7 +90,9 @@ func Setup(t *testing.T, o Options, mount Mount) *Bundle {
 	require.NoError(t, err)
 	w := worker.New(worker.Config{
 		ID: "w", Shards: Shards, Store: st, Bus: bs, Redis: rdb, Keys: keys,
-		Drivers: map[string]session.Driver{sim.Name: d}, LeaseTTL: time.Second, AckWait: 2 * time.Second,
+		// A lease of a few seconds: on a loaded machine a 1 s lease expires
+		// between renewals and the shards keep changing hands.
+		Drivers: map[string]session.Driver{sim.Name: d}, LeaseTTL: 5 * time.Second, AckWait: 2 * time.Second,
 		ResumeSpread: 20 * time.Millisecond, Logger: log,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -160,7 +162,8 @@ func (b *Bundle) Sim(ch, action string, args any) {
 // WaitState waits until the channel is in state want.
 func (b *Bundle) WaitState(ch, want string) {
 	b.T.Helper()
-	testenv.Eventually(b.T, 10*time.Second, func() bool {
+	// Generous: pairing a simulated phone takes long on a loaded machine.
+	testenv.Eventually(b.T, 30*time.Second, func() bool {
 		c, err := b.Store.Channel(context.Background(), ch)
 		return err == nil && c.State == want
 	}, "channel %s to be %s", ch, want)
@@ -281,7 +284,7 @@ func (b *Bundle) EventsOf(ch, prefix string) []event.Envelope {
 func (b *Bundle) AwaitEvents(ch, prefix string, n int) []event.Envelope {
 	b.T.Helper()
 	var evs []event.Envelope
-	testenv.Eventually(b.T, 5*time.Second, func() bool { evs = b.EventsOf(ch, prefix); return len(evs) >= n }, "%d %s events", n, prefix)
+	testenv.Eventually(b.T, 15*time.Second, func() bool { evs = b.EventsOf(ch, prefix); return len(evs) >= n }, "%d %s events", n, prefix)
 	return evs
 }
 

@@ -45,6 +45,13 @@ type GroupChangeData struct {
 	Admins   []string `json:"admins,omitempty"`
 	Promoted []string `json:"promoted,omitempty"`
 	Demoted  []string `json:"demoted,omitempty"`
+	// Settings changed (groupsettings.go).
+	TopicDeleted   bool   `json:"topic_deleted,omitempty"`
+	Announce       *bool  `json:"announce,omitempty"`
+	Locked         *bool  `json:"locked,omitempty"`
+	InviteLink     string `json:"invite_link,omitempty"`
+	PictureID      string `json:"picture_id,omitempty"`
+	PictureRemoved bool   `json:"picture_removed,omitempty"`
 }
 
 // maxGroupSize is WhatsApp's limit of a group's participants.
@@ -380,7 +387,8 @@ func (s *Session) emitGroupEvent(typ string, d GroupChangeData) {
 }
 
 func groupOf(gid string, meta, members map[string]string) groups.Group {
-	g := groups.Group{ID: gid, Name: meta["name"], Topic: meta["topic"], Owner: meta["owner"]}
+	g := groups.Group{ID: gid, Name: meta["name"], Topic: meta["topic"], Owner: meta["owner"],
+		Announce: meta["announce"] == "1", Locked: meta["locked"] == "1"}
 	if ms, err := strconv.ParseInt(meta["created"], 10, 64); err == nil {
 		t := time.UnixMilli(ms).UTC()
 		g.CreatedAt = &t

@@ -204,5 +204,9 @@ type (
 		Deleted      bool   `json:"deleted,omitempty"`
 		InviteLink   string `json:"invite_link,omitempty"`
 		TopicDeleted bool   `json:"topic_deleted,omitempty"`
+		// PictureID is the group's new picture; PictureRemoved: it has
+		// none any more.
+		PictureID      string `json:"picture_id,omitempty"`
+		PictureRemoved bool   `json:"picture_removed,omitempty"`
 	}
 )

@@ -149,6 +149,15 @@ func translateWith(evt any, now time.Time, pn pnResolver) []session.Event {
 		return groupEvents(e, now, pn)
 	case *events.JoinedGroup:
 		return one(joinedGroup(e, now, pn))
+	case *events.Picture:
+		// A group's picture is part of the group; users' pictures are
+		// read on demand (contacts).
+		if e.JID.Server != types.GroupServer {
+			return nil
+		}
+		d := GroupData{Group: jidString(e.JID), Timestamp: orNow(e.Timestamp, now), PictureID: e.PictureID, PictureRemoved: e.Remove}
+		d.By, d.ByLID = pn.address(e.Author, types.EmptyJID)
+		return one(inbound(event.GroupUpdated, d.Timestamp, d))
 	case *events.CallOffer:
 		video := false
 		if e.Data != nil {
