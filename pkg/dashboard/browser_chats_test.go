@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 )
 
@@ -57,5 +58,18 @@ func TestChatsContactNamesAndNumberCheck(t *testing.T) {
 	require.Equal(t, "true", eval[string](b, `document.querySelector('#check-table tr[data-phone="15550002222"]').dataset.exists`))
 	require.Equal(t, "false", eval[string](b, `document.querySelector('#check-table tr[data-phone="15550010000"]').dataset.exists`))
 	b.screenshot("number-check")
+
+	// The same page in Brazilian Portuguese: the new panels come from the
+	// catalog too.
+	b.do(evalVoid(`localStorage.setItem("wagate.lang", "pt-BR")`), chromedp.Reload())
+	b.waitJS("the page in Portuguese", `document.documentElement.lang === "pt-BR" && document.querySelector("#h-chats")?.textContent === "Conversas"`, 15*time.Second)
+	require.Equal(t, "Configurações", b.text("#h-settings"))
+	require.Equal(t, "Verificar números", b.text("#h-check"))
+	require.Equal(t, "Enviar uma mensagem de teste", b.text("#h-send"))
+	require.Equal(t, "+ Adicionar webhook", b.text("#hook-add"))
+	require.Equal(t, "Eventos", b.text("#nav-events"))
+	b.click("#settings-details summary")
+	require.Equal(t, "Salvar configurações", b.text("#settings-save"))
+	b.screenshot("pt-BR")
 	require.Empty(t, b.unexpectedErrors(), "console errors")
 }

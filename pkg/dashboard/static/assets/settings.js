@@ -106,9 +106,10 @@ export class SettingsPanel {
     const mb = i.max_mb.value.trim();
     const oldMax = s.media?.auto_download?.max_bytes;
     const max = mb === "" ? undefined : Math.round(Number(mb) * MB);
-    if (types.join() !== oldTypes.join() || max !== oldMax) {
+    const same = (x, y) => [...x].sort().join() === [...y].sort().join();
+    if (!same(types, oldTypes) || max !== oldMax) {
       const ad = {};
-      if (types.join() !== MEDIA_DEFAULT.join() || s.media?.auto_download?.types) ad.types = types;
+      if (!same(types, MEDIA_DEFAULT) || s.media?.auto_download?.types) ad.types = types;
       if (max !== undefined) ad.max_bytes = max;
       settings.media = { auto_download: ad };
     }
