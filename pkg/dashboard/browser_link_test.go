@@ -27,7 +27,7 @@ const delayPairPhone = `(() => {
 
 func TestPairingCodeShownWithTheSim(t *testing.T) {
 	requireChromium(t)
-	g := startGateway(t)
+	g := startGateway(t, slowQR)
 	b := newBrowser(t, g, "pairing-code")
 	b.signIn(g.AdminToken(), "")
 	id, _ := b.createChannel("Phone-linked")

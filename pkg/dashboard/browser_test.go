@@ -259,9 +259,14 @@ func post(t *testing.T, g *app.Gateway, path, body string) {
 	require.Less(t, resp.StatusCode, 300, "POST %s: %s", path, b)
 }
 
+// slowQR makes the simulated QR codes live 9 s, then 3 s each (24 s in
+// all): tests that click through the QR modal must not lose the race with
+// the codes' expiry on a loaded machine.
+var slowQR = map[string]string{"WAGATE_SIM_TIME_SCALE": "0.15"}
+
 func TestDashboardInChromium(t *testing.T) {
 	requireChromium(t)
-	g := startGateway(t)
+	g := startGateway(t, slowQR)
 	b := newBrowser(t, g, "dashboard")
 
 	// Sign in.
@@ -289,7 +294,7 @@ func TestDashboardInChromium(t *testing.T) {
 	b.screenshot("qr-modal")
 
 	// The code rotates on its own.
-	b.waitJS("a new QR code", fmt.Sprintf(`document.querySelector("#qr-img").dataset.code !== %q`, first), 10*time.Second)
+	b.waitJS("a new QR code", fmt.Sprintf(`document.querySelector("#qr-img").dataset.code !== %q`, first), 30*time.Second)
 	require.Regexp(t, `^Attempt [2-6] of 6$`, b.text("#qr-attempt"))
 	b.screenshot("qr-rotated")
 
@@ -317,7 +322,7 @@ func TestDashboardInChromium(t *testing.T) {
 
 	// Nobody enters it: once the codes run out the modal says so and offers a retry.
 	b.click("#tab-qr")
-	b.waitJS("the QR error", `!document.querySelector("#qr-error").hidden`, 20*time.Second)
+	b.waitJS("the QR error", `!document.querySelector("#qr-error").hidden`, 60*time.Second)
 	require.Contains(t, b.text("#qr-error"), "not scanned in time")
 	b.waitJS("the error badge", badgeState(id2)+` === "error"`, 5*time.Second)
 	b.screenshot("qr-attempts-exhausted")
