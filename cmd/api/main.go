@@ -51,7 +51,7 @@ func main() {
 	srv, err := api.New(api.Config{
 		Store: deps.Store, Bus: deps.Bus, Redis: deps.Redis, Keys: deps.Keys,
 		AdminToken: cfg.AdminToken, AdminTokens: cfg.AdminTokens, DefaultDriver: cfg.Driver, Shards: cfg.Shards,
-		SimEnabled: cfg.Driver == config.DriverSim, Logger: log, Mounts: mounts, Channels: deps.Channels,
+		SimEnabled: cfg.Driver == config.DriverSim, Logger: log, Mounts: mounts, Channels: deps.Channels, Secrets: deps.Secrets,
 	})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "wagate api:", err)

@@ -22,6 +22,7 @@ import (
 	"github.com/wagate/wagate/pkg/bus"
 	"github.com/wagate/wagate/pkg/command"
 	"github.com/wagate/wagate/pkg/names"
+	"github.com/wagate/wagate/pkg/secretbox"
 	"github.com/wagate/wagate/pkg/store"
 	"github.com/wagate/wagate/pkg/testenv"
 	"github.com/wagate/wagate/schemas"
@@ -42,6 +43,7 @@ type bundle struct {
 	doc    *schemas.OpenAPIDocument
 	events *schemas.Validator
 	logs   *syncBuffer
+	box    *secretbox.Box
 
 	consumer jetstream.Consumer
 }
@@ -62,8 +64,9 @@ func setup(t *testing.T, o options) *bundle {
 	v, err := schemas.NewValidator()
 	require.NoError(t, err)
 
+	box, _ := testenv.SecretBox(t)
 	bd := &bundle{t: t, store: st, redis: rdb, keys: names.NewRedis(prefix), bus: b,
-		admin: "admin-" + testenv.Unique(), doc: doc, events: v, logs: &syncBuffer{}}
+		admin: "admin-" + testenv.Unique(), doc: doc, events: v, logs: &syncBuffer{}, box: box}
 	bd.srv, err = api.New(api.Config{
 		Store:      st,
 		Bus:        b,
@@ -74,6 +77,7 @@ func setup(t *testing.T, o options) *bundle {
 		SimEnabled: !o.simDisabled,
 		Logger:     slog.New(slog.NewJSONHandler(bd.logs, nil)),
 		Mounts:     o.mounts,
+		Secrets:    box,
 	})
 	require.NoError(t, err)
 	bd.http = httptest.NewServer(bd.srv.Handler())

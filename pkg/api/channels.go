@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/wagate/wagate/pkg/command"
 	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/ids"
@@ -95,7 +96,7 @@ func (s *Server) createChannel(c *gin.Context) {
 		abort(c, httpapi.Validation("driver", `must be "whatsmeow" or "sim", not %q`, driver))
 		return
 	}
-	settings, _, verr := parseSettings(req.Settings)
+	settings, _, verr := parseSettings(req.Settings, s.cfg.Secrets, "")
 	if verr != nil {
 		abort(c, verr)
 		return
@@ -108,6 +109,9 @@ func (s *Server) createChannel(c *gin.Context) {
 		TokenHash: httpapi.HashToken(token),
 		Driver:    driver,
 		Settings:  settings.json(),
+	}
+	if settings.proxy != nil {
+		ch.Proxy = *settings.proxy
 	}
 	ch.Shard = shard.Of(ch.ID, s.cfg.Shards)
 	if err := s.cfg.Store.CreateChannel(c.Request.Context(), ch); err != nil {
@@ -186,16 +190,18 @@ func (s *Server) patchChannel(c *gin.Context) {
 		}
 		req.Name = &name
 	}
-	patch, removeAll, verr := parseSettings(req.Settings)
+	before := channelOf(c)
+	patch, removeAll, verr := parseSettings(req.Settings, s.cfg.Secrets, proxySetting(before.Settings))
 	if verr != nil {
 		abort(c, verr)
 		return
 	}
 	if removeAll {
 		patch.remove = settingKeys
+		patch.proxy = new(string)
 	}
-	ch, err := s.cfg.Store.PatchChannel(c.Request.Context(), channelOf(c).ID, req.Name, patch.json(), patch.remove)
-	s.announce(channelOf(c).ID)
+	ch, err := s.cfg.Store.PatchChannel(c.Request.Context(), before.ID, req.Name, patch.json(), patch.remove, patch.proxy)
+	s.announce(before.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		abort(c, httpapi.ErrChannelNF)
 		return
@@ -204,7 +210,25 @@ func (s *Server) patchChannel(c *gin.Context) {
 		abort(c, err)
 		return
 	}
+	if ch.Proxy != before.Proxy && ch.DesiredState == store.DesiredRunning {
+		// A proxy applies from the next connection: make it now. Should
+		// the bus not take the command, the change stays stored and
+		// applies at the next reconnection.
+		env := s.envelope(c)
+		if err := s.command(c.Request.Context(), ch.ID, action{verb: command.Restart}, env, env.RequestID+":proxy"); err != nil {
+			s.log.Warn("channel not restarted for its new proxy", "channel_id", ch.ID, "error", err)
+		}
+	}
 	c.JSON(http.StatusOK, ch)
+}
+
+// proxySetting is settings.proxy of stored settings, "" when none.
+func proxySetting(settings json.RawMessage) string {
+	var s struct {
+		Proxy string `json:"proxy"`
+	}
+	_ = json.Unmarshal(settings, &s)
+	return s.Proxy
 }
 
 type historyPage struct {

@@ -15,6 +15,7 @@ import (
 	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/names"
 	"github.com/wagate/wagate/pkg/ops"
+	"github.com/wagate/wagate/pkg/secretbox"
 	"github.com/wagate/wagate/pkg/store"
 	"github.com/wagate/wagate/schemas"
 )
@@ -50,6 +51,9 @@ type Config struct {
 	// of channel tokens; the server announces its own changes to channels
 	// through it (httpapi.Announce).
 	Channels *httpapi.ChannelCache
+	// Secrets seals the channels' proxy URLs (WAGATE_SECRET_KEY). Without
+	// it a proxy cannot be set (503 secret_key_missing).
+	Secrets *secretbox.Box
 	// Mounts add routes of other packages (webhooks, dashboard, stream
 	// relay) to the engine after the API's own. auth is the bearer-token
 	// middleware; handlers behind it read httpapi.PrincipalOf.

@@ -10,7 +10,9 @@ import (
 	"github.com/wagate/wagate/pkg/calls"
 	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/httpapi"
+	"github.com/wagate/wagate/pkg/netproxy"
 	"github.com/wagate/wagate/pkg/presence"
+	"github.com/wagate/wagate/pkg/secretbox"
 )
 
 // Keys of a channel's settings. Each overrides a fleet-wide default; a key
@@ -42,6 +44,12 @@ const (
 	// (package presence; default online). It applies from the next
 	// connection.
 	SettingPresence = "presence"
+	// SettingProxy is the proxy the channel reaches WhatsApp through:
+	// socks5://, http:// or https:// with optional user:password (package
+	// netproxy). The settings keep it masked (the password as ***); the
+	// whole URL is stored sealed (store.Channel.Proxy). It applies from the
+	// next connection: PATCH reconnects a running channel that it changes.
+	SettingProxy = "proxy"
 )
 
 // settingsPatch is a validated change of settings: keys to set (normalized
@@ -49,6 +57,9 @@ const (
 type settingsPatch struct {
 	set    map[string]json.RawMessage
 	remove []string
+	// proxy is the sealed proxy URL to store ("" removes it); nil leaves
+	// it unchanged.
+	proxy *string
 }
 
 // json returns the keys to set as one JSON object.
@@ -62,8 +73,9 @@ func (p settingsPatch) json() json.RawMessage {
 
 // parseSettings validates the settings member of a request. raw is nil
 // when the member was absent. A null member, in PATCH, removes every
-// override (removeAll).
-func parseSettings(raw json.RawMessage) (p settingsPatch, removeAll bool, err *httpapi.Error) {
+// override (removeAll). box seals a proxy URL; current is the channel's
+// settings.proxy as stored (masked), "" when none or at creation.
+func parseSettings(raw json.RawMessage, box *secretbox.Box, current string) (p settingsPatch, removeAll bool, err *httpapi.Error) {
 	p.set = map[string]json.RawMessage{}
 	if raw == nil {
 		return p, false, nil
@@ -80,6 +92,9 @@ func parseSettings(raw json.RawMessage) (p settingsPatch, removeAll bool, err *h
 		v := m[key]
 		if isNull(v) && validSetting(key) {
 			p.remove = append(p.remove, key)
+			if key == SettingProxy {
+				p.proxy = new(string)
+			}
 			continue
 		}
 		switch key {
@@ -144,9 +159,13 @@ func parseSettings(raw json.RawMessage) (p settingsPatch, removeAll bool, err *h
 				return p, false, httpapi.Validation(field, "%v", err)
 			}
 			p.set[key] = norm
+		case SettingProxy:
+			if e := p.setProxy(field, v, box, current); e != nil {
+				return p, false, e
+			}
 		default:
 			return p, false, httpapi.Errorf(http.StatusBadRequest, "unknown_field",
-				"unknown field %q; settings has send_rate, warmup_days, typing_ms, max_queue, reject_calls, reject_calls_reply, history_days, media and presence", field).
+				"unknown field %q; settings has send_rate, warmup_days, typing_ms, max_queue, reject_calls, reject_calls_reply, history_days, media, presence and proxy", field).
 				WithDetails(map[string]string{"field": field})
 		}
 	}
@@ -155,7 +174,7 @@ func parseSettings(raw json.RawMessage) (p settingsPatch, removeAll bool, err *h
 
 // settingKeys are every key of a channel's settings.
 var settingKeys = []string{SettingSendRate, SettingWarmupDays, SettingTypingMS, SettingMaxQueue,
-	SettingRejectCalls, SettingRejectCallsReply, SettingHistoryDays, SettingMedia, SettingPresence}
+	SettingRejectCalls, SettingRejectCallsReply, SettingHistoryDays, SettingMedia, SettingPresence, SettingProxy}
 
 func validSetting(key string) bool { return slices.Contains(settingKeys, key) }
 
@@ -208,4 +227,46 @@ func mediaSetting(field string, v json.RawMessage) (json.RawMessage, *httpapi.Er
 	}
 	b, _ := json.Marshal(m)
 	return b, nil
+}
+
+// CodeInvalidProxy answers a settings.proxy that is not a proxy URL
+// wagate can use (400).
+const CodeInvalidProxy = "invalid_proxy"
+
+// setProxy validates settings.proxy: the masked URL goes into the
+// settings, the whole one, sealed, into p.proxy. A URL whose password is
+// the mask itself (a client sending back the settings it read) keeps the
+// stored password when the rest of the URL is unchanged.
+func (p *settingsPatch) setProxy(field string, v json.RawMessage, box *secretbox.Box, current string) *httpapi.Error {
+	var s string
+	if json.Unmarshal(v, &s) != nil {
+		return fieldType(field, "a string (socks5://user:password@host:1080, http://host:3128) or null")
+	}
+	bad := func(msg string) *httpapi.Error {
+		return httpapi.Errorf(http.StatusBadRequest, CodeInvalidProxy, "%s: %s", field, msg).
+			WithDetails(map[string]string{"field": field})
+	}
+	u, err := netproxy.Parse(s)
+	if err != nil {
+		return bad(err.Error())
+	}
+	masked := netproxy.Mask(u)
+	if pw, ok := u.User.Password(); ok && pw == netproxy.Masked {
+		if masked != current {
+			return bad("the password " + netproxy.Masked + " is the mask the API shows; give the real password")
+		}
+		p.set[SettingProxy], _ = json.Marshal(masked)
+		return nil // unchanged: the stored URL stays
+	}
+	if box == nil {
+		return httpapi.Errorf(http.StatusServiceUnavailable, "secret_key_missing",
+			"this server has no WAGATE_SECRET_KEY to store a proxy with; set it and restart")
+	}
+	sealed, err := box.Seal(u.String())
+	if err != nil {
+		return httpapi.Errorf(http.StatusInternalServerError, "internal_error", "cannot seal the proxy URL")
+	}
+	p.set[SettingProxy], _ = json.Marshal(masked)
+	p.proxy = &sealed
+	return nil
 }

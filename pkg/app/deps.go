@@ -80,6 +80,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Deps, erro
 		if n > 0 {
 			log.Info("sealed webhook secrets with the current WAGATE_SECRET_KEY", "rows", n)
 		}
+		if n, err = d.Store.ResealProxies(ctx, d.Secrets); err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			log.Info("sealed channel proxies with the current WAGATE_SECRET_KEY", "rows", n)
+		}
 	}
 	ropt, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {

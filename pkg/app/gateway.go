@@ -73,7 +73,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) 
 		Store: deps.Store, Bus: deps.Bus, Redis: deps.Redis, Keys: deps.Keys,
 		AdminToken: token, AdminTokens: cfg.AdminTokens, DefaultDriver: cfg.Driver, Shards: cfg.Shards,
 		SimEnabled: cfg.Driver == config.DriverSim, Logger: log,
-		Mounts: mounts, Channels: deps.Channels,
+		Mounts: mounts, Channels: deps.Channels, Secrets: deps.Secrets,
 	})
 	if err != nil {
 		deps.Close()

@@ -46,8 +46,9 @@ func (s *Store) RestoreDesired(ctx context.Context, id, from, to string) (bool, 
 // PatchChannel renames a live channel (name nil: unchanged) and patches its
 // settings in one statement: the top-level keys of set replace the stored
 // ones and the keys in remove are dropped, so concurrent patches of
-// different keys do not lose each other's changes.
-func (s *Store) PatchChannel(ctx context.Context, id string, name *string, set json.RawMessage, remove []string) (*Channel, error) {
+// different keys do not lose each other's changes. proxy, when not nil,
+// replaces the sealed proxy URL ("" removes it).
+func (s *Store) PatchChannel(ctx context.Context, id string, name *string, set json.RawMessage, remove []string, proxy *string) (*Channel, error) {
 	if set == nil {
 		set = json.RawMessage(`{}`)
 	}
@@ -55,8 +56,8 @@ func (s *Store) PatchChannel(ctx context.Context, id string, name *string, set j
 		remove = []string{}
 	}
 	c, err := scanChannel(s.Pool.QueryRow(ctx, `UPDATE channels SET
-		name = coalesce($2, name), settings = (settings || $3::jsonb) - $4::text[], updated_at = now()
-		WHERE id = $1 AND deleted_at IS NULL RETURNING `+channelCols, id, name, set, remove))
+		name = coalesce($2, name), settings = (settings || $3::jsonb) - $4::text[], proxy = coalesce($5, proxy), updated_at = now()
+		WHERE id = $1 AND deleted_at IS NULL RETURNING `+channelCols, id, name, set, remove, proxy))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, fmt.Errorf("store: patch channel: %w", err)
 	}

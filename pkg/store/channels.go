@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/wagate/wagate/pkg/secretbox"
 )
 
 // Desired states of a channel: what its owner should be doing.
@@ -46,19 +48,23 @@ type Channel struct {
 	// StateExpiresAt is when the current state ends by itself (the end of
 	// a temporary ban); nil for every other state.
 	StateExpiresAt *time.Time `json:"state_expires_at,omitempty"`
+
+	// Proxy is the channel's proxy URL with its password, sealed by
+	// package secretbox; "" when none. settings.proxy shows it masked.
+	Proxy string `json:"-"`
 }
 
 const channelCols = `id, name, token_hash, shard, driver, desired_state, state, state_reason,
 	state_changed_at, state_epoch, coalesce(jid, ''), coalesce(phone, ''), coalesce(push_name, ''),
 	paired_at, settings, health_band, created_at, updated_at, previous_token_hash, previous_token_expires_at,
-	state_expires_at`
+	state_expires_at, proxy`
 
 func scanChannel(row pgx.Row) (*Channel, error) {
 	var c Channel
 	err := row.Scan(&c.ID, &c.Name, &c.TokenHash, &c.Shard, &c.Driver, &c.DesiredState, &c.State,
 		&c.StateReason, &c.StateChangedAt, &c.StateEpoch, &c.JID, &c.Phone, &c.PushName, &c.PairedAt,
 		&c.Settings, &c.HealthBand, &c.CreatedAt, &c.UpdatedAt, &c.PreviousTokenHash, &c.PreviousTokenExpiresAt,
-		&c.StateExpiresAt)
+		&c.StateExpiresAt, &c.Proxy)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -70,9 +76,9 @@ func (s *Store) CreateChannel(ctx context.Context, c *Channel) error {
 	if c.Settings == nil {
 		c.Settings = json.RawMessage(`{}`)
 	}
-	row := s.Pool.QueryRow(ctx, `INSERT INTO channels (id, name, token_hash, shard, driver, settings)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+channelCols,
-		c.ID, c.Name, c.TokenHash, c.Shard, c.Driver, c.Settings)
+	row := s.Pool.QueryRow(ctx, `INSERT INTO channels (id, name, token_hash, shard, driver, settings, proxy)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+channelCols,
+		c.ID, c.Name, c.TokenHash, c.Shard, c.Driver, c.Settings, c.Proxy)
 	got, err := scanChannel(row)
 	if err != nil {
 		return fmt.Errorf("store: create channel: %w", err)
@@ -378,4 +384,42 @@ func (s *Store) RotateChannelToken(ctx context.Context, id string, newHash []byt
 		return nil, fmt.Errorf("store: rotate token: %w", err)
 	}
 	return until, nil
+}
+
+// ResealProxies seals with box's current key every channel proxy sealed
+// with a previous key (after a rotation of WAGATE_SECRET_KEY) and returns
+// how many it changed. Like webhook.SealSecrets it runs at the start of
+// every process holding the key, replaces a row only if it still holds
+// what was read, and fails on a proxy sealed with a key the box does not
+// hold (add that key to WAGATE_SECRET_KEY_PREVIOUS).
+func (s *Store) ResealProxies(ctx context.Context, box *secretbox.Box) (int, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id, proxy FROM channels WHERE proxy <> '' AND proxy NOT LIKE $1`, box.CurrentPrefix()+"%")
+	if err != nil {
+		return 0, fmt.Errorf("store: find proxies to reseal: %w", err)
+	}
+	type row struct{ id, sealed string }
+	todo, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var x row
+		return x, r.Scan(&x.id, &x.sealed)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: find proxies to reseal: %w", err)
+	}
+	changed := 0
+	for _, r := range todo {
+		plain, err := box.Open(r.sealed)
+		if err != nil {
+			return changed, fmt.Errorf("store: proxy of channel %s: %w (add the key it was sealed with to WAGATE_SECRET_KEY_PREVIOUS)", r.id, err)
+		}
+		sealed, err := box.Seal(plain)
+		if err != nil {
+			return changed, err
+		}
+		tag, err := s.Pool.Exec(ctx, `UPDATE channels SET proxy = $2 WHERE id = $1 AND proxy = $3`, r.id, sealed, r.sealed)
+		if err != nil {
+			return changed, fmt.Errorf("store: reseal the proxy of channel %s: %w", r.id, err)
+		}
+		changed += int(tag.RowsAffected())
+	}
+	return changed, nil
 }
