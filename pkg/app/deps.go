@@ -228,6 +228,7 @@ func (d *Deps) Worker(ctx context.Context, tune func(*worker.Config)) (*worker.W
 		Media:          d.Media,
 		MediaDownloads: d.Cfg.MediaDownloads,
 		MediaRetention: d.Cfg.MediaRetention,
+		Secrets:        d.Secrets,
 	}
 	if tune != nil {
 		tune(&wc)

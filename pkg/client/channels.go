@@ -48,6 +48,9 @@ type Settings struct {
 	// Presence is what the channel shows of itself and learns of its
 	// contacts.
 	Presence *PresenceSettings `json:"presence,omitempty"`
+	// Proxy is the proxy the channel reaches WhatsApp through, with its
+	// password masked (socks5://user:***@host:1080); "" when none.
+	Proxy string `json:"proxy,omitempty"`
 }
 
 // PresenceSettings: with Online (the default) the channel sends
@@ -69,6 +72,9 @@ type SettingsPatch struct {
 	HistoryDays      *int
 	Media            *MediaSettings
 	Presence         *PresenceSettings
+	// Proxy is a proxy URL: socks5://, http:// or https://, with optional
+	// user:password. The channel reconnects through it.
+	Proxy *string
 	// Remove lists settings (JSON names: "send_rate", …) to reset.
 	Remove []string
 }
@@ -93,6 +99,7 @@ func (p SettingsPatch) MarshalJSON() ([]byte, error) {
 	set("history_days", p.HistoryDays, p.HistoryDays != nil)
 	set("media", p.Media, p.Media != nil)
 	set("presence", p.Presence, p.Presence != nil)
+	set("proxy", p.Proxy, p.Proxy != nil)
 	return json.Marshal(m)
 }
 

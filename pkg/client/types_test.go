@@ -144,7 +144,7 @@ func TestTypesMatchTheOpenAPISchemas(t *testing.T) {
 	n, s, b, tm := 1, "x", true, time.Now()
 	patches := map[string]any{
 		"SettingsPatch": client.SettingsPatch{SendRate: &s, WarmupDays: &n, TypingMS: &n, MaxQueue: &n, RejectCalls: &b, RejectCallsReply: &s, HistoryDays: &n,
-			Media: &client.MediaSettings{}, Presence: &client.PresenceSettings{}},
+			Media: &client.MediaSettings{}, Presence: &client.PresenceSettings{}, Proxy: &s},
 		"UpdateChannelRequest": client.UpdateChannelRequest{Name: s, Settings: &client.SettingsPatch{}},
 		"UpdateWebhookRequest": client.UpdateWebhookRequest{URL: &s, Description: &s, Events: []string{}, Headers: map[string]string{},
 			Enabled: &b, MaxInFlight: &n},

@@ -40,6 +40,12 @@ type Options struct {
 	// its own memory of recent sends is gone (retry receipts, poll
 	// options). Optional: nil knows nothing.
 	Messages MessageLog
+	// Proxy is the URL of the proxy the session reaches WhatsApp through
+	// (socks5://, http:// or https://, with credentials; package
+	// netproxy), "" to connect directly. It applies to every connection of
+	// the session. A connection that fails at or through the proxy ends
+	// in a retryable ConnectFailure with reason state.ReasonProxyUnreachable.
+	Proxy string
 }
 
 // MessageLog is what a driver may read of its channel's message log.

@@ -54,6 +54,13 @@ const (
 	ReasonTemporaryBan      = "temporary_ban"
 	ReasonClientOutdated    = "client_outdated"
 	ReasonUnreachable       = "whatsapp_unreachable"
+	// ReasonProxyUnreachable: the channel's proxy (settings.proxy) could
+	// not be reached, refused the credentials or could not reach WhatsApp.
+	ReasonProxyUnreachable = "proxy_unreachable"
+	// ReasonProxyUnreadable: the worker cannot open the channel's sealed
+	// proxy URL (it has no WAGATE_SECRET_KEY, or not the key that sealed
+	// it). Not retried: the worker's configuration must change.
+	ReasonProxyUnreadable   = "proxy_unreadable"
 	ReasonReconnecting      = "reconnecting"
 	ReasonRetriesExhausted  = "reconnect_attempts_exhausted"
 	ReasonDriverUnavailable = "driver_unavailable"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
@@ -350,6 +351,11 @@ func (c *channelRun) start(ctx context.Context, reason string, force bool) error
 	if !ok {
 		return c.transition(ctx, state.Error, state.ReasonDriverUnavailable, nil)
 	}
+	proxy, err := c.proxy()
+	if err != nil {
+		c.log.Error("cannot open the channel's proxy URL; it does not connect", "err", err)
+		return c.transitionDetail(ctx, state.Error, state.ReasonProxyUnreadable, err.Error(), nil)
+	}
 	c.gen++
 	gen := c.gen
 	sctx, cancel := context.WithCancel(ctx)
@@ -358,6 +364,7 @@ func (c *channelRun) start(ctx context.Context, reason string, force bool) error
 		JID:       c.row.JID,
 		Sink:      session.SinkFunc(func(ev session.Event) { c.fromSession(gen, ev) }),
 		Messages:  messageLog{st: c.sr.w.cfg.Store, channelID: c.id},
+		Proxy:     proxy,
 	})
 	if err != nil {
 		cancel()
@@ -665,4 +672,20 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// proxy returns the channel's proxy URL in the clear, "" when it has none.
+func (c *channelRun) proxy() (string, error) {
+	if c.row.Proxy == "" {
+		return "", nil
+	}
+	box := c.sr.w.cfg.Secrets
+	if box == nil {
+		return "", errors.New("the channel has a proxy but this worker has no WAGATE_SECRET_KEY to open it with (set the api's key)")
+	}
+	p, err := box.Open(c.row.Proxy)
+	if err != nil {
+		return "", fmt.Errorf("open the proxy URL: %w (give this worker the api's WAGATE_SECRET_KEY)", err)
+	}
+	return p, nil
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/wagate/wagate/pkg/media"
 	"github.com/wagate/wagate/pkg/names"
 	"github.com/wagate/wagate/pkg/ratelimit"
+	"github.com/wagate/wagate/pkg/secretbox"
 	"github.com/wagate/wagate/pkg/session"
 	"github.com/wagate/wagate/pkg/store"
 )
@@ -111,6 +112,10 @@ type Config struct {
 	MediaPresignTTL time.Duration
 	// MediaTempDir holds downloads in progress (default os.TempDir()).
 	MediaTempDir string
+	// Secrets opens the channels' sealed proxy URLs (WAGATE_SECRET_KEY,
+	// the api's key). Without it a channel with a proxy does not connect:
+	// it goes to error with reason proxy_unreadable.
+	Secrets *secretbox.Box
 
 	// beforeInbound, set by tests only, runs before an inbound message is
 	// recorded, the instant a crash must not lose it; false stops there as

@@ -47,6 +47,9 @@ type Config struct {
 	// scaled; not less than DeliveredAfter). Negative: delivered receipts
 	// only.
 	ReadAfter time.Duration
+	// ProxyTimeout bounds opening a tunnel through a channel's proxy
+	// (default 15 s, not scaled: the whatsmeow driver's DialTimeout).
+	ProxyTimeout time.Duration
 	// Logger receives the driver's logs (default slog.Default()).
 	Logger *slog.Logger
 	// Now is the clock of the timestamps the driver reports (default
@@ -78,6 +81,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.ReadAfter == 0 {
 		c.ReadAfter = DefaultReadAfter
+	}
+	if c.ProxyTimeout <= 0 {
+		c.ProxyTimeout = 15 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

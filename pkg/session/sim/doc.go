@@ -46,6 +46,13 @@
 //     "device_missing"}, which is what WhatsApp answers such a device
 //     (a 401 on connect); Connect itself returns nil. Other failures
 //     (Postgres, Redis, a device linked to another channel) are returned.
+//   - Proxy. A session opened with Options.Proxy first opens a tunnel to
+//     web.whatsapp.com:443 through the proxy on every Connect (package
+//     netproxy, as whatsmeow's transport talks to it) and closes it; a
+//     proxy that is dead, refuses the credentials or the CONNECT ends the
+//     attempt in a retryable ConnectFailure{Reason: "proxy_unreachable"},
+//     and a URL no proxy can have in a non-retryable one, as the whatsmeow
+//     driver does. Session.Proxy shows the proxy with its password masked.
 //   - Sending. Send needs Connected (session.ErrNotConnected otherwise),
 //     returns WAID(m.ID) at once (the server ack), and schedules the
 //     receipts: session.Inbound "message.delivered" after DeliveredAfter and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wagate/wagate/pkg/names"
+	"github.com/wagate/wagate/pkg/netproxy"
 	"github.com/wagate/wagate/pkg/session"
 )
 
@@ -73,12 +75,21 @@ func (d *Driver) Open(_ context.Context, o session.Options) (session.Session, er
 	if o.ChannelID == "" || o.Sink == nil {
 		return nil, fmt.Errorf("%w: sim: open needs a channel id and a sink", session.ErrInvalid)
 	}
+	var (
+		proxy    *url.URL
+		proxyErr error
+	)
+	if o.Proxy != "" {
+		proxy, proxyErr = netproxy.Parse(o.Proxy)
+	}
 	return &Session{
 		d:         d,
 		channelID: o.ChannelID,
 		jid:       o.JID,
 		sink:      o.Sink,
 		messages:  o.Messages,
+		proxy:     proxy,
+		proxyErr:  proxyErr,
 		log:       d.log.With("channel_id", o.ChannelID),
 	}, nil
 }

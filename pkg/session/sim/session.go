@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wagate/wagate/pkg/netproxy"
 	"github.com/wagate/wagate/pkg/session"
 	"github.com/wagate/wagate/pkg/state"
 	"github.com/wagate/wagate/pkg/store"
@@ -39,7 +41,12 @@ type Session struct {
 	channelID string
 	sink      session.Sink
 	messages  session.MessageLog // nil: none
-	log       *slog.Logger
+	// proxy is session.Options.Proxy, parsed; nil when none. proxyErr
+	// says why it could not be parsed: every Connect fails with it, as
+	// whatsmeow's SetProxyAddress does.
+	proxy    *url.URL
+	proxyErr error
+	log      *slog.Logger
 
 	mu    sync.Mutex
 	jid   string // the linked device, "" when not paired
@@ -89,9 +96,30 @@ type marker struct{ jid, conn string }
 // ConnectDelay, or LoggedOut{Reason: "device_missing"} when the device is
 // no longer stored. ctx bounds the connection: cancelling it closes the
 // connection silently, like Disconnect.
+//
+// With a proxy, every connection first opens a tunnel to WhatsApp's
+// websocket host through it, as whatsmeow's transport does; a proxy that
+// cannot be reached, refuses the credentials or the CONNECT ends the
+// attempt in a retryable ConnectFailure with reason proxy_unreachable,
+// the whatsmeow driver's answer. The tunnel is closed at once: the
+// simulated WhatsApp is in this process.
 func (s *Session) Connect(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if s.proxyErr != nil {
+		s.connectFailed(session.ConnectFailure{Reason: state.ReasonProxyUnreachable, Message: "whatsmeow: proxy: " + s.proxyErr.Error()})
+		return nil
+	}
+	if s.proxy != nil {
+		conn, err := netproxy.Dial(ctx, s.proxy, WebsocketHost, s.d.cfg.ProxyTimeout)
+		if err != nil {
+			s.log.Warn("cannot connect through the channel's proxy", "err", err)
+			s.connectFailed(session.ConnectFailure{Reason: state.ReasonProxyUnreachable,
+				Message: "failed to dial whatsapp web websocket: " + err.Error(), Retryable: true})
+			return nil
+		}
+		conn.Close()
 	}
 	s.mu.Lock()
 	if s.phase != offline && s.bound != nil && s.bound.Err() != nil {
@@ -445,4 +473,28 @@ func (s *Session) Logout(ctx context.Context) error {
 	s.mu.Unlock()
 	s.d.release(ctx, m)
 	return nil
+}
+
+// WebsocketHost is the host and port of WhatsApp's websocket
+// (wss://web.whatsapp.com/ws/chat), which a proxied connection asks its
+// proxy for.
+const WebsocketHost = "web.whatsapp.com:443"
+
+// Proxy is the session's proxy as the API shows it (password masked), ""
+// when it connects directly.
+func (s *Session) Proxy() string {
+	if s.proxy == nil {
+		return ""
+	}
+	return netproxy.Mask(s.proxy)
+}
+
+// connectFailed reports a connection attempt that failed before it began,
+// as an event (the whatsmeow driver's Connect returns at once and reports
+// failures the same way).
+func (s *Session) connectFailed(f session.ConnectFailure) {
+	s.mu.Lock()
+	start := s.post(f)
+	s.mu.Unlock()
+	s.kick(start)
 }

@@ -240,7 +240,7 @@ func (d *Driver) Open(_ context.Context, o session.Options) (session.Session, er
 	if o.Sink == nil {
 		return nil, fmt.Errorf("whatsmeow: open %s: %w: a sink is required", o.ChannelID, session.ErrInvalid)
 	}
-	s := &Session{d: d, channelID: o.ChannelID, sink: o.Sink, messages: o.Messages, log: d.log.With("channel_id", o.ChannelID)}
+	s := &Session{d: d, channelID: o.ChannelID, sink: o.Sink, messages: o.Messages, proxy: o.Proxy, log: d.log.With("channel_id", o.ChannelID)}
 	if o.JID != "" {
 		jid, err := parseDeviceJID(o.JID)
 		if err != nil {

@@ -106,7 +106,8 @@ func TestInboundAtLeastOnceClientSettings(t *testing.T) {
 	t.Parallel()
 	d := &Driver{cfg: Config{}.WithDefaults()}
 	d.ws = d.cfg.MediaHTTPClient
-	cli := d.newClient(&store.Device{}, newWALogger(d.cfg.Logger, false))
+	cli, err := d.newClient(&store.Device{}, newWALogger(d.cfg.Logger, false), "")
+	require.NoError(t, err)
 	require.True(t, cli.SynchronousAck)
 	require.True(t, cli.EnableDecryptedEventBuffer)
 }

@@ -191,7 +191,8 @@ func TestGetMessageForRetryFromTheMessageLog(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	c := &conn{s: s, ctx: ctx, cancel: cancel}
-	cli := c.newClient(b.us)
+	cli, err := c.newClient(b.us)
+	require.NoError(t, err)
 
 	got := cli.GetMessageForRetry(*b.voter.ID, b.voterJID, poll)
 	require.NotNil(t, got, "the message a recipient asks for again is read from the log")

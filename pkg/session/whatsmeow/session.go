@@ -45,6 +45,7 @@ type Session struct {
 	channelID string
 	sink      session.Sink
 	messages  session.MessageLog // nil: none
+	proxy     string             // session.Options.Proxy
 	log       *slog.Logger
 	waLog     waLog.Logger
 
@@ -136,7 +137,12 @@ func (c *conn) run(jid types.JID) {
 		}
 	}
 	s.d.checkVersion(c.ctx)
-	cli := c.newClient(dev)
+	cli, err := c.newClient(dev)
+	if err != nil {
+		s.log.Warn("cannot use the channel's proxy", "err", err)
+		c.emit(session.ConnectFailure{Reason: state.ReasonProxyUnreachable, Message: err.Error()})
+		return
+	}
 	if dev.ID == nil {
 		qr, err := cli.GetQRChannel(c.ctx)
 		if err != nil {
@@ -151,28 +157,48 @@ func (c *conn) run(jid types.JID) {
 		cli.Disconnect()
 	}()
 	if err := cli.ConnectContext(c.ctx); err != nil && c.ctx.Err() == nil {
-		s.log.Warn("cannot connect to WhatsApp", "err", err)
-		c.emit(session.ConnectFailure{Reason: state.ReasonUnreachable, Message: err.Error(), Retryable: true})
+		s.log.Warn("cannot connect to WhatsApp", "err", err, "proxy", s.proxy != "")
+		c.emit(session.ConnectFailure{Reason: s.dialFailure(err), Message: err.Error(), Retryable: true})
 	}
+}
+
+// dialFailure is the reason of a failed connection attempt: through a
+// proxy, a failure to open the websocket happened at or behind the proxy
+// (unreachable, credentials refused, WhatsApp unreachable from it) and is
+// proxy_unreachable; a failure after the websocket opened (the Noise
+// handshake) and any failure without a proxy is whatsapp_unreachable.
+func (s *Session) dialFailure(err error) string {
+	if s.proxy != "" && !strings.HasPrefix(err.Error(), "noise handshake failed") {
+		return state.ReasonProxyUnreachable
+	}
+	return state.ReasonUnreachable
 }
 
 // newClient makes the connection's client for dev: its events go to
 // handle, retry receipts are answered from the message log, and its
 // background work ends with the connection.
-func (c *conn) newClient(dev *store.Device) *wa.Client {
-	cli := c.s.d.newClient(dev, c.s.waLog)
+func (c *conn) newClient(dev *store.Device) (*wa.Client, error) {
+	cli, err := c.s.d.newClient(dev, c.s.waLog, c.s.proxy)
+	if err != nil {
+		return nil, err
+	}
 	cli.BackgroundEventCtx = c.ctx
 	c.cli.Store(cli)
 	// Registered before GetQRChannel's handler, so that the number of codes
 	// is known when the first one is shown.
 	cli.AddEventHandlerWithSuccessStatus(c.handle)
 	cli.GetMessageForRetry = c.messageForRetry
-	return cli
+	return cli, nil
 }
 
 // newClient makes a whatsmeow client for dev with wagate's policies:
-// no reconnection of its own, shared HTTP clients, bounded history.
-func (d *Driver) newClient(dev *store.Device, log waLog.Logger) *wa.Client {
+// no reconnection of its own, shared HTTP clients, bounded history. With
+// a proxy (a URL netproxy accepts) the client gets HTTP clients of its
+// own whose transport whatsmeow's SetProxyAddress points at the proxy:
+// the websocket before and after login and media uploads and downloads
+// all go through it (SetProxyAddress sets the transport of the clients
+// it is given, so the shared ones must not be).
+func (d *Driver) newClient(dev *store.Device, log waLog.Logger, proxy string) (*wa.Client, error) {
 	cli := wa.NewClient(dev, log)
 	cli.EnableAutoReconnect = false
 	cli.InitialAutoReconnect = false
@@ -190,7 +216,16 @@ func (d *Driver) newClient(dev *store.Device, log waLog.Logger) *wa.Client {
 	cli.SetWebsocketHTTPClient(d.ws)
 	cli.SetPreLoginHTTPClient(d.ws)
 	cli.SetMediaHTTPClient(d.cfg.MediaHTTPClient)
-	return cli
+	if proxy != "" {
+		ws, media := *d.ws, *d.cfg.MediaHTTPClient
+		cli.SetWebsocketHTTPClient(&ws)
+		cli.SetPreLoginHTTPClient(&ws)
+		cli.SetMediaHTTPClient(&media)
+		if err := cli.SetProxyAddress(proxy); err != nil {
+			return nil, fmt.Errorf("whatsmeow: proxy: %w", err)
+		}
+	}
+	return cli, nil
 }
 
 // watchQR turns the QR channel's codes into session.QR events.
@@ -609,7 +644,10 @@ func (s *Session) logoutClient(ctx context.Context, jid types.JID) (*wa.Client, 
 	if err != nil || dev == nil {
 		return nil, err
 	}
-	cli := s.d.newClient(dev, s.waLog)
+	cli, err := s.d.newClient(dev, s.waLog, s.proxy)
+	if err != nil {
+		return nil, err
+	}
 	if err := cli.ConnectContext(ctx); err != nil {
 		return cli, err
 	}
