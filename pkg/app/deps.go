@@ -193,6 +193,7 @@ func (d *Deps) Drivers(ctx context.Context) (map[string]session.Driver, error) {
 		Redis:       d.Redis,
 		Keys:        d.Keys,
 		TimeScale:   d.Cfg.SimTimeScale,
+		QRTimeScale: d.Cfg.SimQRTimeScale,
 		PresenceTTL: min(sim.DefaultPresenceTTL, d.Cfg.LeaseTTL/3),
 		Logger:      d.Log,
 	})

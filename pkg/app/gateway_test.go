@@ -35,11 +35,14 @@ func gatewayEnv(t *testing.T) map[string]string {
 		"WAGATE_NATS_LISTEN":    "",
 		"WAGATE_DRIVER":         "sim",
 		"WAGATE_SIM_TIME_SCALE": "0.02",
-		"WAGATE_SHARDS":         "8",
-		"WAGATE_LEASE_TTL":      "1s",
-		"WAGATE_ADMIN_TOKEN":    "test-admin-token-0123456789",
-		"WAGATE_LOG_LEVEL":      "warn",
-		"WAGATE_LOG_FORMAT":     "text",
+		// QR codes for 12 s (the first): a scan finds its code showing on a
+		// loaded machine. Leases of 5 s survive a stalled renewal there.
+		"WAGATE_SIM_QR_TIME_SCALE": "0.2",
+		"WAGATE_SHARDS":            "8",
+		"WAGATE_LEASE_TTL":         "5s",
+		"WAGATE_ADMIN_TOKEN":       "test-admin-token-0123456789",
+		"WAGATE_LOG_LEVEL":         "warn",
+		"WAGATE_LOG_FORMAT":        "text",
 	}
 }
 
@@ -103,6 +106,7 @@ func (c client) waitState(id, want string) {
 // without a new QR.
 func TestGatewayPairsThroughTheAPIAndResumesAfterRestart(t *testing.T) {
 	env := gatewayEnv(t)
+	delete(env, "WAGATE_SIM_QR_TIME_SCALE") // the codes rotate within a second or two
 	g := startGateway(t, env)
 	api := client{t: t, base: g.URL(), token: g.AdminToken()}
 

@@ -39,8 +39,9 @@ func gateway(t *testing.T) (*app.Gateway, *client.Client) {
 		"WAGATE_NATS_LISTEN":           "",
 		"WAGATE_DRIVER":                "sim",
 		"WAGATE_SIM_TIME_SCALE":        "0.02",
+		"WAGATE_SIM_QR_TIME_SCALE":     "0.2", // codes that outlast a scan on a loaded machine
 		"WAGATE_SHARDS":                "8",
-		"WAGATE_LEASE_TTL":             "1s",
+		"WAGATE_LEASE_TTL":             "5s",
 		"WAGATE_SEND_RATE":             "0",
 		"WAGATE_ADMIN_TOKEN":           "test-admin-token-0123456789",
 		"WAGATE_WEBHOOK_ALLOW_PRIVATE": "true",

@@ -127,6 +127,9 @@ type Config struct {
 	Driver string
 	// SimTimeScale multiplies every delay of the simulator.
 	SimTimeScale float64
+	// SimQRTimeScale, when set, multiplies the simulator's QR code
+	// lifetimes instead of SimTimeScale.
+	SimQRTimeScale float64
 	// Shards is the fixed shard count, stored once in Postgres.
 	Shards int
 	// LeaseTTL is the time-to-live of a shard lease in Redis.
@@ -190,6 +193,7 @@ var Vars = []Var{
 	{"WAGATE_ADMIN_TOKENS", "", "comma-separated admin tokens valid besides WAGATE_ADMIN_TOKEN (rotation without downtime)"},
 	{"WAGATE_DRIVER", "whatsmeow", "default session driver: whatsmeow or sim"},
 	{"WAGATE_SIM_TIME_SCALE", "1", "multiplies the simulator's delays (tests use 0.02)"},
+	{"WAGATE_SIM_QR_TIME_SCALE", "", "multiplies the simulator's QR code lifetimes instead of WAGATE_SIM_TIME_SCALE (e.g. 1 for codes at WhatsApp's pace while the rest runs fast)"},
 	{"WAGATE_SHARDS", "64", "shard count, fixed once stored in Postgres"},
 	{"WAGATE_LEASE_TTL", "15s", "shard lease time-to-live"},
 	{"WAGATE_SEND_RATE", "60/m", "default outbound limit per channel, with jitter (0 = unlimited)"},
@@ -349,6 +353,13 @@ func Load(role Role, lookupEnv func(string) (string, bool)) (Config, error) {
 			bad("WAGATE_SIM_TIME_SCALE", v, "expected a positive number such as 1 or 0.02")
 		}
 		c.SimTimeScale = f
+	}
+	if v := get("WAGATE_SIM_QR_TIME_SCALE", ""); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+			bad("WAGATE_SIM_QR_TIME_SCALE", v, "expected a positive number such as 1 or 0.2")
+		}
+		c.SimQRTimeScale = f
 	}
 	if v := get("WAGATE_SHARDS", "64"); v != "" {
 		n, err := strconv.Atoi(v)
