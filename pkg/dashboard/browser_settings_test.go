@@ -86,5 +86,29 @@ func TestChannelSettingsAndTestSendFromTheDashboard(t *testing.T) {
 	b.click("#send-submit")
 	b.waitJS("the message failed", `document.querySelector("#send-status")?.dataset.status === "failed"`, 30*time.Second)
 	b.screenshot("test-message-failed")
+
+	// A proxy (last: a change restarts the channel): refused at its field
+	// when it is no proxy URL; stored and shown masked otherwise; left
+	// alone when the masked value is not touched; removed when emptied.
+	b.setValue("#set-proxy", "ftp://proxy.example:21")
+	b.click("#settings-save")
+	b.waitJS("the proxy's error", `!document.querySelector('[data-error-for="settings.proxy"]').hidden`, 10*time.Second)
+	b.setValue("#set-proxy", "socks5://user:s3cret@127.0.0.1:1080")
+	b.click("#settings-save")
+	b.waitJS("the masked proxy in the form", `document.querySelector("#set-proxy")?.value === "socks5://user:***@127.0.0.1:1080"`, 10*time.Second)
+	require.Equal(t, "socks5://user:***@127.0.0.1:1080", apiJSON(t, g, http.MethodGet, "/v1/channels/"+id, "")["settings"].(map[string]any)["proxy"])
+	b.setValue("#set-history", "11")
+	b.click("#settings-save")
+	require.Eventually(t, func() bool {
+		return apiJSON(t, g, http.MethodGet, "/v1/channels/"+id, "")["settings"].(map[string]any)["history_days"] == float64(11)
+	}, 10*time.Second, 100*time.Millisecond, "history_days saved")
+	require.Equal(t, "socks5://user:***@127.0.0.1:1080", apiJSON(t, g, http.MethodGet, "/v1/channels/"+id, "")["settings"].(map[string]any)["proxy"], "the untouched proxy is kept")
+	b.screenshot("proxy-masked")
+	b.setValue("#set-proxy", "")
+	b.click("#settings-save")
+	require.Eventually(t, func() bool {
+		_, ok := apiJSON(t, g, http.MethodGet, "/v1/channels/"+id, "")["settings"].(map[string]any)["proxy"]
+		return !ok
+	}, 10*time.Second, 100*time.Millisecond, "the proxy removed")
 	require.Empty(t, b.unexpectedErrors(), "console errors")
 }

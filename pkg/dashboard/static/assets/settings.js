@@ -42,6 +42,7 @@ export class SettingsPanel {
       online: h("input", { id: "set-online", type: "checkbox", checked: s.presence?.online ?? true }),
       reject_calls: h("input", { id: "set-reject-calls", type: "checkbox", checked: !!s.reject_calls }),
       reject_calls_reply: h("textarea", { id: "set-reject-reply", rows: 2, maxlength: 1000 }, s.reject_calls_reply ?? ""),
+      proxy: h("input", { id: "set-proxy", autocomplete: "off", spellcheck: "false", placeholder: "socks5://user:password@host:1080", value: s.proxy ?? "" }),
       max_mb: h("input", { id: "set-media-max", type: "number", min: 0, max: 2048, step: "any", inputmode: "decimal", placeholder: "16",
         value: s.media?.auto_download?.max_bytes != null ? String(+(s.media.auto_download.max_bytes / MB).toFixed(3)) : "" }),
     };
@@ -70,7 +71,8 @@ export class SettingsPanel {
         field("settings.reject_calls", t("settings.reject_calls"), i.reject_calls, t("settings.reject_calls_hint")),
         replyField,
         typesField,
-        field("settings.media.auto_download.max_bytes", t("settings.media_max"), i.max_mb, t("settings.media_max_hint"))),
+        field("settings.media.auto_download.max_bytes", t("settings.media_max"), i.max_mb, t("settings.media_max_hint")),
+        field("settings.proxy", t("settings.proxy"), i.proxy, t("settings.proxy_hint"))),
       this.general,
       h("div", { class: "toolbar" }, this.submit));
     this.form.addEventListener("submit", (e) => { e.preventDefault(); this.save(); });
@@ -101,6 +103,9 @@ export class SettingsPanel {
     if (i.reject_calls.checked !== !!s.reject_calls) settings.reject_calls = i.reject_calls.checked;
     const reply = i.reject_calls_reply.value.trim();
     if (reply !== (s.reject_calls_reply ?? "")) settings.reject_calls_reply = reply === "" ? null : reply;
+    // The proxy comes back masked (password ***): unchanged, it is not sent.
+    const proxy = i.proxy.value.trim();
+    if (proxy !== (s.proxy ?? "")) settings.proxy = proxy === "" ? null : proxy;
     const types = this.typeBoxes.filter((b) => b.checked).map((b) => b.value);
     const oldTypes = s.media?.auto_download?.types ?? MEDIA_DEFAULT;
     const mb = i.max_mb.value.trim();
