@@ -33,6 +33,10 @@ type MediaRef struct {
 	FileName      string
 	// Thumbnail is the JPEG preview the message carries, if any.
 	Thumbnail []byte
+	// Seconds is the length of audio and video, when the message says;
+	// Waveform a voice note's (64 values from 0 to 100), when it has one.
+	Seconds  uint32
+	Waveform []byte
 
 	// The message: WhatsApp's id, its chat and author (JIDs), whether this
 	// account sent it, whether the chat is a group.

@@ -218,6 +218,12 @@ type SendResult struct {
 	// device asks for it (MessageLog.SentPayload), whichever worker runs
 	// the session by then. Optional.
 	Payload []byte
+	// Media, for a media message, is its file as WhatsApp knows it: the
+	// keys the upload returned (which download it again) and what the
+	// message shows before it is fetched (thumbnail, seconds, waveform).
+	// The worker keeps it in the message log, as it does for received
+	// media.
+	Media *MediaRef
 }
 
 func (QR) sessionEvent()             {}

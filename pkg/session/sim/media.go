@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/wagate/wagate/pkg/session"
+	wm "github.com/wagate/wagate/pkg/session/whatsmeow"
 )
 
 // The simulated media server. A media message the phone "sends" names a
@@ -271,4 +273,40 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// sentMedia is what the simulated media server keeps of the file of a
+// media send, as whatsmeow's upload reports it: the file is checked and
+// described by the whatsmeow driver's own code (PrepareMedia: the same
+// thumbnail, seconds and waveform, the same refusals as
+// session.ErrInvalidMedia), and gets keys derived from the message id. A
+// send without a base64 file (its URL is the worker's to fetch) gets nil,
+// as does a message that is not media.
+func sentMedia(m session.Outbound) (*session.MediaRef, error) {
+	switch m.Type {
+	case "image", "video", "audio", "document", "sticker":
+	default:
+		return nil, nil
+	}
+	var b wm.SendBody
+	if len(m.Body) > 0 {
+		if err := json.Unmarshal(m.Body, &b); err != nil {
+			return nil, fmt.Errorf("%w: send body: %v", session.ErrInvalid, err)
+		}
+	}
+	if b.Media == nil || b.Media.Base64 == "" {
+		return nil, nil
+	}
+	b.Type = m.Type
+	p, err := wm.PrepareMedia(b)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(p.Data)
+	key := sha256.Sum256([]byte("media key " + m.ID))
+	enc := sha256.Sum256(append(key[:], p.Data...))
+	return &session.MediaRef{Kind: m.Type, DirectPath: "/sim/sent/" + WAID(m.ID), MediaKey: key[:], FileEncSHA256: enc[:],
+		FileSHA256: sum[:], FileLength: int64(len(p.Data)), MIME: p.MIME, FileName: p.FileName,
+		Thumbnail: p.Preview.Thumbnail, Seconds: p.Preview.Seconds, Waveform: p.Preview.Waveform,
+		MessageID: WAID(m.ID), FromMe: true}, nil
 }

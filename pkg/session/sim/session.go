@@ -389,7 +389,15 @@ func (s *Session) Send(ctx context.Context, m session.Outbound) (session.SendRes
 		return session.SendResult{}, fmt.Errorf("sim: send %s: %w", m.ID, session.ErrNotConnected)
 	}
 	gen, jid := s.gen, s.jid
+	s.mu.Unlock()
+	// As whatsmeow's driver, the file is checked and uploaded before the
+	// message goes out.
+	ref, err := sentMedia(m)
+	if err != nil {
+		return session.SendResult{}, fmt.Errorf("sim: send %s: %w", m.ID, err)
+	}
 	var failure int
+	s.mu.Lock()
 	if len(s.sendFailures) > 0 {
 		failure, s.sendFailures = s.sendFailures[0], s.sendFailures[1:]
 	}
@@ -419,7 +427,10 @@ func (s *Session) Send(ctx context.Context, m session.Outbound) (session.SendRes
 	}
 	s.mu.Unlock()
 	// The simulator's encoding of what it sent is the send body itself.
-	return session.SendResult{WAID: WAID(m.ID), Timestamp: s.d.cfg.Now(), Payload: m.Body}, nil
+	if ref != nil {
+		ref.Chat, ref.Sender = chat, jid
+	}
+	return session.SendResult{WAID: WAID(m.ID), Timestamp: s.d.cfg.Now(), Payload: m.Body, Media: ref}, nil
 }
 
 // deliveriesTTL bounds the life of the delivery counts after the last send,

@@ -38,20 +38,25 @@ type downloadable interface {
 // mediaRef keeps the download keys of msg's media, nil for other messages.
 func mediaRef(msg *waE2E.Message, info *types.MessageInfo) *session.MediaRef {
 	var (
-		m     downloadable
-		kind  string
-		name  string
-		thumb []byte
+		m       downloadable
+		kind    string
+		name    string
+		thumb   []byte
+		seconds uint32
+		wave    []byte
 	)
 	switch {
 	case msg.GetImageMessage() != nil:
 		m, kind, thumb = msg.GetImageMessage(), "image", msg.GetImageMessage().GetJPEGThumbnail()
 	case msg.GetVideoMessage() != nil:
-		m, kind, thumb = msg.GetVideoMessage(), "video", msg.GetVideoMessage().GetJPEGThumbnail()
+		v := msg.GetVideoMessage()
+		m, kind, thumb, seconds = v, "video", v.GetJPEGThumbnail(), v.GetSeconds()
 	case msg.GetPtvMessage() != nil:
-		m, kind, thumb = msg.GetPtvMessage(), "video", msg.GetPtvMessage().GetJPEGThumbnail()
+		v := msg.GetPtvMessage()
+		m, kind, thumb, seconds = v, "video", v.GetJPEGThumbnail(), v.GetSeconds()
 	case msg.GetAudioMessage() != nil:
-		m, kind = msg.GetAudioMessage(), "audio"
+		a := msg.GetAudioMessage()
+		m, kind, seconds, wave = a, "audio", a.GetSeconds(), a.GetWaveform()
 	case msg.GetDocumentMessage() != nil:
 		m, kind, name, thumb = msg.GetDocumentMessage(), "document", msg.GetDocumentMessage().GetFileName(), msg.GetDocumentMessage().GetJPEGThumbnail()
 	case msg.GetStickerMessage() != nil:
@@ -65,6 +70,7 @@ func mediaRef(msg *waE2E.Message, info *types.MessageInfo) *session.MediaRef {
 	return &session.MediaRef{
 		Kind: kind, DirectPath: m.GetDirectPath(), MediaKey: m.GetMediaKey(), FileEncSHA256: m.GetFileEncSHA256(),
 		FileSHA256: m.GetFileSHA256(), FileLength: int64(m.GetFileLength()), MIME: m.GetMimetype(), FileName: name, Thumbnail: thumb,
+		Seconds: seconds, Waveform: wave,
 		MessageID: info.ID, Chat: info.Chat.String(), Sender: info.Sender.String(), FromMe: info.IsFromMe, IsGroup: info.IsGroup,
 	}
 }

@@ -29,6 +29,9 @@ const Name = "whatsmeow"
 // schema is upgraded, so that workers starting together upgrade it once.
 const upgradeLock = 0x77616d77 // "wamw"
 
+// defaultMediaMax is Config.MediaMaxBytes's default.
+const defaultMediaMax = 64 << 20
+
 // Config configures the driver. Zero values take the defaults documented
 // on each field.
 type Config struct {
@@ -105,7 +108,7 @@ func (c Config) WithDefaults() Config {
 		c.DialTimeout = 15 * time.Second
 	}
 	if c.MediaMaxBytes <= 0 {
-		c.MediaMaxBytes = 64 << 20
+		c.MediaMaxBytes = defaultMediaMax
 	}
 	if c.MediaFetchTimeout <= 0 {
 		c.MediaFetchTimeout = time.Minute

@@ -1,14 +1,10 @@
 package whatsmeow
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"image"
-	_ "image/jpeg" // image sizes of sent JPEGs
-	_ "image/png"  // and PNGs
 	"io"
 	"mime"
 	"net"
@@ -18,10 +14,10 @@ import (
 	"strings"
 	"time"
 
-	wa "go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/wagate/wagate/pkg/media/preview"
 	"github.com/wagate/wagate/pkg/session"
 	"github.com/wagate/wagate/pkg/ssrf"
 )
@@ -199,46 +195,12 @@ const voiceMIME = "audio/ogg; codecs=opus"
 // media builds an image, video, audio, document or sticker message: the
 // file is loaded, checked against the type, and uploaded.
 func (bd *builder) media(ctx context.Context, b SendBody) (*waE2E.Message, error) {
-	if b.Media == nil {
-		return nil, invalid("%s needs media", b.Type)
-	}
-	if b.Voice && b.Type != "audio" {
-		return nil, invalid("voice applies to audio only")
-	}
-	data, mt, err := bd.fetch.load(ctx, b.Media)
+	f, err := bd.fetch.prepare(ctx, b)
 	if err != nil {
 		return nil, err
 	}
-	kind := wa.MediaImage
-	switch b.Type {
-	case "image":
-		if !strings.HasPrefix(mt, "image/") {
-			return nil, invalid("image media is %s", mt)
-		}
-	case "video":
-		kind = wa.MediaVideo
-		if !strings.HasPrefix(mt, "video/") {
-			return nil, invalid("video media is %s", mt)
-		}
-	case "audio":
-		kind = wa.MediaAudio
-		if !strings.HasPrefix(mt, "audio/") {
-			return nil, invalid("audio media is %s", mt)
-		}
-		if b.Voice {
-			if mt != "audio/ogg" {
-				return nil, invalid("a voice note must be OGG/Opus audio, not %s", mt)
-			}
-			mt = voiceMIME
-		}
-	case "sticker":
-		if mt != "image/webp" {
-			return nil, invalid("a sticker must be image/webp, not %s", mt)
-		}
-	case "document":
-		kind = wa.MediaDocument
-	}
-	up, err := bd.up.Upload(ctx, data, kind)
+	data, mt, pv := f.data, f.mime, f.preview
+	up, err := bd.up.Upload(ctx, data, mediaTypes[b.Type])
 	if err != nil {
 		return nil, fmt.Errorf("whatsmeow: upload %s: %w", b.Type, err)
 	}
@@ -248,23 +210,23 @@ func (bd *builder) media(ctx context.Context, b SendBody) (*waE2E.Message, error
 		m := &waE2E.ImageMessage{
 			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
 			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
-			Mimetype: proto.String(mt), Caption: caption,
+			Mimetype: proto.String(mt), Caption: caption, JPEGThumbnail: pv.Thumbnail,
 		}
-		if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil {
-			m.Width, m.Height = proto.Uint32(uint32(cfg.Width)), proto.Uint32(uint32(cfg.Height))
+		if pv.Width > 0 {
+			m.Width, m.Height = proto.Uint32(uint32(pv.Width)), proto.Uint32(uint32(pv.Height))
 		}
 		return &waE2E.Message{ImageMessage: m}, nil
 	case "video":
 		return &waE2E.Message{VideoMessage: &waE2E.VideoMessage{
 			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
 			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
-			Mimetype: proto.String(mt), Caption: caption,
+			Mimetype: proto.String(mt), Caption: caption, JPEGThumbnail: pv.Thumbnail, Seconds: optionalUint(pv.Seconds),
 		}}, nil
 	case "audio":
 		return &waE2E.Message{AudioMessage: &waE2E.AudioMessage{
 			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
 			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
-			Mimetype: proto.String(mt), PTT: proto.Bool(b.Voice),
+			Mimetype: proto.String(mt), PTT: proto.Bool(b.Voice), Seconds: optionalUint(pv.Seconds), Waveform: pv.Waveform,
 		}}, nil
 	case "sticker":
 		return &waE2E.Message{StickerMessage: &waE2E.StickerMessage{
@@ -273,16 +235,161 @@ func (bd *builder) media(ctx context.Context, b SendBody) (*waE2E.Message, error
 			Mimetype: proto.String(mt),
 		}}, nil
 	default:
-		name := b.Media.Filename
-		if name == "" {
-			name = fileName(b.Media.URL, mt)
-		}
+		name := f.name
 		return &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{
 			URL: proto.String(up.URL), DirectPath: proto.String(up.DirectPath), MediaKey: up.MediaKey,
 			FileEncSHA256: up.FileEncSHA256, FileSHA256: up.FileSHA256, FileLength: proto.Uint64(up.FileLength),
 			Mimetype: proto.String(mt), Caption: caption, FileName: proto.String(name), Title: proto.String(name),
 		}}, nil
 	}
+}
+
+// file is the media of a send, loaded and checked, ready to upload.
+type file struct {
+	data    []byte
+	mime    string // as sent
+	name    string // a document's
+	preview preview.Preview
+}
+
+// prepare loads the media of b and checks it against the type; the file
+// gets what the message shows before it is fetched (previewOf).
+func (f *fetcher) prepare(ctx context.Context, b SendBody) (file, error) {
+	if b.Media == nil {
+		return file{}, invalid("%s needs media", b.Type)
+	}
+	if b.Voice && b.Type != "audio" {
+		return file{}, invalid("voice applies to audio only")
+	}
+	data, mt, err := f.load(ctx, b.Media)
+	if err != nil {
+		return file{}, err
+	}
+	switch b.Type {
+	case "image":
+		if !strings.HasPrefix(mt, "image/") {
+			return file{}, invalid("image media is %s", mt)
+		}
+	case "video":
+		if !strings.HasPrefix(mt, "video/") {
+			return file{}, invalid("video media is %s", mt)
+		}
+	case "audio":
+		if !strings.HasPrefix(mt, "audio/") {
+			return file{}, invalid("audio media is %s", mt)
+		}
+		if b.Voice {
+			if mt != "audio/ogg" {
+				return file{}, invalid("a voice note must be OGG/Opus audio, not %s", mt)
+			}
+			mt = voiceMIME
+		}
+	case "sticker":
+		if mt != "image/webp" {
+			return file{}, invalid("a sticker must be image/webp, not %s", mt)
+		}
+	}
+	pv, err := previewOf(b, mt, data)
+	if err != nil {
+		return file{}, err
+	}
+	out := file{data: data, mime: mt, preview: pv}
+	if b.Type == "document" {
+		out.name = b.Media.Filename
+		if out.name == "" {
+			out.name = fileName(b.Media.URL, mt)
+		}
+	}
+	return out, nil
+}
+
+// Prepared is the media of a send as Send uploads it.
+type Prepared struct {
+	Data []byte
+	// MIME is the type as sent; FileName a document's name.
+	MIME, FileName string
+	// Preview is what the message shows before its file is fetched.
+	Preview preview.Preview
+}
+
+// PrepareMedia loads and checks the media of a send body exactly as Send
+// does before uploading it, from base64 only (fetching URLs is the
+// driver's). Errors are Send's (session.ErrInvalidMedia). The simulator
+// sends media through it, so both drivers accept, refuse and describe the
+// same files.
+func PrepareMedia(b SendBody) (Prepared, error) {
+	if b.Media != nil && b.Media.URL != "" {
+		return Prepared{}, fmt.Errorf("%w: %w: media url", session.ErrInvalidMedia, session.ErrUnsupported)
+	}
+	f, err := (&fetcher{max: defaultMediaMax}).prepare(context.Background(), b)
+	if errors.Is(err, session.ErrInvalid) {
+		err = fmt.Errorf("%w: %w", session.ErrInvalidMedia, err)
+	}
+	return Prepared{Data: f.data, MIME: f.mime, FileName: f.name, Preview: f.preview}, err
+}
+
+// previewOf is what the message of b shows before its file is fetched:
+// what b gives, completed from the file (package preview).
+func previewOf(b SendBody, mt string, data []byte) (preview.Preview, error) {
+	given, err := GivenPreview(b.Type, b.Voice, b.Media)
+	if err != nil {
+		return given, err
+	}
+	pv, err := preview.Of(b.Type, b.Voice, mt, data, given)
+	if errors.Is(err, preview.ErrNotOpus) {
+		return pv, invalid("a voice note must be OGG/Opus audio: %v", err)
+	}
+	return pv, err
+}
+
+// GivenPreview checks and decodes the preview a send body gives for a
+// message of kind: thumbnail (base64 JPEG, images and videos), seconds
+// (audio and video) and waveform (voice notes: WaveformLen values from 0
+// to 100). The simulator reads send bodies with it too.
+func GivenPreview(kind string, voice bool, m *Media) (preview.Preview, error) {
+	var p preview.Preview
+	if m == nil {
+		return p, nil
+	}
+	if m.Thumbnail != "" {
+		if kind != "image" && kind != "video" {
+			return p, invalid("media.thumbnail applies to images and videos")
+		}
+		t, err := base64.StdEncoding.DecodeString(m.Thumbnail)
+		if err != nil || len(t) < 4 || t[0] != 0xff || t[1] != 0xd8 {
+			return p, invalid("media.thumbnail must be a base64 JPEG")
+		}
+		p.Thumbnail = t
+	}
+	if m.Seconds > 0 {
+		if kind != "audio" && kind != "video" {
+			return p, invalid("media.seconds applies to audio and video")
+		}
+		p.Seconds = m.Seconds
+	}
+	if m.Waveform != nil {
+		if kind != "audio" || !voice {
+			return p, invalid("media.waveform applies to voice notes")
+		}
+		if len(m.Waveform) != preview.WaveformLen {
+			return p, invalid("media.waveform needs %d values", preview.WaveformLen)
+		}
+		p.Waveform = make([]byte, len(m.Waveform))
+		for i, v := range m.Waveform {
+			if v < 0 || v > 100 {
+				return p, invalid("media.waveform values are from 0 to 100")
+			}
+			p.Waveform[i] = byte(v)
+		}
+	}
+	return p, nil
+}
+
+func optionalUint(v uint32) *uint32 {
+	if v == 0 {
+		return nil
+	}
+	return proto.Uint32(v)
 }
 
 // fileName names a document without one: the URL's last path element, or

@@ -65,12 +65,21 @@ type SendBody struct {
 // URL (http or https, fetched with the driver's size limit and timeout) or
 // Base64 (standard encoding, a data: URI prefix allowed). MIME defaults to
 // the URL's Content-Type, else to what the bytes look like.
+//
+// What phones show before fetching the file is computed from it (package
+// preview) unless given: Thumbnail (base64 JPEG; an image's is made from
+// the image, a video's only given), Seconds (a video's only given; an
+// Ogg/Opus audio's read from its container) and Waveform (a voice note's:
+// 64 values from 0 to 100, else estimated from the Opus packets).
 type Media struct {
-	URL      string `json:"url,omitempty"`
-	Base64   string `json:"base64,omitempty"`
-	MIME     string `json:"mime,omitempty"`
-	Filename string `json:"filename,omitempty"`
-	Caption  string `json:"caption,omitempty"`
+	URL       string `json:"url,omitempty"`
+	Base64    string `json:"base64,omitempty"`
+	MIME      string `json:"mime,omitempty"`
+	Filename  string `json:"filename,omitempty"`
+	Caption   string `json:"caption,omitempty"`
+	Thumbnail string `json:"thumbnail,omitempty"`
+	Seconds   uint32 `json:"seconds,omitempty"`
+	Waveform  []int  `json:"waveform,omitempty"`
 }
 
 // Location is a place to share.

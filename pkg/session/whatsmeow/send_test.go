@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 
+	"github.com/wagate/wagate/pkg/media/preview/previewtest"
 	"github.com/wagate/wagate/pkg/session"
 )
 
@@ -51,6 +53,8 @@ var (
 	mp3  = append([]byte("ID3\x03\x00\x00\x00\x00\x00\x00"), make([]byte, 40)...)
 	webp = append([]byte("RIFF\x24\x00\x00\x00WEBPVP8 "), make([]byte, 40)...)
 	pdf  = []byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n")
+	// voiceNote is a valid Ogg/Opus stream of 2 s (100 frames of 20 ms).
+	voiceNote = previewtest.VoiceNote(slices.Repeat([]int{3, 40}, 50))
 )
 
 func pngImage(t *testing.T, w, h int) []byte {
@@ -192,7 +196,7 @@ func TestBuildMedia(t *testing.T) {
 			require.Equal(t, "audio/mpeg", m.GetAudioMessage().GetMimetype())
 			require.False(t, m.GetAudioMessage().GetPTT())
 		}},
-		{"voice note", SendBody{Type: "audio", Voice: true, Media: &Media{Base64: b64(ogg)}}, wa.MediaAudio, func(t *testing.T, m *waE2E.Message) {
+		{"voice note", SendBody{Type: "audio", Voice: true, Media: &Media{Base64: b64(voiceNote)}}, wa.MediaAudio, func(t *testing.T, m *waE2E.Message) {
 			require.Equal(t, voiceMIME, m.GetAudioMessage().GetMimetype())
 			require.True(t, m.GetAudioMessage().GetPTT())
 		}},

@@ -545,7 +545,9 @@ func (s *Session) Send(ctx context.Context, m session.Outbound) (session.SendRes
 	if err != nil {
 		s.log.Warn("cannot encode the sent message for the log; retry receipts after a reconnect cannot be answered", "message_id", m.ID, "err", err)
 	}
-	return session.SendResult{WAID: resp.ID, Timestamp: resp.Timestamp.UTC(), Payload: payload}, nil
+	self := cli.Store.GetJID().ToNonAD()
+	ref := mediaRef(msg, &types.MessageInfo{ID: resp.ID, MessageSource: types.MessageSource{Chat: to, Sender: self, IsFromMe: true, IsGroup: to.Server == types.GroupServer}})
+	return session.SendResult{WAID: resp.ID, Timestamp: resp.Timestamp.UTC(), Payload: payload, Media: ref}, nil
 }
 
 // loggedIn is the client when it can act for the account.
