@@ -31,6 +31,12 @@ type MediaInfo struct {
 	// PresignedURL fetches a stored file straight from an S3 store, for a
 	// short time.
 	PresignedURL string `json:"presigned_url,omitempty"`
+	// Thumbnail is the JPEG preview the message carries.
+	Thumbnail []byte `json:"thumbnail,omitempty"`
+	// Seconds is the length of audio and video, when the message says.
+	Seconds int `json:"seconds,omitempty"`
+	// Waveform is a voice note's: 64 values from 0 to 100.
+	Waveform []int `json:"waveform,omitempty"`
 }
 
 // MediaInfo returns the media member of the message's body; nil when the

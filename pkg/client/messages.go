@@ -74,6 +74,12 @@ type MediaInput struct {
 	Mime     string `json:"mime,omitempty"`
 	Filename string `json:"filename,omitempty"`
 	Caption  string `json:"caption,omitempty"`
+	// Thumbnail is a JPEG preview (images, videos), Seconds the length
+	// (audio, videos), Waveform a voice note's 64 values from 0 to 100;
+	// computed from the file when absent, where that can be done.
+	Thumbnail []byte `json:"thumbnail,omitempty"`
+	Seconds   int    `json:"seconds,omitempty"`
+	Waveform  []int  `json:"waveform,omitempty"`
 }
 
 // LocationInput is a location to send.

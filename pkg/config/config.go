@@ -202,7 +202,7 @@ var Vars = []Var{
 	{"WAGATE_WEBHOOK_SCHEDULE", "5s,5m,30m,2h,5h,10h,24h", "long retry schedule of webhook deliveries"},
 	{"WAGATE_EVENT_MAX_AGE", "72h", "how long WA_EVT keeps events (replay and browser resume window)"},
 	{"WAGATE_WORKER_ID", "host name plus a random suffix", "name of this worker in leases and logs, unique per process (a duplicate in the live set is logged and takes no shards)"},
-	{"WAGATE_MEDIA_URL", "", "where media files are kept: empty for `WAGATE_DATA_DIR`/media, `s3://bucket/prefix` for an S3-compatible store, or a directory"},
+	{"WAGATE_MEDIA_URL", "", "where media files are kept: empty for `WAGATE_DATA_DIR`/media, `s3://bucket/prefix` for an S3-compatible store, or a directory. Split api/worker deployments need S3 or a directory shared by every process"},
 	{"WAGATE_S3_ENDPOINT", "", "S3 API endpoint of an `s3://` media URL (`host:port` or `http(s)://host:port`; empty: AWS)"},
 	{"WAGATE_S3_REGION", "", "region of the media bucket (empty: discovered)"},
 	{"WAGATE_S3_ACCESS_KEY", "", "access key of the media bucket (empty with the secret: the AWS environment or instance role)"},

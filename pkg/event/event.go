@@ -46,6 +46,9 @@ const (
 	// MessageMediaStored: the file of a media message is stored and can
 	// be fetched (its media.url answers 200).
 	MessageMediaStored = "message.media_stored"
+	// MessageMediaFailed: the file of a received media message cannot be
+	// fetched, for good (its media.status is failed or expired).
+	MessageMediaFailed = "message.media_failed"
 )
 
 // Envelope wraps every event.

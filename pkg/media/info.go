@@ -17,6 +17,12 @@ type Info struct {
 	// PresignedURL fetches the file straight from an S3 store without
 	// credentials, for a short while (only with S3, once stored).
 	PresignedURL string `json:"presigned_url,omitempty"`
+	// Thumbnail is the JPEG preview the message carries (base64 in JSON).
+	Thumbnail []byte `json:"thumbnail,omitempty"`
+	// Seconds is the length of audio and video, when the message says.
+	Seconds int `json:"seconds,omitempty"`
+	// Waveform is a voice note's: 64 values from 0 to 100.
+	Waveform []int `json:"waveform,omitempty"`
 }
 
 // Path is the API route of a message's file.

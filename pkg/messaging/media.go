@@ -127,7 +127,11 @@ func (h *Handlers) withMedia(ctx context.Context, channelID string, msgs []*stor
 
 // Info describes the file of d as events and the message list show it.
 func Info(channelID string, d *store.Media) media.Info {
-	in := media.Info{MIME: d.MIME, Size: d.FileLength, FileName: d.FileName, URL: media.Path(channelID, d.MessageID), Status: d.Status}
+	in := media.Info{MIME: d.MIME, Size: d.FileLength, FileName: d.FileName, URL: media.Path(channelID, d.MessageID), Status: d.Status,
+		Thumbnail: d.Thumbnail, Seconds: d.Seconds}
+	for _, v := range d.Waveform {
+		in.Waveform = append(in.Waveform, int(v))
+	}
 	if len(d.FileSHA256) > 0 {
 		in.SHA256 = hexOf(d.FileSHA256)
 	}

@@ -82,6 +82,14 @@ type Media struct {
 	MIME     string `json:"mime,omitempty"`
 	Filename string `json:"filename,omitempty"`
 	Caption  string `json:"caption,omitempty"`
+	// What phones show before fetching the file, when the sender knows
+	// better than what the driver computes from it (package preview):
+	// Thumbnail, a base64 JPEG (images, videos: a video has one only when
+	// given); Seconds (audio, videos: a video has them only when given);
+	// Waveform, WaveformLen values from 0 to 100 (voice notes).
+	Thumbnail string `json:"thumbnail,omitempty"`
+	Seconds   int    `json:"seconds,omitempty"`
+	Waveform  []int  `json:"waveform,omitempty"`
 	// Stored replaces Base64 in the message log once the API stored the
 	// file in the media store (media.go); requests never carry it.
 	Stored *StoredFile `json:"stored,omitempty"`
@@ -357,6 +365,57 @@ func (r *Request) validateMedia() *httpapi.Error {
 	}
 	if len(m.Filename) > 255 {
 		return invalid("media.filename", "exceeds 255 characters")
+	}
+	return r.validatePreview()
+}
+
+// Limits of the preview a send gives.
+const (
+	// MaxThumbnail bounds a given thumbnail (decoded): WhatsApp's are a
+	// few kilobytes.
+	MaxThumbnail = 64 << 10
+	// MaxSeconds bounds the given length of audio and video.
+	MaxSeconds = 86400
+	// WaveformLen is the number of values of a voice note's waveform.
+	WaveformLen = 64
+)
+
+// validatePreview checks media.thumbnail, media.seconds and
+// media.waveform.
+func (r *Request) validatePreview() *httpapi.Error {
+	m := r.Media
+	if m.Thumbnail != "" {
+		if r.Type != TypeImage && r.Type != TypeVideo {
+			return invalid("media.thumbnail", "applies to image and video only")
+		}
+		t, err := base64.StdEncoding.DecodeString(m.Thumbnail)
+		if err != nil || len(t) < 4 || t[0] != 0xff || t[1] != 0xd8 {
+			return invalid("media.thumbnail", "must be a JPEG in standard base64")
+		}
+		if len(t) > MaxThumbnail {
+			return invalid("media.thumbnail", "exceeds %d bytes", MaxThumbnail)
+		}
+	}
+	if m.Seconds != 0 {
+		if r.Type != TypeAudio && r.Type != TypeVideo {
+			return invalid("media.seconds", "applies to audio and video only")
+		}
+		if m.Seconds < 0 || m.Seconds > MaxSeconds {
+			return invalid("media.seconds", "must be from 1 to %d", MaxSeconds)
+		}
+	}
+	if m.Waveform != nil {
+		if r.Type != TypeAudio || !r.Voice {
+			return invalid("media.waveform", "applies to voice notes only (type audio with voice: true)")
+		}
+		if len(m.Waveform) != WaveformLen {
+			return invalid("media.waveform", "needs exactly %d values", WaveformLen)
+		}
+		for _, v := range m.Waveform {
+			if v < 0 || v > 100 {
+				return invalid("media.waveform", "values must be from 0 to 100")
+			}
+		}
 	}
 	return nil
 }

@@ -31,6 +31,8 @@ type Media struct {
 	MIME          string
 	FileName      string
 	Thumbnail     []byte
+	Seconds       int
+	Waveform      []byte
 	Status        string
 	Wanted        bool
 	Attempts      int
@@ -51,14 +53,14 @@ type Media struct {
 }
 
 const mediaCols = `d.message_id, d.channel_id, d.kind, d.direct_path, d.media_key, d.file_enc_sha256, d.file_sha256, d.file_length,
-	d.mime, d.file_name, d.thumbnail, d.status, d.wanted, d.attempts, d.error, d.storage_key, d.sha256, d.size, d.created_at, d.stored_at,
+	d.mime, d.file_name, d.thumbnail, d.seconds, d.waveform, d.status, d.wanted, d.attempts, d.error, d.storage_key, d.sha256, d.size, d.created_at, d.stored_at,
 	coalesce(m.wa_id, ''),
 	CASE WHEN m.chat_lid <> '' THEN m.chat_lid ELSE m.chat END, CASE WHEN m.sender_lid <> '' THEN m.sender_lid ELSE m.sender END, m.direction = 'outbound'`
 
 func scanMedia(row pgx.Row) (*Media, error) {
 	var d Media
 	err := row.Scan(&d.MessageID, &d.ChannelID, &d.Kind, &d.DirectPath, &d.MediaKey, &d.FileEncSHA256, &d.FileSHA256, &d.FileLength,
-		&d.MIME, &d.FileName, &d.Thumbnail, &d.Status, &d.Wanted, &d.Attempts, &d.Error, &d.StorageKey, &d.SHA256, &d.Size, &d.CreatedAt, &d.StoredAt,
+		&d.MIME, &d.FileName, &d.Thumbnail, &d.Seconds, &d.Waveform, &d.Status, &d.Wanted, &d.Attempts, &d.Error, &d.StorageKey, &d.SHA256, &d.Size, &d.CreatedAt, &d.StoredAt,
 		&d.WAID, &d.Chat, &d.Sender, &d.FromMe)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
@@ -77,13 +79,49 @@ func insertMedia(ctx context.Context, tx pgx.Tx, d *Media) error {
 		storedAt = time.Now()
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO media (message_id, channel_id, kind, direct_path, media_key, file_enc_sha256, file_sha256, file_length,
-			mime, file_name, thumbnail, status, wanted, storage_key, sha256, size, stored_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+			mime, file_name, thumbnail, status, wanted, storage_key, sha256, size, stored_at, seconds, waveform)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
 		ON CONFLICT (message_id) DO NOTHING`,
 		d.MessageID, d.ChannelID, d.Kind, d.DirectPath, d.MediaKey, d.FileEncSHA256, d.FileSHA256, d.FileLength,
-		SanitizeText(d.MIME), SanitizeText(d.FileName), d.Thumbnail, status, d.Wanted, d.StorageKey, d.SHA256, d.Size, storedAt)
+		SanitizeText(d.MIME), SanitizeText(d.FileName), d.Thumbnail, status, d.Wanted, d.StorageKey, d.SHA256, d.Size, storedAt, d.Seconds, d.Waveform)
 	if err != nil {
 		return fmt.Errorf("store: record media: %w", err)
+	}
+	return nil
+}
+
+// recordSentMedia keeps, in tx, the file of a message the channel sent as
+// WhatsApp's upload describes it (d: the keys, MIME type, thumbnail,
+// seconds, waveform). A file the channel stored before sending keeps its
+// status and storage; one it did not store gets a pending row, fetched
+// from WhatsApp with these keys when asked for.
+func recordSentMedia(ctx context.Context, tx pgx.Tx, d *Media) error {
+	_, err := tx.Exec(ctx, `INSERT INTO media (message_id, channel_id, kind, direct_path, media_key, file_enc_sha256, file_sha256, file_length,
+			mime, file_name, thumbnail, seconds, waveform)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (message_id) DO UPDATE SET kind = excluded.kind, direct_path = excluded.direct_path, media_key = excluded.media_key,
+			file_enc_sha256 = excluded.file_enc_sha256, file_sha256 = excluded.file_sha256, file_length = excluded.file_length,
+			mime = excluded.mime, file_name = CASE WHEN excluded.file_name <> '' THEN excluded.file_name ELSE media.file_name END,
+			thumbnail = excluded.thumbnail, seconds = excluded.seconds, waveform = excluded.waveform, updated_at = now()`,
+		d.MessageID, d.ChannelID, d.Kind, d.DirectPath, d.MediaKey, d.FileEncSHA256, d.FileSHA256, d.FileLength,
+		SanitizeText(d.MIME), SanitizeText(d.FileName), d.Thumbnail, d.Seconds, d.Waveform)
+	if err != nil {
+		return fmt.Errorf("store: record sent media: %w", err)
+	}
+	return nil
+}
+
+// SentFileStored records the file of a message to send, fetched from its
+// URL into the media store (d: status stored, storage key, digest, size,
+// MIME type, file name).
+func (s *Store) SentFileStored(ctx context.Context, d *Media) error {
+	_, err := s.Pool.Exec(ctx, `INSERT INTO media (message_id, channel_id, kind, mime, file_name, status, storage_key, sha256, size, file_length, stored_at)
+		VALUES ($1, $2, $3, $4, $5, 'stored', $6, $7, $8, $8, now())
+		ON CONFLICT (message_id) DO UPDATE SET status = 'stored', storage_key = excluded.storage_key, sha256 = excluded.sha256,
+			size = excluded.size, mime = excluded.mime, file_name = excluded.file_name, stored_at = now(), error = '', updated_at = now()`,
+		d.MessageID, d.ChannelID, d.Kind, SanitizeText(d.MIME), SanitizeText(d.FileName), d.StorageKey, d.SHA256, d.Size)
+	if err != nil {
+		return fmt.Errorf("store: sent file stored: %w", err)
 	}
 	return nil
 }
@@ -175,11 +213,12 @@ func (s *Store) MediaStoredAs(ctx context.Context, channelID, messageID, key, sh
 
 // MediaAttemptFailed counts a failed fetch: the next one is due after
 // retryIn; a final status (expired or failed; "" for none) ends the
-// attempts, with the events announcing it.
-func (s *Store) MediaAttemptFailed(ctx context.Context, channelID, messageID, reason string, retryIn time.Duration, final string, evs ...OutboxEvent) error {
+// attempts, with the events announcing it. changed is false when the
+// media was not pending any more (nothing is written then).
+func (s *Store) MediaAttemptFailed(ctx context.Context, channelID, messageID, reason string, retryIn time.Duration, final string, evs ...OutboxEvent) (changed bool, err error) {
 	tx, err := s.Pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("store: media attempt: %w", err)
+		return false, fmt.Errorf("store: media attempt: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
 	status := MediaPending
@@ -190,14 +229,18 @@ func (s *Store) MediaAttemptFailed(ctx context.Context, channelID, messageID, re
 			next_attempt_at = now() + make_interval(secs => $5), updated_at = now()
 		WHERE channel_id = $1 AND message_id = $2 AND status = 'pending'`, channelID, messageID, SanitizeText(reason), status, retryIn.Seconds())
 	if err != nil {
-		return fmt.Errorf("store: media attempt: %w", err)
+		return false, fmt.Errorf("store: media attempt: %w", err)
 	}
-	if tag.RowsAffected() > 0 {
-		if err := insertOutbox(ctx, tx, evs); err != nil {
-			return err
-		}
+	if tag.RowsAffected() == 0 {
+		return false, nil
 	}
-	return tx.Commit(ctx)
+	if err := insertOutbox(ctx, tx, evs); err != nil {
+		return false, err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return false, fmt.Errorf("store: media attempt: %w", err)
+	}
+	return true, nil
 }
 
 // MediaRefreshed records the direct path a media retry returned.

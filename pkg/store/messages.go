@@ -218,6 +218,9 @@ type Step struct {
 	WAID    string
 	At      time.Time
 	Payload []byte
+	// Media, on a send of a media message, is its file as WhatsApp's
+	// upload describes it (recordSentMedia), kept with the sent status.
+	Media *Media
 }
 
 // Advance moves messages of a channel to status at one time when that is
@@ -354,6 +357,9 @@ func (s *Store) AdvanceAnnounced(ctx context.Context, status, reason string, gro
 		if err := touchChatsSent(ctx, tx, sent); err != nil {
 			return nil, err
 		}
+		if err := recordSentFiles(ctx, tx, groups, changed); err != nil {
+			return nil, err
+		}
 	}
 	if announce != nil {
 		var evs []OutboxEvent
@@ -375,6 +381,33 @@ func (s *Store) AdvanceAnnounced(ctx context.Context, status, reason string, gro
 		return nil, fmt.Errorf("store: advance messages: %w", err)
 	}
 	return out, nil
+}
+
+// recordSentFiles keeps the files of the sent messages that changed.
+func recordSentFiles(ctx context.Context, tx pgx.Tx, groups []ChannelSteps, changed []*Message) error {
+	files := map[string]*Media{}
+	for _, g := range groups {
+		for _, st := range g.Steps {
+			if st.Media != nil {
+				files[st.ID] = st.Media
+			}
+		}
+	}
+	if len(files) == 0 {
+		return nil
+	}
+	for _, m := range changed {
+		d := files[m.ID]
+		if d == nil {
+			continue
+		}
+		row := *d
+		row.MessageID, row.ChannelID = m.ID, m.ChannelID
+		if err := recordSentMedia(ctx, tx, &row); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RecordInbound stores a received message once (by WhatsApp id), and with

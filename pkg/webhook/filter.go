@@ -13,7 +13,7 @@ import (
 var eventTypes = []string{
 	event.ConnectionStatusChanged, event.ConnectionQR, event.ConnectionPairingCode,
 	event.MessageReceived, event.MessageSent, event.MessageDelivered, event.MessageRead, event.MessagePlayed,
-	event.MessageFailed, event.MessageReaction, event.MessageEdited, event.MessageDeleted, event.MessageUndecryptable, event.MessageMediaStored,
+	event.MessageFailed, event.MessageReaction, event.MessageEdited, event.MessageDeleted, event.MessageUndecryptable, event.MessageMediaStored, event.MessageMediaFailed,
 	event.GroupCreated, event.GroupMemberAdded, event.GroupMemberRemoved, event.GroupUpdated,
 	event.CallReceived, event.CallRejected, event.PresenceUpdated, event.ChatUpdated, event.ChannelHealth, event.WebhookDisabled,
 	event.HistoryMessage, event.HistorySyncProgress,

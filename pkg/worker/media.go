@@ -39,7 +39,9 @@ import (
 // failed attempt leaves the media pending with its next attempt due after
 // a backoff; the shard's sweep (maintain) starts due downloads again, so a
 // storage outage or a crash loses nothing. A file WhatsApp and the phone no
-// longer have ends expired; one that can never be fetched, failed.
+// longer have ends expired; one that can never be fetched, failed; either
+// end is announced by message.media_failed with a code, in the same
+// transaction as the status (the outbox).
 
 var (
 	metricMediaDownloads = promauto.NewCounterVec(prometheus.CounterOpts{
@@ -307,9 +309,67 @@ func (c *channelRun) mediaFailed(ctx context.Context, d *store.Media, err error,
 	}
 	metricMediaDownloads.WithLabelValues(outcome).Inc()
 	log.Warn("media download failed", "err", err, "attempt", d.Attempts+1, "final", final, "retry_in", delay.Round(time.Millisecond))
-	if werr := w.cfg.Store.MediaAttemptFailed(ctx, c.id, d.MessageID, err.Error(), delay, final); werr != nil {
-		log.Warn("cannot record the failed media download; the sweep retries it", "err", werr)
+	var evs []store.OutboxEvent
+	if final != "" {
+		row := *d
+		row.Status = final
+		ev, eerr := c.outboxEvent(event.MessageMediaFailed, MediaFailedData{MessageID: d.MessageID, ID: d.WAID, Chat: d.Chat,
+			Code: mediaFailureCode(err), Reason: err.Error(), Media: mediaInfo(c.id, &row)})
+		if eerr != nil {
+			log.Warn("cannot encode event", "type", event.MessageMediaFailed, "err", eerr)
+		} else {
+			evs = append(evs, ev)
+		}
 	}
+	changed, werr := w.cfg.Store.MediaAttemptFailed(ctx, c.id, d.MessageID, err.Error(), delay, final, evs...)
+	if werr != nil {
+		log.Warn("cannot record the failed media download; the sweep retries it", "err", werr)
+		return
+	}
+	if changed && len(evs) > 0 {
+		w.published(ctx, []event.Envelope{evs[0].Event})
+	}
+}
+
+// Codes of message.media_failed.
+const (
+	// MediaCodeGone: WhatsApp's copy expired and the phone no longer has
+	// the file (media.status expired).
+	MediaCodeGone = "media_gone"
+	// MediaCodeInvalid: the message's reference cannot fetch a file (bad
+	// keys, a file that does not decrypt).
+	MediaCodeInvalid = "invalid_media"
+	// MediaCodeChecksum: the file fetched does not have the SHA-256 the
+	// message announced, on every attempt.
+	MediaCodeChecksum = "checksum_mismatch"
+	// MediaCodeAttempts: every attempt failed (network, WhatsApp's media
+	// servers); the last error is the reason.
+	MediaCodeAttempts = "attempts_exhausted"
+)
+
+// mediaFailureCode is the code of a download that failed for good with err.
+func mediaFailureCode(err error) string {
+	switch {
+	case errors.Is(err, session.ErrMediaGone):
+		return MediaCodeGone
+	case errors.Is(err, session.ErrInvalid):
+		return MediaCodeInvalid
+	case errors.Is(err, media.ErrChecksum):
+		return MediaCodeChecksum
+	}
+	return MediaCodeAttempts
+}
+
+// MediaFailedData is the data of message.media_failed.
+type MediaFailedData struct {
+	MessageID string `json:"message_id"`
+	ID        string `json:"id,omitempty"`
+	Chat      string `json:"chat"`
+	// Code is media_gone, invalid_media, checksum_mismatch or
+	// attempts_exhausted; Reason the last error.
+	Code   string     `json:"code"`
+	Reason string     `json:"reason"`
+	Media  media.Info `json:"media"`
 }
 
 // sweepMedia starts the downloads of the shard that are due: wanted and

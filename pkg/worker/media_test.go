@@ -64,6 +64,21 @@ func (f *fleet) mediaStored(ch, id string) *worker.MediaStoredData {
 	return nil
 }
 
+// mediaFailed returns the data of the message.media_failed of message id.
+func (f *fleet) mediaFailed(ch, id string) *worker.MediaFailedData {
+	for _, e := range f.events(ch) {
+		if e.Type != event.MessageMediaFailed {
+			continue
+		}
+		var d worker.MediaFailedData
+		require.NoError(f.t, json.Unmarshal(e.Data, &d))
+		if d.MessageID == id {
+			return &d
+		}
+	}
+	return nil
+}
+
 func (f *fleet) mediaRow(ch, id string) *store.Media {
 	d, err := f.store.Media(context.Background(), ch, id)
 	require.NoError(f.t, err)
@@ -142,12 +157,22 @@ func TestExpiredMediaIsFetchedThroughAMediaRetry(t *testing.T) {
 	sum, _ := fileDigest(t, st, row.StorageKey)
 	require.Equal(t, rec["media"].(map[string]any)["sha256"], sum)
 
-	// Gone from the phone too: expired, nothing stored, no event.
+	// Gone from the phone too: expired, nothing stored, announced once by
+	// message.media_failed (code media_gone).
 	var gone map[string]any
 	testenv.Eventually(t, 10*time.Second, func() bool { gone = f.received(ch, "3AGONE"); return gone != nil }, "message.received")
 	goneID := gone["message_id"].(string)
 	testenv.Eventually(t, 10*time.Second, func() bool { return f.mediaRow(ch, goneID).Status == store.MediaExpired }, "the gone audio to end expired")
 	require.Nil(t, f.mediaStored(ch, goneID))
+	var failed *worker.MediaFailedData
+	testenv.Eventually(t, 10*time.Second, func() bool { failed = f.mediaFailed(ch, goneID); return failed != nil }, "message.media_failed")
+	require.Equal(t, worker.MediaCodeGone, failed.Code)
+	require.Equal(t, "3AGONE", failed.ID)
+	require.Equal(t, store.MediaExpired, failed.Media.Status)
+	require.Equal(t, media.Path(ch, goneID), failed.Media.URL)
+	require.NotEmpty(t, failed.Reason)
+	require.Nil(t, f.mediaFailed(ch, id), "the document fetched after its retry did not fail")
+	require.Equal(t, 1, countType(f.events(ch), event.MessageMediaFailed))
 	_, err := st.Stat(context.Background(), media.Key(ch, goneID))
 	require.ErrorIs(t, err, media.ErrNotFound)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/wagate/wagate/pkg/event"
 	"github.com/wagate/wagate/pkg/history"
 	"github.com/wagate/wagate/pkg/ids"
+	"github.com/wagate/wagate/pkg/media"
 	"github.com/wagate/wagate/pkg/messaging"
 	"github.com/wagate/wagate/pkg/names"
 	"github.com/wagate/wagate/pkg/ratelimit"
@@ -45,6 +46,8 @@ type MessageStatus struct {
 	// IdempotencyKey is the key the message was sent with (message.failed).
 	IdempotencyKey string    `json:"idempotency_key,omitempty"`
 	At             time.Time `json:"at"`
+	// Media is the file of a sent media message (message.sent).
+	Media *media.Info `json:"media,omitempty"`
 }
 
 // acceptSend handles a `send` command: from the API the message is stored
@@ -196,8 +199,14 @@ func (c *channelRun) pump(ctx context.Context) error {
 			c.log.Warn("re-sending a message whose previous attempt has no outcome", "message_id", m.ID)
 		}
 		t.resolveReferences(ctx, &req)
-		// A file sent as base64 waits in the media store (media.go).
-		err = c.loadStoredFile(ctx, m.ID, &req)
+		// A file sent by URL is fetched into the media store (sendmedia.go);
+		// one sent as base64 waits there already (media.go).
+		var stored *messaging.StoredFile
+		err = c.storeURLFile(ctx, m.Message, &req)
+		if err == nil && req.Media != nil {
+			stored = req.Media.Stored
+			err = c.loadStoredFile(ctx, m.ID, &req)
+		}
 		var res session.SendResult
 		if err == nil {
 			res, err = c.sess.Send(ctx, session.Outbound{ID: m.ID, To: m.Chat, Type: m.Type, Body: req.DriverBody()})
@@ -210,7 +219,7 @@ func (c *channelRun) pump(ctx context.Context) error {
 			}
 			delete(c.claimed, m.ID)
 			delete(c.sendRetries, m.ID)
-			t.sent = append(t.sent, store.Step{ID: m.ID, WAID: res.WAID, At: at, Payload: res.Payload})
+			t.sent = append(t.sent, store.Step{ID: m.ID, WAID: res.WAID, At: at, Payload: res.Payload, Media: sentFile(res.Media, stored)})
 			t.waIDs[m.ID] = res.WAID
 			c.typedFor = ""
 			c.followPresence(ctx, m.Chat)
@@ -392,9 +401,13 @@ func (c *channelRun) advance(ctx context.Context, status, reason string, steps [
 	// A message named twice took the earliest of its times, as the store
 	// does.
 	at := make(map[string]time.Time, len(steps))
+	files := map[string]*store.Media{}
 	for _, st := range steps {
 		if t, ok := at[st.ID]; !ok || st.At.Before(t) {
 			at[st.ID] = st.At
+		}
+		if st.Media != nil {
+			files[st.ID] = st.Media
 		}
 	}
 	announce := func(changed []*store.Message) ([]event.Envelope, error) {
@@ -405,8 +418,15 @@ func (c *channelRun) advance(ctx context.Context, status, reason string, steps [
 			if w, wok := at[m.WAID]; wok && (!ok || w.Before(t)) {
 				t = w
 			}
-			ev, err := event.New(typ, c.id, c.sr.epoch, now, MessageStatus{MessageID: m.ID, WAID: m.WAID, Chat: m.Chat, Type: m.Type, Status: shown, Reason: reason, Code: code,
-				IdempotencyKey: idempotencyKeyIfFailed(shown, m.IdempotencyKey), At: t.UTC()})
+			data := MessageStatus{MessageID: m.ID, WAID: m.WAID, Chat: m.Chat, Type: m.Type, Status: shown, Reason: reason, Code: code,
+				IdempotencyKey: idempotencyKeyIfFailed(shown, m.IdempotencyKey), At: t.UTC()}
+			if d := files[m.ID]; d != nil {
+				row := *d
+				row.MessageID = m.ID
+				info := mediaInfo(c.id, &row)
+				data.Media = &info
+			}
+			ev, err := event.New(typ, c.id, c.sr.epoch, now, data)
 			if err != nil {
 				return nil, err
 			}

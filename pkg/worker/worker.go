@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -116,6 +117,13 @@ type Config struct {
 	// the api's key). Without it a channel with a proxy does not connect:
 	// it goes to error with reason proxy_unreadable.
 	Secrets *secretbox.Box
+	// MediaFetchClient fetches the media URLs of sends into the media
+	// store (sendmedia.go). Default: a client that reaches public
+	// addresses only (pkg/ssrf). MediaFetchMax bounds a fetched file
+	// (default 64 MiB), MediaFetchTimeout one fetch (default 60 s).
+	MediaFetchClient  *http.Client
+	MediaFetchMax     int64
+	MediaFetchTimeout time.Duration
 
 	// beforeInbound, set by tests only, runs before an inbound message is
 	// recorded, the instant a crash must not lose it; false stops there as
@@ -184,6 +192,15 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.MediaRetryBase <= 0 {
 		c.MediaRetryBase = 2 * time.Second
+	}
+	if c.MediaFetchClient == nil {
+		c.MediaFetchClient = newMediaFetchClient(false)
+	}
+	if c.MediaFetchMax <= 0 {
+		c.MediaFetchMax = defaultMediaFetchMax
+	}
+	if c.MediaFetchTimeout <= 0 {
+		c.MediaFetchTimeout = defaultMediaFetchTimeout
 	}
 	if c.MediaPresignTTL <= 0 {
 		c.MediaPresignTTL = time.Hour

@@ -41,7 +41,7 @@ type packet struct {
 func OggOpus(data []byte) (Voice, error) {
 	var (
 		serial    uint32
-		first     = true
+		first           = true
 		granule   int64 = -1
 		preSkip   int64
 		headers   int // OpusHead and OpusTags come first

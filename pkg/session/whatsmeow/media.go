@@ -86,7 +86,9 @@ func (f *fetcher) load(ctx context.Context, m *Media) ([]byte, string, error) {
 // file name.
 func mediaType(explicit, header string, data []byte, filename string) string {
 	for _, v := range []string{explicit, header} {
-		if t := bareType(v); t != "" && !genericType(t) {
+		if t := bareType(v); t == "application/ogg" {
+			return "audio/ogg" // what servers call Ogg files: audio for WhatsApp
+		} else if t != "" && !genericType(t) {
 			return t
 		}
 	}
