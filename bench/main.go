@@ -49,6 +49,7 @@ func scenarios() []scenario {
 		{"sse", "Browser fan-out: SSE clients on one relay", runSSE},
 		{"failover", "Failover: SIGKILL of a worker holding paired sessions", runFailover},
 		{"sessions", "Scale of sessions: idle simulated sessions in one worker", runSessions},
+		{"media", "Inbound media: 1 MB images through download → store → event, local vs S3", runMedia},
 	}
 }
 
