@@ -84,7 +84,14 @@ func TestChannelSettingsAndTestSendFromTheDashboard(t *testing.T) {
 	b.screenshot("test-message-sent")
 	b.setValue("#send-to", "+15550000000")
 	b.click("#send-submit")
-	b.waitJS("the message failed", `document.querySelector("#send-status")?.dataset.status === "failed"`, 30*time.Second)
+	b.waitJS("the second message's id", fmt.Sprintf(`(document.querySelector("#send-result code")?.textContent || %q) !== %q`, msg, msg), 10*time.Second)
+	if err := b.tryJS(`document.querySelector("#send-status")?.dataset.status === "failed"`, 30*time.Second); err != nil {
+		failed := eval[string](b, `document.querySelector("#send-result code").textContent`)
+		t.Fatalf("the message to a number not on WhatsApp not shown failed (%v): the page shows %q, the API says %v; live stream %q; console errors %q",
+			err, eval[string](b, `document.querySelector("#send-status")?.dataset.status || ""`),
+			apiJSON(t, g, http.MethodGet, "/v1/channels/"+id+"/messages/"+failed, ""),
+			eval[string](b, `document.querySelector("#live")?.dataset.state || ""`), b.consoleErrors())
+	}
 	b.screenshot("test-message-failed")
 
 	// A proxy (last: a change restarts the channel): refused at its field

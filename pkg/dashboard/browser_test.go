@@ -173,6 +173,13 @@ func (b *browserEnv) waitJS(what, js string, timeout time.Duration) {
 	require.NoError(b.t, err, "waiting for %s (console errors: %q)", what, b.consoleErrors())
 }
 
+// tryJS waits until a JavaScript expression is truthy and says whether
+// it became so, for a test that wants to explain a timeout itself.
+func (b *browserEnv) tryJS(js string, timeout time.Duration) error {
+	_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond)))
+	return err
+}
+
 // click waits for sel to be visible and clicks it. Right after a layout
 // change (a new viewport) the element's box may not be computed yet and
 // Chromium answers "invalid dimensions": the click is retried then.
