@@ -35,7 +35,7 @@ bench: services
 	$(GO) run ./bench $(BENCH_FLAGS)
 
 ## chaos: kill -9 each binary, restart Redis empty, kill NATS, stop Postgres, fail the webhook receiver, all
-## under steady traffic, against its own servers (12–15 minutes on 2 cores; not part of `make test`; CHAOS_FLAGS=-quick
+## under steady traffic, against its own servers (about 7 minutes on 2 cores; not part of `make test`; CHAOS_FLAGS=-quick
 ## for shorter phases); writes docs/chaos.md and fails when anything is lost or duplicated
 chaos:
 	$(GO) run ./chaos $(CHAOS_FLAGS)

@@ -39,7 +39,7 @@
 //
 // Usage:
 //
-//	go run ./chaos                          # every scenario (12–15 minutes on 2 cores)
+//	go run ./chaos                          # every scenario (about 7 minutes on 2 cores)
 //	go run ./chaos -quick                   # shorter phases
 //	go run ./chaos -scenarios redis,nats    # a subset
 //
