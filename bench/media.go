@@ -75,7 +75,7 @@ func mediaRun(ctx context.Context, r *runner, res *result, backend string, n int
 			return 0, err
 		}
 		vars["WAGATE_MEDIA_URL"] = "s3://" + s3.bucket + "/bench"
-		vars["WAGATE_S3_ENDPOINT"] = s3.endpoint
+		vars["WAGATE_S3_ENDPOINT"] = "http://" + s3.endpoint // versitygw serves plain HTTP
 		vars["WAGATE_S3_ACCESS_KEY"], vars["WAGATE_S3_SECRET_KEY"] = s3.access, s3.secret
 	}
 	g, err := e.startGateway(ctx, vars, func(c *worker.Config) { c.MediaDownloads = mediaDownloads })
