@@ -23,7 +23,7 @@ func TestChannelSettingsAndTestSendFromTheDashboard(t *testing.T) {
 	b.setValue("#set-send-rate", "fast")
 	b.click("#settings-save")
 	b.waitJS("the rate's error", `!document.querySelector('[data-error-for="settings.send_rate"]').hidden`, 10*time.Second)
-	require.Contains(t, b.text(`[data-error-for="settings.send_rate"]`), "send_rate")
+	require.Equal(t, loadCatalogs(t)["en"]["field.send_rate"], b.text(`[data-error-for="settings.send_rate"]`), "the page's sentence, not the server's English")
 	b.screenshot("rate-refused")
 
 	// Every setting at once.

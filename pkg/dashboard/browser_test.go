@@ -82,13 +82,14 @@ func startGateway(t *testing.T, overrides ...map[string]string) *app.Gateway {
 	return g
 }
 
-func newBrowser(t *testing.T, g *app.Gateway, name string) *browserEnv {
+func newBrowser(t *testing.T, g *app.Gateway, name string, extra ...chromedp.ExecAllocatorOption) *browserEnv {
 	t.Helper()
 	requireChromium(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-quic", true),
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	ctx, cancelTimeout := context.WithTimeout(bctx, 3*time.Minute)

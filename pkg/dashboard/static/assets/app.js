@@ -299,7 +299,7 @@ class App {
           if (this.view && this.view.removed) this.view.removed(id);
         }
       } catch (e) {
-        toast(e.message, "error");
+        toast(errorText(e), "error");
       }
     });
   }

@@ -10,7 +10,7 @@ import { SendPanel } from "./send.js";
 import { SettingsPanel } from "./settings.js";
 import { WebhookEditor } from "./webhooks.js";
 import {
-  $, badge, bandLabel, busy, clear, confirmAction, debouncer, errorText, fmtAgo, fmtDateTime, fmtPhone, fmtTime, h,
+  $, badge, bandLabel, busy, clear, confirmAction, debouncer, disabledReason, errorText, failureText, fmtAgo, fmtDateTime, fmtPhone, fmtTime, h,
   healthReason, neverStarted, reasonLabel, setBadge, stateLabel, timeEl, toast,
 } from "./ui.js";
 
@@ -481,7 +481,7 @@ export class ChannelPage {
         h("div", {},
           h("div", { class: "endpoint-url", translate: "no" }, e.url),
           h("div", { class: "small muted" },
-            e.enabled ? h("span", { class: "chip chip-ok" }, t("webhooks.enabled")) : h("span", { class: "chip chip-bad", title: e.disabled_reason || "" }, e.disabled_reason ? t("webhooks.disabled_because", { reason: e.disabled_reason }) : t("webhooks.disabled")),
+            e.enabled ? h("span", { class: "chip chip-ok" }, t("webhooks.enabled")) : h("span", { class: "chip chip-bad" }, e.disabled_reason ? t("webhooks.disabled_because", { reason: disabledReason(e.disabled_reason) }) : t("webhooks.disabled")),
             " ", (e.events || []).length ? h("span", { translate: "no" }, e.events.join(", ")) : t("webhooks.all_events"),
             e.failing_since ? h("span", { class: "chip chip-bad" }, " ", t("webhooks.failing_since", { ago: fmtAgo(e.failing_since) })) : null,
             e.backoff_until ? h("span", { class: "chip chip-wait", title: fmtDateTime(e.backoff_until) }, " ", t("webhooks.next_try", { ago: fmtAgo(e.backoff_until) })) : null)),
@@ -687,7 +687,7 @@ function messageRow(m, api, contacts) {
     h("td", {}, MESSAGE_TYPES[m.type] || m.type),
     h("td", { class: "trunc", title: text, translate: "no" }, text),
     h("td", {}, mediaCell(m, api)),
-    h("td", {}, h("span", { class: `chip ${messageChip(m.status)}`, title: m.reason || "" }, MESSAGE_STATUS[m.status] || m.status)));
+    h("td", {}, h("span", { class: `chip ${messageChip(m.status)}`, title: m.reason ? failureText("", m.reason) : "" }, MESSAGE_STATUS[m.status] || m.status)));
 }
 
 function messageChip(s) {

@@ -6,7 +6,7 @@
 import { enc } from "./api.js";
 import { t } from "./i18n.js";
 import { clearErrors, field, showError } from "./forms.js";
-import { busy, clear, h } from "./ui.js";
+import { busy, clear, failureText, h } from "./ui.js";
 
 const FINAL = new Set(["read", "played", "failed"]);
 // Status only moves forward: a late answer never takes it back.
@@ -49,7 +49,7 @@ export class SendPanel {
           const m = await this.api.post(`/v1/channels/${enc(this.page.id)}/messages`, { to: to.value.trim(), type: "text", text: text.value });
           this.msgId = m.id;
           this.status = "";
-          this.show(m.status, m.reason || "");
+          this.show(m.status, m.reason || "", m.code || "");
           this.follow(m.id);
         } catch (err) {
           showError(form, err, general);
@@ -61,13 +61,13 @@ export class SendPanel {
       form, this.result);
   }
 
-  show(status, reason) {
+  show(status, reason, code) {
     if (this.status && (RANK[status] ?? 0) < (RANK[this.status] ?? 0)) return;
     this.status = status;
     clear(this.result,
       h("span", {}, t("send.message"), " ", h("code", {}, this.msgId)), " ",
       h("span", { class: `chip ${status === "failed" ? "chip-bad" : status === "queued" || status === "sending" ? "chip-wait" : "chip-ok"}`, id: "send-status", "data-status": status }, statusLabels()[status] || status),
-      reason ? h("span", { class: "small muted" }, " ", reason) : null);
+      reason || code ? h("span", { class: "small muted", id: "send-reason", title: reason }, " ", failureText(code, reason)) : null);
   }
 
   // follow reads the message while the stream is not live, until its
@@ -79,7 +79,7 @@ export class SendPanel {
       try {
         const m = await this.api.get(`/v1/channels/${enc(this.page.id)}/messages/${enc(id)}`);
         if (id !== this.msgId) return;
-        this.show(m.status, m.reason || "");
+        this.show(m.status, m.reason || "", m.code || "");
         if (FINAL.has(m.status)) return;
       } catch { /* the next round */ }
     }
@@ -89,6 +89,6 @@ export class SendPanel {
     const d = env.data || {};
     if (!this.msgId || d.message_id !== this.msgId) return;
     const status = d.status || env.type.replace("message.", "");
-    this.show(status, d.reason || "");
+    this.show(status, d.reason || "", d.code || "");
   }
 }

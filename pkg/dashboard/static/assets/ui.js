@@ -88,11 +88,49 @@ const REASONS = {
   reconnect_attempts_exhausted: t("reason.reconnect_attempts_exhausted"),
   driver_unavailable: t("reason.driver_unavailable"),
   device_missing: t("reason.device_missing"),
+  proxy_unreachable: t("reason.proxy_unreachable"),
+  proxy_unreadable: t("reason.proxy_unreadable"),
 };
 
 // An unknown state or reason (a newer server) shows as its code.
 export function stateLabel(s) { return STATES[s] || s || t("state.unknown"); }
 export function reasonLabel(r) { return REASONS[r] || (r || "").replaceAll("_", " "); }
+
+// Why a sent message failed, by the stable code of message.failed
+// (pkg/session FailureCode). A message read from the API has no code,
+// only the driver's error text, whose sentinel is recognised; any other
+// text shows as it came.
+const FAILURES = {
+  not_on_whatsapp: t("failure.not_on_whatsapp"),
+  rejected_by_server: t("failure.rejected_by_server"),
+  invalid_media: t("failure.invalid_media"),
+  invalid_request: t("failure.invalid_request"),
+  unsupported: t("failure.unsupported"),
+  send_retries_exhausted: t("failure.send_retries_exhausted"),
+  undeliverable: t("failure.undeliverable"),
+};
+const FAILURE_SENTINELS = [
+  ["session: recipient is not on WhatsApp", "not_on_whatsapp"],
+  ["session: invalid media", "invalid_media"],
+  ["session: unsupported by this driver", "unsupported"],
+  ["session: invalid request", "invalid_request"],
+];
+export function failureText(code, reason) {
+  if (FAILURES[code]) return FAILURES[code];
+  const known = FAILURE_SENTINELS.find(([s]) => (reason || "").includes(s));
+  return known ? FAILURES[known[1]] : reason || "";
+}
+
+// Why a webhook endpoint is disabled, in the dispatcher's and the API's
+// fixed sentences (pkg/webhook); another shows as it came.
+export function disabledReason(r) {
+  let m;
+  if (r === "receiver answered 410 Gone") return t("hook_reason.gone");
+  if (r === "disabled through the API") return t("hook_reason.api");
+  if (r === "created disabled") return t("hook_reason.created");
+  if ((m = /^failing without a success since (\S+) \(longer than [^)]+\)$/.exec(r || ""))) return t("hook_reason.failing", { since: fmtDateTime(m[1]) });
+  return r || "";
+}
 
 // Health bands as the API names them.
 const BANDS = { good: t("health.band_good"), fair: t("health.band_fair"), poor: t("health.band_poor") };
@@ -135,13 +173,64 @@ const ERRORS = {
   queue_full: t("error.queue_full"),
   media_pending: t("error.media_pending"),
   media_not_found: t("error.media_not_found"),
+  url_not_allowed: t("error.url_not_allowed"),
+  url_unresolvable: t("error.url_unresolvable"),
+  invalid_proxy: t("error.invalid_proxy"),
+  invalid_grace_period: t("error.invalid_grace_period"),
+  webhook_limit_reached: t("error.webhook_limit_reached"),
+  webhook_disabled: t("error.webhook_disabled"),
+  webhook_not_found: t("error.webhook_not_found"),
+  delivery_not_found: t("error.delivery_not_found"),
+  invalid_body: t("error.invalid_body"),
+  invalid_json: t("error.invalid_body"),
+  body_too_large: t("error.body_too_large"),
+  idempotency_key_reused: t("error.idempotency_key_reused"),
+  invalid_recipient: t("field.to"),
 };
 
-/** errorText is what to tell the user about an API error. */
+// What the dashboard's forms may get wrong, by the field the API names
+// (error.details.field): one sentence each, in place of the server's
+// English. The limits are the API's (pkg/api, pkg/webhook, pkg/messaging).
+const FIELDS = {
+  name: () => t("field.name", { max: 100 }),
+  url: () => t("field.url"),
+  description: () => t("field.description", { max: 500 }),
+  events: () => t("field.events"),
+  max_in_flight: () => t("field.max_in_flight", { max: 64 }),
+  grace_period: () => t("field.grace_period"),
+  phone: () => t("field.phone"),
+  phones: () => t("field.phones", { max: 500 }),
+  to: () => t("field.to"),
+  text: () => t("field.text"),
+  "settings.send_rate": () => t("field.send_rate"),
+  "settings.warmup_days": () => t("field.whole_number", { min: 0, max: 365 }),
+  "settings.max_queue": () => t("field.whole_number", { min: 1, max: 100000 }),
+  "settings.typing_ms": () => t("field.whole_number", { min: 0, max: 30000 }),
+  "settings.history_days": () => t("field.whole_number", { min: 0, max: 3650 }),
+  "settings.reject_calls_reply": () => t("field.reject_calls_reply"),
+  "settings.media.auto_download.max_bytes": () => t("field.media_max"),
+  "settings.proxy": () => t("error.invalid_proxy"),
+};
+
+function fieldText(e) {
+  const f = e.details && typeof e.details === "object" ? e.details.field || "" : "";
+  let m;
+  if (f === "headers" && e.details.header) return t("field.header", { header: e.details.header });
+  if (f === "headers") return t("field.headers");
+  if ((m = /^phones\[(\d+)\]$/.exec(f))) return t("field.phones_entry", { line: Number(m[1]) + 1 });
+  if (FIELDS[f]) return FIELDS[f]();
+  return f ? t("error.invalid_field", { field: f }) : t("error.invalid_input");
+}
+
+/**
+ * errorText is what to tell the user about an API error: the page's
+ * sentence for a code or a field it knows, else (a newer server's code)
+ * the server's message.
+ */
 export function errorText(e) {
   if (!e) return t("error.unexpected");
   if (ERRORS[e.code]) return ERRORS[e.code];
-  if (e.code === "validation_failed" || e.code === "invalid_field_type") return t("error.validation", { detail: e.message });
+  if (e.code === "validation_failed" || e.code === "invalid_field_type") return fieldText(e);
   if (/^http_\d+$/.test(e.code || "")) return t("error.http", { status: String(e.status) });
   return e.message || t("error.unexpected");
 }
