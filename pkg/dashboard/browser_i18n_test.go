@@ -272,7 +272,15 @@ func TestTheDashboardInEachLanguage(t *testing.T) {
 			b.waitJS("the events", `document.querySelector('#monitor-log li[data-type="message.received"]') && document.querySelector('#monitor-log li[data-type="chat.presence"]')`, 15*time.Second)
 			b.requireAllIn(cats, lang, "event monitor")
 			b.screenshot("events")
-			require.Empty(t, b.unexpectedErrors(), "console errors")
+			// The link dialog asks for a pairing code the channel has not
+			// got (404) when it opens on a channel that ran before.
+			var unexpected []string
+			for _, e := range b.unexpectedErrors() {
+				if !(strings.Contains(e, "status of 404") && strings.Contains(e, "/pairing-code") && strings.Contains(e, `source="network"`)) {
+					unexpected = append(unexpected, e)
+				}
+			}
+			require.Empty(t, unexpected, "console errors")
 		})
 	}
 }
