@@ -46,8 +46,8 @@ func TestSchemasCompile(t *testing.T) {
 	v := validator(t)
 	require.Subset(t, v.EventTypes(), []string{event.ConnectionPairingCode, event.ConnectionQR, event.ConnectionStatusChanged})
 	verbs := v.CommandVerbs()
-	for _, verb := range append([]string{command.PairPhone, command.Sim}, command.Lifecycle...) {
-		require.Contains(t, verbs, verb)
+	for _, verb := range command.All {
+		require.Contains(t, verbs, verb, "verb %q has no schema in schemas/commands (x-wagate-verbs)", verb)
 	}
 }
 
@@ -168,9 +168,17 @@ func TestCommandsValidate(t *testing.T) {
 	typing.State, typing.Chat = "composing", "15550102030"
 	require.NoError(t, v.ValidateCommand(command.Presence, encode(typing)))
 
+	dl := base
+	dl.MessageID = ids.New(ids.Message)
+	require.NoError(t, v.ValidateCommand(command.DownloadMedia, encode(dl)))
+	require.NoError(t, v.ValidateCommand(command.DownloadMedia, []byte(`{"message_id":"msg_01hzzzzzzzzzzzzzzzzzzzzzzz"}`)))
+
 	for _, tc := range []struct {
 		name, verb, body string
 	}{
+		{"download_media without message id", command.DownloadMedia, `{}`},
+		{"download_media with a bad message id", command.DownloadMedia, `{"message_id":"3EB0C0FFEE"}`},
+		{"download_media with an unknown member", command.DownloadMedia, `{"message_id":"msg_01hzzzzzzzzzzzzzzzzzzzzzzz","chat":"15550102030"}`},
 		{"pair_phone without phone", command.PairPhone, `{}`},
 		{"pair_phone with a leading 0", command.PairPhone, `{"phone":"0151234567"}`},
 		{"pair_phone with a plus", command.PairPhone, `{"phone":"+4915112345678"}`},

@@ -28,6 +28,10 @@ const (
 	DownloadMedia = "download_media"
 )
 
+// All lists every verb a worker executes; each has a schema in
+// schemas/commands.
+var All = []string{Start, Stop, Restart, Logout, Delete, PairPhone, Send, Read, Presence, Sim, DownloadMedia}
+
 // Lifecycle lists the lifecycle verbs accepted by the bulk API.
 var Lifecycle = []string{Start, Stop, Restart, Logout, Delete}
 
