@@ -244,6 +244,8 @@ func TestTheDashboardInEachLanguage(t *testing.T) {
 			b.click("#send-submit")
 			b.waitJS("the failed test message", `document.querySelector("#send-status")?.dataset.status === "failed" && document.querySelector("#send-reason")`, 30*time.Second)
 			require.Equal(t, text("failure.not_on_whatsapp"), strings.TrimSpace(b.text("#send-reason")))
+			b.waitJS("the failure in the live events", `document.querySelector('#event-log li[data-type="message.failed"]')`, 10*time.Second)
+			require.Contains(t, b.text(`#event-log li[data-type="message.failed"]`), text("failure.not_on_whatsapp"), "the live events say why, in the page's language")
 			b.requireAllIn(cats, lang, "channel after a failed send")
 			b.screenshot("send-failed")
 

@@ -754,7 +754,8 @@ export function summarize(env) {
         : t("event.vote_withdrawn", { who: jidLabel(d.from) });
     default: {
       const who = d.from || d.chat || "";
-      const text = d.text || d.caption || d.status || d.id || "";
+      const status = d.status ? [MESSAGE_STATUS[d.status] || d.status, d.status === "failed" ? failureText(d.code, d.reason) : ""].filter(Boolean).join(" — ") : "";
+      const text = d.text || d.caption || status || d.id || "";
       return [who, text].filter(Boolean).join(": ");
     }
   }
