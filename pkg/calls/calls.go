@@ -31,6 +31,9 @@ const MethodReject = "call.reject"
 type Params struct {
 	CallID string `json:"call_id"`
 	From   string `json:"from"`
+	// FromLID is the caller's LID when WhatsApp named the caller by LID,
+	// repeated in the answer.
+	FromLID string `json:"from_lid,omitempty"`
 }
 
 // Who rejected a call (Rejected.By).
@@ -43,6 +46,9 @@ const (
 type Rejected struct {
 	ID   string `json:"id"`
 	From string `json:"from"`
+	// FromLID is the caller's LID when WhatsApp named the caller by LID
+	// (as in the call's call.received).
+	FromLID string `json:"from_lid,omitempty"`
 	// By is api (POST …/calls/{call_id}/reject) or auto
 	// (settings.reject_calls).
 	By string `json:"by"`
@@ -83,7 +89,9 @@ func reject(ctx context.Context, sess any, raw json.RawMessage) (any, error) {
 	if err := groups.DecodeParams(raw, &p); err != nil {
 		return nil, err
 	}
-	return Reject(ctx, sess, p.CallID, p.From, ByAPI)
+	res, err := Reject(ctx, sess, p.CallID, p.From, ByAPI)
+	res.FromLID = p.FromLID
+	return res, err
 }
 
 // Reject rejects call callID of from on sess.
@@ -136,10 +144,11 @@ func ValidReply(s string) error {
 
 // Offer is what the worker reads from a call.received event.
 type Offer struct {
-	ID     string `json:"id"`
-	From   string `json:"from"`
-	Group  string `json:"group"`
-	Status string `json:"status"`
+	ID      string `json:"id"`
+	From    string `json:"from"`
+	FromLID string `json:"from_lid"`
+	Group   string `json:"group"`
+	Status  string `json:"status"`
 }
 
 // IsOffer reports whether a call.received event announces a new call
@@ -152,16 +161,26 @@ func (o Offer) IsOffer() bool {
 // alone: WhatsApp stops ringing after about a minute.
 const RememberFor = time.Hour
 
-// Remember notes the caller of call callID of channel, for Caller.
-func Remember(ctx context.Context, rdb redis.Cmdable, keys names.Redis, channel, callID, from string) error {
-	return rdb.Set(ctx, keys.Call(channel, callID), from, RememberFor).Err()
+// Remember notes the caller of call callID of channel (from, and fromLID
+// when WhatsApp named the caller by LID), for Caller.
+func Remember(ctx context.Context, rdb redis.Cmdable, keys names.Redis, channel, callID, from, fromLID string) error {
+	v := from
+	if fromLID != "" {
+		v += " " + fromLID // JIDs hold no spaces
+	}
+	return rdb.Set(ctx, keys.Call(channel, callID), v, RememberFor).Err()
 }
 
-// Caller returns the caller of a call Remember noted, or ErrCallNotFound.
-func Caller(ctx context.Context, rdb redis.Cmdable, keys names.Redis, channel, callID string) (string, error) {
-	from, err := rdb.Get(ctx, keys.Call(channel, callID)).Result()
+// Caller returns the caller of a call Remember noted and its LID ("" when
+// none was given), or ErrCallNotFound.
+func Caller(ctx context.Context, rdb redis.Cmdable, keys names.Redis, channel, callID string) (from, fromLID string, err error) {
+	v, err := rdb.Get(ctx, keys.Call(channel, callID)).Result()
 	if errors.Is(err, redis.Nil) {
-		return "", ErrCallNotFound
+		return "", "", ErrCallNotFound
 	}
-	return from, err
+	if err != nil {
+		return "", "", err
+	}
+	from, fromLID, _ = strings.Cut(v, " ")
+	return from, fromLID, nil
 }

@@ -88,7 +88,8 @@ type CallRejectRequest struct {
 type CallRejected struct {
 	ID             string    `json:"id"`
 	From           string    `json:"from"`
-	By             string    `json:"by"` // api or auto
+	FromLID        string    `json:"from_lid,omitempty"` // the caller's LID when WhatsApp named the caller by LID
+	By             string    `json:"by"`                 // api or auto
 	ReplyMessageID string    `json:"reply_message_id,omitempty"`
 	Timestamp      time.Time `json:"timestamp"`
 }

@@ -218,6 +218,9 @@ type Step struct {
 	WAID    string
 	At      time.Time
 	Payload []byte
+	// ChatLID is the LID WhatsApp addressed the chat by, as a receipt
+	// reports it; kept as the message's chat_lid when it has none yet.
+	ChatLID string
 	// Media, on a send of a media message, is its file as WhatsApp's
 	// upload describes it (recordSentMedia), kept with the sent status.
 	Media *Media
@@ -237,7 +240,7 @@ func (s *Store) Advance(ctx context.Context, channelID string, msgIDs []string, 
 // time, when that is a step forward, in one statement. It returns the
 // messages that changed, in the order of their steps, so each change is
 // published once; of each only the id, channel, direction, WhatsApp id,
-// chat, type, status and idempotency key are read back.
+// chat, type, status, idempotency key and chat LID are read back.
 func (s *Store) AdvanceEach(ctx context.Context, channelID, status, reason string, steps []Step) ([]*Message, error) {
 	out, err := s.AdvanceMany(ctx, status, reason, []ChannelSteps{{ChannelID: channelID, Steps: steps}})
 	if err != nil {
@@ -277,7 +280,7 @@ func (s *Store) AdvanceAnnounced(ctx context.Context, status, reason string, gro
 	// lookup is a subquery behind OFFSET 0, planned on its own for one id,
 	// so that no plan reads the channel through messages_log, whichever
 	// statistics the cached plan was made with.
-	var own, ownCh, ownWA, wa, waCh, waWA []string
+	var own, ownCh, ownWA, ownLID, wa, waCh, waWA, waLID []string
 	var ownAt, waAt []time.Time
 	var ownPayload, waPayload [][]byte
 	index := make(map[string]int, len(groups)) // channel → group
@@ -286,10 +289,10 @@ func (s *Store) AdvanceAnnounced(ctx context.Context, status, reason string, gro
 		for _, st := range g.Steps {
 			if strings.HasPrefix(st.ID, ids.Message) {
 				own, ownCh, ownAt, ownWA = append(own, st.ID), append(ownCh, g.ChannelID), append(ownAt, st.At), append(ownWA, st.WAID)
-				ownPayload = append(ownPayload, st.Payload)
+				ownPayload, ownLID = append(ownPayload, st.Payload), append(ownLID, st.ChatLID)
 			} else {
 				wa, waCh, waAt, waWA = append(wa, st.ID), append(waCh, g.ChannelID), append(waAt, st.At), append(waWA, st.WAID)
-				waPayload = append(waPayload, st.Payload)
+				waPayload, waLID = append(waPayload, st.Payload), append(waLID, st.ChatLID)
 			}
 		}
 	}
@@ -304,30 +307,31 @@ func (s *Store) AdvanceAnnounced(ctx context.Context, status, reason string, gro
 	rows, err := tx.Query(ctx, `UPDATE messages SET status = $9, status_rank = $10, reason = $11, updated_at = now(),
 		wa_id = coalesce(nullif(s.s_wa, ''), wa_id),
 		wa_payload = coalesce(s.s_payload, wa_payload),
+		chat_lid = CASE WHEN chat_lid = '' THEN s.s_lid ELSE chat_lid END,
 		sent_at = CASE WHEN $9 = 'sent' THEN s.s_at ELSE sent_at END,
 		delivered_at = CASE WHEN $9 = 'delivered' OR ($10 > 4 AND delivered_at IS NULL) THEN s.s_at ELSE delivered_at END,
 		read_at = CASE WHEN $9 IN ('read', 'played') AND read_at IS NULL THEN s.s_at ELSE read_at END
 		FROM (
-			SELECT DISTINCT ON (s_id) s_id, s_at, s_wa, s_payload FROM (
-				SELECT m.id AS s_id, o.s_at, o.s_wa, o.s_payload
-				FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $12::bytea[]) AS o(s_key, s_ch, s_at, s_wa, s_payload),
+			SELECT DISTINCT ON (s_id) s_id, s_at, s_wa, s_payload, s_lid FROM (
+				SELECT m.id AS s_id, o.s_at, o.s_wa, o.s_payload, o.s_lid
+				FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $12::bytea[], $15::text[]) AS o(s_key, s_ch, s_at, s_wa, s_payload, s_lid),
 				LATERAL (SELECT id FROM messages WHERE id = o.s_key AND channel_id = o.s_ch AND direction = 'outbound' OFFSET 0) m
 				UNION ALL
-				SELECT m.id, x.s_at, x.s_wa, x.s_payload
-				FROM unnest($5::text[], $6::text[], $7::timestamptz[], $8::text[], $13::bytea[]) AS x(s_key, s_ch, s_at, s_wa, s_payload),
+				SELECT m.id, x.s_at, x.s_wa, x.s_payload, x.s_lid
+				FROM unnest($5::text[], $6::text[], $7::timestamptz[], $8::text[], $13::bytea[], $16::text[]) AS x(s_key, s_ch, s_at, s_wa, s_payload, s_lid),
 				LATERAL (SELECT id FROM messages WHERE channel_id = x.s_ch AND direction = 'outbound' AND wa_id = x.s_key
 					AND wa_id IS NOT NULL OFFSET 0) m
-			) found ORDER BY s_id, s_at
+			) found ORDER BY s_id, s_at, s_lid DESC
 		) s
 		WHERE messages.id = s.s_id AND messages.status_rank < $14 AND messages.status_rank <> $10
-		RETURNING id, channel_id, coalesce(wa_id, ''), chat, type, status, coalesce(idempotency_key, '')`,
-		own, ownCh, ownAt, ownWA, wa, waCh, waAt, waWA, stored, rank, reason, ownPayload, waPayload, below)
+		RETURNING id, channel_id, coalesce(wa_id, ''), chat, type, status, coalesce(idempotency_key, ''), chat_lid`,
+		own, ownCh, ownAt, ownWA, wa, waCh, waAt, waWA, stored, rank, reason, ownPayload, waPayload, below, ownLID, waLID)
 	if err != nil {
 		return nil, fmt.Errorf("store: advance messages: %w", err)
 	}
 	changed, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*Message, error) {
 		m := &Message{Direction: "outbound"}
-		return m, row.Scan(&m.ID, &m.ChannelID, &m.WAID, &m.Chat, &m.Type, &m.Status, &m.IdempotencyKey)
+		return m, row.Scan(&m.ID, &m.ChannelID, &m.WAID, &m.Chat, &m.Type, &m.Status, &m.IdempotencyKey, &m.ChatLID)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("store: advance messages: %w", err)

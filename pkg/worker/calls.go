@@ -24,7 +24,7 @@ func (c *channelRun) onCall(ctx context.Context, e session.Inbound) {
 		return
 	}
 	cfg := c.sr.w.cfg
-	if err := calls.Remember(ctx, cfg.Redis, cfg.Keys, c.id, o.ID, o.From); err != nil {
+	if err := calls.Remember(ctx, cfg.Redis, cfg.Keys, c.id, o.ID, o.From, o.FromLID); err != nil {
 		c.log.Warn("cannot remember a call; it can be rejected with its caller given", "call_id", o.ID, "err", err)
 	}
 	if c.row == nil || c.sess == nil {
@@ -39,6 +39,7 @@ func (c *channelRun) onCall(ctx context.Context, e session.Inbound) {
 		c.log.Warn("cannot reject a call", "call_id", o.ID, "err", err)
 		return
 	}
+	res.FromLID = o.FromLID
 	if s.Reply != "" && o.Group == "" {
 		res.ReplyMessageID = c.queueCallReply(ctx, o, s.Reply)
 	}

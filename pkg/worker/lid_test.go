@@ -95,3 +95,42 @@ func TestPhoneNumbersNextToLIDsLIDOnlyRows(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, msgs)
 }
+
+// The statuses of a message sent into a conversation WhatsApp addresses by
+// LID carry the chat's LID, as the phone's receipts name it, and the
+// message log keeps it on the sent message.
+func TestStatusEventsCarryTheChatLID(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 2, time.Second)
+	f.startWorker("w1")
+	ch := f.pairedChannel("lid-status")
+	const pn = "15550107777@s.whatsapp.net"
+	lid := sim.LID(pn)
+
+	f.sim(ch, sim.ActionInbound, map[string]string{"id": "3ALIDFIRST", "from": "15550107777", "text": "hi", "addressing": "lid"})
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		for _, e := range f.events(ch) {
+			if e.Type == event.MessageReceived {
+				return true
+			}
+		}
+		return false
+	}, "the LID-addressed message")
+	sent := f.sendTo(ch, "+1 555 010 7777", "hello")
+	testenv.Eventually(t, 10*time.Second, func() bool { return f.message(ch, sent).Status == store.StatusRead }, "the send to be read")
+
+	statuses := map[string]map[string]any{}
+	for _, e := range f.events(ch) {
+		if e.Type == event.MessageDelivered || e.Type == event.MessageRead {
+			var d map[string]any
+			require.NoError(t, json.Unmarshal(e.Data, &d))
+			statuses[e.Type] = d
+		}
+	}
+	for _, typ := range []string{event.MessageDelivered, event.MessageRead} {
+		require.Contains(t, statuses, typ)
+		require.Equal(t, pn, statuses[typ]["chat"], typ)
+		require.Equal(t, lid, statuses[typ]["chat_lid"], "%s carries the chat's LID", typ)
+	}
+	require.Equal(t, lid, f.message(ch, sent).ChatLID, "the log keeps the LID on the sent message")
+}

@@ -39,10 +39,13 @@ type MessageStatus struct {
 	MessageID string `json:"message_id"`
 	WAID      string `json:"wa_id,omitempty"`
 	Chat      string `json:"chat"`
-	Type      string `json:"type"`
-	Status    string `json:"status"`
-	Reason    string `json:"reason,omitempty"`
-	Code      string `json:"code,omitempty"`
+	// ChatLID is the LID WhatsApp addressed the chat by, once a receipt
+	// named it (the message row's chat_lid).
+	ChatLID string `json:"chat_lid,omitempty"`
+	Type    string `json:"type"`
+	Status  string `json:"status"`
+	Reason  string `json:"reason,omitempty"`
+	Code    string `json:"code,omitempty"`
 	// IdempotencyKey is the key the message was sent with (message.failed).
 	IdempotencyKey string    `json:"idempotency_key,omitempty"`
 	At             time.Time `json:"at"`
@@ -331,7 +334,7 @@ func (c *channelRun) fail(ctx context.Context, m *store.Message, reason, code st
 		func(_ int, changed []*store.Message) ([]store.OutboxEvent, error) {
 			var out []store.OutboxEvent
 			for _, m := range changed {
-				e, err := c.outboxEvent(event.MessageFailed, MessageStatus{MessageID: m.ID, WAID: m.WAID, Chat: m.Chat, Type: m.Type,
+				e, err := c.outboxEvent(event.MessageFailed, MessageStatus{MessageID: m.ID, WAID: m.WAID, Chat: m.Chat, ChatLID: m.ChatLID, Type: m.Type,
 					Status: m.Status, Reason: reason, Code: code, IdempotencyKey: m.IdempotencyKey, At: now.UTC()})
 				if err != nil {
 					return nil, err
@@ -418,7 +421,7 @@ func (c *channelRun) advance(ctx context.Context, status, reason string, steps [
 			if w, wok := at[m.WAID]; wok && (!ok || w.Before(t)) {
 				t = w
 			}
-			data := MessageStatus{MessageID: m.ID, WAID: m.WAID, Chat: m.Chat, Type: m.Type, Status: shown, Reason: reason, Code: code,
+			data := MessageStatus{MessageID: m.ID, WAID: m.WAID, Chat: m.Chat, ChatLID: m.ChatLID, Type: m.Type, Status: shown, Reason: reason, Code: code,
 				IdempotencyKey: idempotencyKeyIfFailed(shown, m.IdempotencyKey), At: t.UTC()}
 			if d := files[m.ID]; d != nil {
 				row := *d

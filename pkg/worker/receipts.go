@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -149,8 +150,12 @@ func (c *channelRun) onReceipts(ctx context.Context, receipts []session.Inbound)
 			if at.IsZero() {
 				at = time.Now()
 			}
+			var d struct {
+				ChatLID string `json:"chat_lid"`
+			}
+			_ = json.Unmarshal(e.Data, &d) // a receipt without data names no LID
 			for _, id := range e.MessageIDs {
-				steps = append(steps, store.Step{ID: id, At: at})
+				steps = append(steps, store.Step{ID: id, At: at, ChatLID: d.ChatLID})
 			}
 		}
 		if len(steps) == 0 {

@@ -5,6 +5,7 @@ package callsapi
 import (
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
@@ -59,7 +60,7 @@ func (h *Handlers) reject(c *gin.Context) {
 		return
 	}
 	ch := httpapi.ChannelOf(c)
-	from := r.From
+	from, fromLID := r.From, ""
 	if from != "" {
 		jid, ok := contacts.NormalizeContact(from)
 		if !ok {
@@ -67,9 +68,12 @@ func (h *Handlers) reject(c *gin.Context) {
 			return
 		}
 		from = jid
+		if strings.HasSuffix(jid, "@lid") {
+			fromLID = jid
+		}
 	} else {
 		var err error
-		from, err = calls.Caller(c.Request.Context(), h.cfg.Redis, h.cfg.Keys, ch.ID, callID)
+		from, fromLID, err = calls.Caller(c.Request.Context(), h.cfg.Redis, h.cfg.Keys, ch.ID, callID)
 		switch {
 		case errors.Is(err, calls.ErrCallNotFound):
 			httpapi.Abort(c, httpapi.Errorf(http.StatusNotFound, calls.CodeCallNotFound,
@@ -83,7 +87,7 @@ func (h *Handlers) reject(c *gin.Context) {
 		}
 	}
 	var res calls.Rejected
-	if h.Ask(c, calls.MethodReject, calls.Params{CallID: callID, From: from}, &res, calls.Status) {
+	if h.Ask(c, calls.MethodReject, calls.Params{CallID: callID, From: from, FromLID: fromLID}, &res, calls.Status) {
 		c.JSON(http.StatusOK, res)
 	}
 }

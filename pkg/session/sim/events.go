@@ -110,13 +110,14 @@ func inbound(typ string, at time.Time, data any) session.Inbound {
 }
 
 // receiptEvent reports status (delivered, read, played, server_error) of
-// message id.
-func receiptEvent(id, chat, from, status string, at time.Time) session.Inbound {
+// message id in chat (chatLID: its LID when the contact is addressed by
+// LID).
+func receiptEvent(id, chat, chatLID, from, status string, at time.Time) session.Inbound {
 	typ := receiptTypes[status]
 	if status == "server_error" {
 		status = session.StatusFailed
 	}
-	ev := inbound(typ, at, ReceiptData{IDs: []string{id}, Chat: chat, From: from, Status: status, Timestamp: at})
+	ev := inbound(typ, at, ReceiptData{IDs: []string{id}, Chat: chat, ChatLID: chatLID, From: from, Status: status, Timestamp: at})
 	ev.MessageIDs, ev.Status = []string{id}, status
 	return ev
 }

@@ -109,21 +109,24 @@ type receiptArgs struct {
 	Chat   string `json:"chat"`
 }
 
-func (s *Session) receiptControl(_ context.Context, a receiptArgs) (any, error) {
+func (s *Session) receiptControl(ctx context.Context, a receiptArgs) (any, error) {
 	if a.ID == "" {
 		return nil, fmt.Errorf("%w: id is required", session.ErrInvalid)
 	}
 	if _, ok := receiptTypes[a.Status]; !ok {
 		return nil, fmt.Errorf("%w: status %q is not delivered, read, played or server_error", session.ErrInvalid, a.Status)
 	}
-	var from, chat string
+	var from, chat, chatLID string
 	if a.From != "" || a.Chat != "" {
 		var err error
 		if from, chat, err = fromAndChat(a.From, a.Chat); err != nil {
 			return nil, err
 		}
+		if chatLID, err = s.lidOf(ctx, chat); err != nil {
+			return nil, err
+		}
 	}
-	return nil, s.emitConnected(receiptEvent(a.ID, chat, from, a.Status, s.d.cfg.Now()))
+	return nil, s.emitConnected(receiptEvent(a.ID, chat, chatLID, from, a.Status, s.d.cfg.Now()))
 }
 
 type reactionArgs struct {

@@ -33,9 +33,13 @@ import (
 
 // pendingReceipt is one receipt the phone will send, as stored in Redis.
 type pendingReceipt struct {
-	ID     string `json:"id"`
-	Chat   string `json:"chat"`
-	Status string `json:"status"`
+	ID   string `json:"id"`
+	Chat string `json:"chat"`
+	// ChatLID is the chat's LID when the contact is addressed by LID: the
+	// phone's receipts then come from its LID, and the whatsmeow driver
+	// reports both forms.
+	ChatLID string `json:"chat_lid,omitempty"`
+	Status  string `json:"status"`
 	// Due is when the phone sends it (wall clock: the timers run on it).
 	Due time.Time `json:"due"`
 	// At is its timestamp, on Config.Now's clock.
@@ -59,7 +63,7 @@ type receipt struct {
 // receiptsOf are the receipts of a message sent now: delivered after
 // DeliveredAfter, read after ReadAfter, played with read for voice notes;
 // none when DeliveredAfter is negative, delivered only when ReadAfter is.
-func (s *Session) receiptsOf(id, chat string, voice bool) []pendingReceipt {
+func (s *Session) receiptsOf(id, chat, chatLID string, voice bool) []pendingReceipt {
 	cfg := s.d.cfg
 	if cfg.DeliveredAfter < 0 {
 		return nil
@@ -67,7 +71,7 @@ func (s *Session) receiptsOf(id, chat string, voice bool) []pendingReceipt {
 	wall, now := time.Now(), cfg.Now()
 	at := func(status string, after time.Duration) pendingReceipt {
 		d := cfg.scale(after)
-		return pendingReceipt{ID: id, Chat: chat, Status: status, Due: wall.Add(d), At: now.Add(d)}
+		return pendingReceipt{ID: id, Chat: chat, ChatLID: chatLID, Status: status, Due: wall.Add(d), At: now.Add(d)}
 	}
 	out := []pendingReceipt{at("delivered", cfg.DeliveredAfter)}
 	if cfg.ReadAfter >= 0 {
@@ -201,7 +205,7 @@ func (s *Session) stopReceiptsLocked() {
 // receiptInbound is the event of pending receipt p of the session's
 // device, with its Ack. Called with mu held.
 func (s *Session) receiptInbound(p pendingReceipt) session.Inbound {
-	ev := receiptEvent(p.ID, p.Chat, "", p.Status, p.At)
+	ev := receiptEvent(p.ID, p.Chat, p.ChatLID, "", p.Status, p.At)
 	jid, field := s.jid, p.field()
 	ev.Ack = func(err error) {
 		if err != nil {

@@ -412,7 +412,11 @@ func (s *Session) Send(ctx context.Context, m session.Outbound) (session.SendRes
 		return session.SendResult{}, fmt.Errorf("sim: send %s: %w: no LID found for %s from server", m.ID, session.ErrNotOnWhatsApp, chat)
 	}
 
-	due := s.receiptsOf(m.ID, chat, isVoice(m))
+	chatLID, err := s.lidOf(ctx, chat)
+	if err != nil {
+		return session.SendResult{}, fmt.Errorf("sim: send %s: %w", m.ID, err)
+	}
+	due := s.receiptsOf(m.ID, chat, chatLID, isVoice(m))
 	_, err = s.d.cfg.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HIncrBy(ctx, s.d.cfg.Keys.SimDeliveries(), m.ID, 1)
 		p.Expire(ctx, s.d.cfg.Keys.SimDeliveries(), deliveriesTTL)
