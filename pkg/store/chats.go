@@ -18,6 +18,9 @@ import (
 // reads the chat as WhatsApp does; a direct chat takes the sender's push
 // name.
 func touchChatInbound(ctx context.Context, tx pgx.Tx, m *Message) error {
+	if err := mergeLIDChat(ctx, tx, m.ChannelID, m.Chat, m.ChatLID); err != nil {
+		return err
+	}
 	_, err := tx.Exec(ctx, `INSERT INTO chats AS c (channel_id, chat, chat_lid, name, last_message_id, last_at, unread_count)
 		SELECT $1, $2, $3, CASE WHEN $2 NOT LIKE '%@g.us' AND NOT fm THEN coalesce($6::jsonb->>'push_name', '') ELSE '' END,
 			$4, $5, CASE WHEN fm THEN 0 ELSE 1 END
@@ -33,6 +36,36 @@ func touchChatInbound(ctx context.Context, tx pgx.Tx, m *Message) error {
 		m.ChannelID, m.Chat, m.ChatLID, m.ID, m.CreatedAt, m.Body)
 	if err != nil {
 		return fmt.Errorf("store: keep the chat of an inbound message: %w", err)
+	}
+	return nil
+}
+
+// mergeLIDChat re-keys the chat row recorded under a bare LID (its number
+// unknown then) to chat, the phone-number key WhatsApp has now given for
+// that LID, in the caller's transaction: one conversation keeps one row,
+// with the unread counts added, the newer last message, and the flags of
+// either. Nothing happens when chat is the LID itself or no such row
+// exists.
+func mergeLIDChat(ctx context.Context, tx pgx.Tx, channelID, chat, lid string) error {
+	if lid == "" || chat == lid {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `WITH old AS (
+			DELETE FROM chats WHERE channel_id = $1 AND chat = $3 RETURNING *)
+		INSERT INTO chats AS c (channel_id, chat, chat_lid, name, last_message_id, last_at, unread_count, archived, pinned, muted_until)
+		SELECT channel_id, $2, $3, name, last_message_id, last_at, unread_count, archived, pinned, muted_until FROM old
+		ON CONFLICT (channel_id, chat) DO UPDATE SET
+			chat_lid = excluded.chat_lid,
+			name = CASE WHEN c.name <> '' THEN c.name ELSE excluded.name END,
+			last_message_id = CASE WHEN excluded.last_at > c.last_at THEN excluded.last_message_id ELSE c.last_message_id END,
+			last_at = greatest(c.last_at, excluded.last_at),
+			unread_count = c.unread_count + excluded.unread_count,
+			archived = c.archived OR excluded.archived,
+			pinned = c.pinned OR excluded.pinned,
+			muted_until = greatest(c.muted_until, excluded.muted_until),
+			updated_at = now()`, channelID, chat, lid)
+	if err != nil {
+		return fmt.Errorf("store: merge the LID chat %s into %s: %w", lid, chat, err)
 	}
 	return nil
 }
