@@ -3,6 +3,7 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"image"
 	"image/jpeg"
 	"log/slog"
@@ -592,6 +593,36 @@ func TestClientAgainstAGateway(t *testing.T) {
 		require.Len(t, code.Code, 9)
 		_, err = admin.PairPhone(ctx, ch.ID, client.PairPhoneRequest{Phone: "+49 151 2345678"})
 		require.True(t, client.IsCode(err, "already_paired"), "%v", err)
+	})
+
+	t.Run("media of a received message", func(t *testing.T) {
+		ctx := t.Context()
+		_, err := c.Simulate(ctx, ch.ID, client.SimInbound, map[string]any{"id": "3ACLIENTIMG", "from": "15550102039", "type": "image", "size": 20_000, "caption": "look"})
+		require.NoError(t, err)
+		var id string
+		testenv.Eventually(t, 10*time.Second, func() bool {
+			l, err := c.ListMessages(ctx, ch.ID, client.ListMessagesParams{Chat: "15550102039"})
+			require.NoError(t, err)
+			if len(l.Data) == 1 {
+				id = l.Data[0].ID
+			}
+			return id != ""
+		}, "the image message")
+		var file []byte
+		var ctype string
+		testenv.Eventually(t, 15*time.Second, func() bool {
+			file, ctype, err = c.GetMessageMedia(ctx, ch.ID, id)
+			if errors.Is(err, client.ErrMediaPending) {
+				return false
+			}
+			require.NoError(t, err)
+			return true
+		}, "the file (last error %v)", err)
+		require.Equal(t, "image/png", ctype, "the simulator's images are PNGs")
+		require.Equal(t, "\x89PNG", string(file[:4]))
+		_, _, err = c.GetMessageMedia(ctx, ch.ID, "msg_01hzzzzzzzzzzzzzzzzzzzzzzz")
+		require.Error(t, err)
+		require.False(t, errors.Is(err, client.ErrMediaPending))
 	})
 
 	t.Run("read receipts, presence and the admin streams", func(t *testing.T) {
