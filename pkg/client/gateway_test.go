@@ -13,6 +13,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -61,6 +62,7 @@ func gateway(t *testing.T) (*app.Gateway, *client.Client) {
 	t.Cleanup(g.Stop)
 	c, err := client.New(g.URL(), g.AdminToken())
 	require.NoError(t, err)
+	require.Equal(t, strings.TrimSuffix(g.URL(), "/"), strings.TrimSuffix(c.BaseURL(), "/"))
 	return g, c
 }
 
@@ -127,6 +129,11 @@ func TestClientAgainstAGateway(t *testing.T) {
 		}
 		require.Contains(t, tos, client.StateQRPending)
 		require.Equal(t, client.StateActive, tos[0], "newest first")
+		page, err := c.ChannelHistory(ctx, ch.ID, client.HistoryParams{Limit: 1})
+		require.NoError(t, err)
+		require.Len(t, page.Data, 1)
+		require.Equal(t, client.StateActive, page.Data[0].To)
+		require.NotNil(t, page.NextBefore, "older entries follow")
 		h, err := c.ChannelHealth(ctx, ch.ID)
 		require.NoError(t, err)
 		require.Equal(t, client.StateActive, h.State)
