@@ -19,8 +19,8 @@ import (
 var binaryRoles = map[string]string{"/app/api": "api", "/app/worker": "worker", "/app/dispatcher": "dispatcher"}
 
 // Every wagate container connects to NATS with its own role's credential,
-// from a Secret volume holding that file alone; the api and dispatcher
-// share the key of secrets at rest from the Secret.
+// from a Secret volume holding that file alone; every role shares the
+// key of secrets at rest from the Secret.
 func TestNATSCredentialsPerRole(t *testing.T) {
 	t.Parallel()
 	for _, o := range overlays {
@@ -47,11 +47,11 @@ func TestNATSCredentialsPerRole(t *testing.T) {
 							assert.Contains(t, m.configMap("nats-config").Data["nats.conf"], issuer+": ", "%s: creds of an account the dev NATS trusts", w)
 						}
 					}
-					if role != "worker" {
-						key := envVar(c, "WAGATE_SECRET_KEY")
-						if assert.NotNil(t, key, "%s: no WAGATE_SECRET_KEY", w) {
-							assert.NotNil(t, key.ValueFrom, "%s: WAGATE_SECRET_KEY comes from a Secret", w)
-						}
+					// Every role opens sealed values: api and dispatcher webhook
+					// secrets, the worker proxy credentials, migrate seals old rows.
+					key := envVar(c, "WAGATE_SECRET_KEY")
+					if assert.NotNil(t, key, "%s: no WAGATE_SECRET_KEY", w) {
+						assert.NotNil(t, key.ValueFrom, "%s: WAGATE_SECRET_KEY comes from a Secret", w)
 					}
 				}
 			}
