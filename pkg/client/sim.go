@@ -43,6 +43,8 @@ type SimInboundArgs struct {
 	Caption    string `json:"caption,omitempty"`
 	Expired    bool   `json:"expired,omitempty"`
 	Gone       bool   `json:"gone,omitempty"`
+	// Undecryptable: message.undecryptable first, then the message.
+	Undecryptable bool `json:"undecryptable,omitempty"`
 }
 
 // SimReceiptArgs: a recipient's receipt for a message the channel sent.

@@ -134,3 +134,35 @@ func TestStatusEventsCarryTheChatLID(t *testing.T) {
 	}
 	require.Equal(t, lid, f.message(ch, sent).ChatLID, "the log keeps the LID on the sent message")
 }
+
+// A message the device could not decrypt at first arrives as the whatsmeow
+// driver reports it: message.undecryptable, then the real message.received
+// under the same id once the retry succeeded; the log holds only the real
+// message, once.
+func TestUndecryptableThenTheRealMessage(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 2, time.Second)
+	f.startWorker("w1")
+	ch := f.pairedChannel("undecryptable")
+	f.sim(ch, sim.ActionInbound, map[string]any{"id": "3AUNDECRYPT", "from": "15550109999", "text": "the real text", "undecryptable": true})
+
+	var types []string
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		types = types[:0]
+		for _, e := range f.events(ch) {
+			if e.Type == event.MessageUndecryptable || e.Type == event.MessageReceived {
+				var d map[string]any
+				require.NoError(t, json.Unmarshal(e.Data, &d))
+				require.Equal(t, "3AUNDECRYPT", d["id"], e.Type)
+				types = append(types, e.Type)
+			}
+		}
+		return len(types) == 2
+	}, "the pair of events")
+	require.Equal(t, []string{event.MessageUndecryptable, event.MessageReceived}, types)
+	msgs, err := f.store.ListMessages(context.Background(), ch, store.MessageFilter{})
+	require.NoError(t, err)
+	require.Len(t, msgs, 1, "only the real message is logged")
+	require.Equal(t, "3AUNDECRYPT", msgs[0].WAID)
+	require.Equal(t, "text", msgs[0].Type)
+}

@@ -66,6 +66,11 @@ type inboundArgs struct {
 	Caption  string `json:"caption"`
 	Expired  bool   `json:"expired"`
 	Gone     bool   `json:"gone"`
+	// Undecryptable makes the message arrive as the whatsmeow driver
+	// reports one it could not decrypt at first: message.undecryptable,
+	// then, once the phone answered the retry receipt, the message itself
+	// under the same id.
+	Undecryptable bool `json:"undecryptable"`
 }
 
 func (s *Session) inboundMessage(ctx context.Context, a inboundArgs) (any, error) {
@@ -96,6 +101,13 @@ func (s *Session) inboundMessage(ctx context.Context, a inboundArgs) (any, error
 		}
 	} else if a.Size != 0 || a.FileName != "" || a.Expired || a.Gone {
 		return nil, fmt.Errorf("%w: size, file_name, expired and gone apply to media messages only", session.ErrInvalid)
+	}
+	if a.Undecryptable {
+		u := MessageData{ID: d.ID, Chat: d.Chat, ChatLID: d.ChatLID, From: d.From, FromLID: d.FromLID,
+			AddressingMode: d.AddressingMode, Type: "undecryptable", PushName: d.PushName, Timestamp: d.Timestamp}
+		if err := s.emitConnected(inbound(event.MessageUndecryptable, d.Timestamp, u)); err != nil {
+			return nil, err
+		}
 	}
 	ev := inbound(event.MessageReceived, d.Timestamp, d)
 	ev.Media = ref
