@@ -38,3 +38,52 @@ func TestProdExternalNATSNetworkPolicy(t *testing.T) {
 	}
 	assert.Equal(t, 1, clientRules, "one rule admits NATS clients")
 }
+
+// The external NATS includes auth.conf from the mounted Secret nats-auth
+// (the chart's configuration lives in /etc/nats-config, so ../nats-auth is
+// /etc/nats-auth).
+func TestProdExternalNATSAuthInclude(t *testing.T) {
+	t.Parallel()
+	var v struct {
+		Config struct {
+			Merge map[string]any `json:"merge"`
+		} `json:"config"`
+		Container struct {
+			Merge struct {
+				VolumeMounts []struct {
+					Name      string `json:"name"`
+					MountPath string `json:"mountPath"`
+					ReadOnly  bool   `json:"readOnly"`
+				} `json:"volumeMounts"`
+			} `json:"merge"`
+		} `json:"container"`
+		PodTemplate struct {
+			Merge struct {
+				Spec struct {
+					Volumes []struct {
+						Name   string `json:"name"`
+						Secret struct {
+							SecretName string `json:"secretName"`
+						} `json:"secret"`
+					} `json:"volumes"`
+				} `json:"spec"`
+			} `json:"merge"`
+		} `json:"podTemplate"`
+	}
+	readYAML(t, "overlays/prod/external/nats-values.yaml", &v)
+	assert.Equal(t, "../nats-auth/auth.conf", v.Config.Merge["$include"])
+	mounted := false
+	for _, m := range v.Container.Merge.VolumeMounts {
+		if m.Name == "nats-auth" && m.MountPath == "/etc/nats-auth" && m.ReadOnly {
+			mounted = true
+		}
+	}
+	assert.True(t, mounted, "the nats-auth volume is mounted read-only at /etc/nats-auth")
+	fromSecret := false
+	for _, vol := range v.PodTemplate.Merge.Spec.Volumes {
+		if vol.Name == "nats-auth" && vol.Secret.SecretName == "nats-auth" {
+			fromSecret = true
+		}
+	}
+	assert.True(t, fromSecret, "the nats-auth volume is the Secret nats-auth")
+}
