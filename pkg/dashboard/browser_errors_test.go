@@ -37,3 +37,78 @@ func TestErrorStatesExplained(t *testing.T) {
 	b.screenshot("banned-after-reload")
 	require.Empty(t, b.consoleErrors(), "console errors")
 }
+
+// TestErrorStatesLoggedOutOutdatedUnreachable shows, for the other failed
+// states, what the state means and the main action that fits it: a phone
+// that unlinked the device is linked again, a client WhatsApp rejects is
+// started after the upgrade, and an unreachable WhatsApp (with the dial
+// error) is retried.
+func TestErrorStatesLoggedOutOutdatedUnreachable(t *testing.T) {
+	requireChromium(t)
+	g := startGateway(t)
+	b := newBrowser(t, g, "error-states-more")
+	b.signIn(g.AdminToken(), "")
+	// home goes back to the list, where linkChannelAPI watches the badge.
+	home := func() {
+		t.Helper()
+		b.do(evalVoid(`location.hash = "#/"`))
+		b.do(chromedp.WaitVisible(chromedp.CSS("#new-channel")))
+	}
+	open := func(id string) {
+		t.Helper()
+		b.click(fmt.Sprintf(`tr[data-id=%q] a.ch-name`, id))
+		b.waitJS("the channel page", `document.querySelector("#state-help") !== null`, 10*time.Second)
+	}
+	helpShows := func(what, title string) {
+		t.Helper()
+		b.waitJS(what, fmt.Sprintf(`((e) => e && !e.hidden && e.textContent.includes(%q))(document.querySelector("#state-help"))`, title), 20*time.Second)
+	}
+	primary := func() string {
+		t.Helper()
+		return eval[string](b, `[...document.querySelectorAll('.ch-head .btn-primary')].map((e) => e.dataset.action + ": " + e.textContent).join(" | ")`)
+	}
+
+	// Logged out from the phone: linking again is the main action, and it
+	// opens the linking dialog.
+	out := linkChannelAPI(t, b, "Unlinked line")
+	open(out)
+	post(t, g, "/v1/sim/channels/"+out+"/logout", `{}`)
+	helpShows("the explanation of the logout", "The phone unlinked this device.")
+	require.Contains(t, b.text("#state-help"), "Link again with a new QR code or a pairing code.")
+	require.Equal(t, "connect: Link again", primary())
+	b.screenshot("logged-out")
+	b.click(`.ch-head .btn-primary[data-action="connect"]`)
+	b.waitJS("the linking dialog", `document.querySelector("#qr-dialog").open`, 10*time.Second)
+	b.do(chromedp.KeyEvent("\x1b"))
+	b.waitJS("the dialog to close", `!document.querySelector("#qr-dialog").open`, 5*time.Second)
+
+	// A client version WhatsApp rejects: upgrade first, then start; Start
+	// is not offered as if it would help now.
+	home()
+	old := linkChannelAPI(t, b, "Outdated line")
+	open(old)
+	post(t, g, "/v1/sim/channels/"+old+"/client_outdated", `{}`)
+	helpShows("the explanation of the outdated client", "WhatsApp rejects this client version.")
+	require.Contains(t, b.text("#state-help"), "Upgrade wagate (it carries the WhatsApp client) and restart the workers")
+	require.Equal(t, "Start after the upgrade", b.text(`.ch-head [data-action="start"]`))
+	require.Empty(t, primary(), "no primary action before the upgrade")
+	b.screenshot("client-outdated")
+
+	// WhatsApp unreachable: the dial error, classified, is shown, and
+	// "Retry now" is the main action (not retryable here, so that the
+	// state holds until the click instead of the worker's own retry).
+	home()
+	far := linkChannelAPI(t, b, "Unreachable line")
+	open(far)
+	post(t, g, "/v1/sim/channels/"+far+"/connect_failure",
+		`{"reason":"whatsapp_unreachable","message":"dial tcp: lookup web.whatsapp.com: no such host","retryable":false}`)
+	helpShows("the explanation of the unreachable WhatsApp", "WhatsApp cannot be reached.")
+	require.Contains(t, b.text("#state-help"), "The worker could not connect: dns: dial tcp: lookup web.whatsapp.com: no such host.")
+	require.Equal(t, "restart: Retry now", primary())
+	require.Equal(t, 1, eval[int](b, `document.querySelectorAll('.ch-head [data-action="restart"]').length`), "one restart button, the retry")
+	b.screenshot("unreachable")
+	b.click(`.ch-head .btn-primary[data-action="restart"]`)
+	b.waitJS("the channel active again", `document.querySelector(".ch-head .badge")?.dataset.state === "active" && document.querySelector("#state-help").hidden`, 20*time.Second)
+	require.Equal(t, "active", apiJSON(t, g, http.MethodGet, "/v1/channels/"+far, "")["state"])
+	require.Empty(t, b.consoleErrors(), "console errors")
+}

@@ -668,7 +668,7 @@ function mediaCell(m, api) {
     cell.prepend(img);
     api.blob(md.url).then((b) => { img.src = URL.createObjectURL(b); }).catch(() => img.remove());
   } else if (md.status === "stored" && m.type === "audio") {
-    const au = h("audio", { class: "media-audio", controls: true, preload: "none" });
+    const au = h("audio", { class: "media-audio", controls: true, preload: "metadata" });
     cell.prepend(au);
     api.blob(md.url).then((b) => { au.src = URL.createObjectURL(b); }).catch(() => au.remove());
   }
