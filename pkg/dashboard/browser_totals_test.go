@@ -39,12 +39,10 @@ func TestListTotalsExact(t *testing.T) {
 	require.Eventually(t, func() bool { return sentToday(a) == 3 }, 20*time.Second, 100*time.Millisecond, "three sends counted")
 	post(t, g, "/v1/sim/channels/"+a+"/inbound", `{"from":"+15550001111","text":"thanks"}`)
 	totals("2 channels · 3 sent today · 0 failing")
-	require.Equal(t, "0", eval[string](b, `document.querySelector("#channels-count").dataset.failing`))
 
 	// A ban makes one channel failing; an error a second.
 	post(t, g, "/v1/sim/channels/"+c+"/ban", `{"seconds":3600}`)
 	totals("2 channels · 3 sent today · 1 failing")
-	require.Equal(t, "1", eval[string](b, `document.querySelector("#channels-count").dataset.failing`))
 	b.screenshot("one-failing")
 	post(t, g, "/v1/sim/channels/"+a+"/client_outdated", `{}`)
 	totals("2 channels · 3 sent today · 2 failing")
