@@ -57,9 +57,11 @@ var files = func() map[string]*file {
 	return out
 }()
 
-// securityHeaders go on every dashboard response.
+// securityHeaders go on every dashboard response. Images may come from
+// WhatsApp's CDN for profile pictures (the contact picture route answers
+// their URLs there), which need no token.
 var securityHeaders = map[string]string{
-	"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; media-src blob:; " +
+	"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob: https://pps.whatsapp.net; media-src blob:; " +
 		"connect-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 	"Referrer-Policy":        "no-referrer",
 	"X-Content-Type-Options": "nosniff",

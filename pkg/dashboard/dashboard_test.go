@@ -53,6 +53,9 @@ func TestServesTheEmbeddedFiles(t *testing.T) {
 		assert.Equal(t, tc.ctype, rec.Header().Get("Content-Type"), tc.path)
 		assert.Contains(t, rec.Body.String(), tc.contains, tc.path)
 		assert.Contains(t, rec.Header().Get("Content-Security-Policy"), "script-src 'self'", tc.path)
+		// Images: the page's own, data and blob URLs (media fetched with
+		// the token), and profile pictures on WhatsApp's CDN alone.
+		assert.Contains(t, rec.Header().Get("Content-Security-Policy"), "img-src 'self' data: blob: https://pps.whatsapp.net;", tc.path)
 		assert.Equal(t, "no-referrer", rec.Header().Get("Referrer-Policy"), tc.path)
 		assert.Equal(t, "nosniff", rec.Header().Get("X-Content-Type-Options"), tc.path)
 	}

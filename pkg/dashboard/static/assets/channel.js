@@ -79,6 +79,7 @@ export class ChannelPage {
     this.openDeliveries = new Set();
     this.deliveryPages = new Map();
     this.contacts = new ContactNames(app.api, id);
+    this.contacts.active = () => this.ch?.state === "active";
     this.tick = setInterval(() => this.ticker(), 10000);
   }
 

@@ -9,6 +9,10 @@ import { clearErrors, field, showError } from "./forms.js";
 import { busy, clear, errorText, fmtAgo, fmtDateTime, fmtPhone, h, timeEl } from "./ui.js";
 
 const CHAT_PAGE = 20;
+// Contacts whose pictures are read at once.
+const PICTURE_FETCHES = 4;
+// A user (phone-number JID or LID): they have profile pictures.
+const USER_JID = /@(s\.whatsapp\.net|lid)$/;
 const MSG_PAGE = 20;
 // muted_until this far away means "until unmuted".
 const FOREVER = Date.UTC(9000, 0, 1);
@@ -27,6 +31,17 @@ export function messageText(m) {
 }
 
 /**
+ * initials are the first letters of a name's first and last words ("Alice
+ * Example" → "AE"); a name without letters (a number) has none.
+ */
+export function initials(name) {
+  const words = String(name || "").split(/\s+/).map((w) => w.replace(/[^\p{L}\p{N}]/gu, "")).filter((w) => /\p{L}/u.test(w));
+  if (!words.length) return "";
+  const first = (w) => Array.from(w)[0].toLocaleUpperCase();
+  return words.length > 1 ? first(words[0]) + first(words[words.length - 1]) : first(words[0]);
+}
+
+/**
  * ContactNames knows the names of the channel's contacts (address book
  * name, else push name, else business name) by phone-number JID and LID.
  * The contact store lives on the device: a channel that is not active
@@ -38,6 +53,14 @@ export class ContactNames {
     this.channelId = channelId;
     this.names = new Map();
     this.loaded = false;
+    // Pictures, read once per page: JID → Promise of the picture's URL
+    // ("" when the contact has none or hides it).
+    this.pictures = new Map();
+    this.running = 0;
+    this.waiting = [];
+    this.observer = null;
+    // active says whether the channel can answer now (set by the page).
+    this.active = () => true;
   }
 
   async load() {
@@ -66,13 +89,94 @@ export class ContactNames {
 
   name(jid) { return this.names.get(jid) || ""; }
 
-  /** label is an element naming jid: the contact's name with the number as its title. */
+  /** label is an element naming jid: the contact's picture or initials and name, with the number as its title. */
   label(jid, lid) {
     const name = this.name(jid) || (lid && this.name(lid));
-    return name
-      ? h("span", { class: "contact-name", title: jidLabel(jid), "data-jid": jid }, name)
-      : h("span", { class: "contact-jid", "data-jid": jid }, jidLabel(jid));
+    return h("span", { class: "contact" }, this.avatar(jid, name),
+      name
+        ? h("span", { class: "contact-name", title: jidLabel(jid), "data-jid": jid }, name)
+        : h("span", { class: "contact-jid", "data-jid": jid }, jidLabel(jid)));
   }
+
+  /**
+   * avatar shows the initials of name and, once the element is in view,
+   * the contact's picture if WhatsApp has one (GET …/contacts/{jid}: a
+   * picture_id; then GET …/picture?preview=true: its URL on WhatsApp's
+   * CDN, which the page's CSP lets images load from). Only an active
+   * channel's device can ask, so nothing is asked before the contacts
+   * loaded, and only about people known by a name (in the address book
+   * or by their push name), who are on WhatsApp; groups and bare numbers
+   * keep their initials or a placeholder.
+   */
+  avatar(jid, name) {
+    const text = initials(name);
+    const el = h("span", { class: text ? "avatar" : "avatar avatar-none", "aria-hidden": "true", translate: "no", dataset: { jid: jid || "" } }, text);
+    if (this.loaded && name && jid && USER_JID.test(jid)) this.observe(el);
+    return el;
+  }
+
+  observe(el) {
+    if (!this.observer) {
+      this.observer = new IntersectionObserver((entries) => {
+        for (const e of entries) {
+          if (!e.isIntersecting) continue;
+          this.observer.unobserve(e.target);
+          const target = e.target;
+          this.picture(target.dataset.jid).then((url) => { if (url) showPicture(target, url); });
+        }
+      }, { rootMargin: "200px" });
+    }
+    this.observer.observe(el);
+  }
+
+  /** picture is the URL of jid's picture preview, "" without one; read once per page. */
+  picture(jid) {
+    let p = this.pictures.get(jid);
+    if (!p) {
+      if (!this.active()) return Promise.resolve(""); // asked once the channel is back
+      p = this.limited(() => this.readPicture(jid));
+      this.pictures.set(jid, p);
+    }
+    return p;
+  }
+
+  async readPicture(jid) {
+    const base = `/v1/channels/${enc(this.channelId)}/contacts/${enc(jid)}`;
+    try {
+      // Asking for the picture of a contact without one answers 404: the
+      // contact's info says first whether there is one.
+      const info = await this.api.get(base);
+      if (!info.picture_id) return "";
+      const pic = await this.api.get(`${base}/picture?preview=true`);
+      return pic.url || "";
+    } catch {
+      return "";
+    }
+  }
+
+  // limited runs fn with at most PICTURE_FETCHES others at once.
+  async limited(fn) {
+    while (this.running >= PICTURE_FETCHES) await new Promise((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await fn();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+// showPicture puts the picture at url in an avatar once it loaded; one
+// that does not load (an expired URL) leaves the initials.
+function showPicture(el, url) {
+  const img = h("img", { alt: "", width: 28, height: 28, decoding: "async", referrerpolicy: "no-referrer" });
+  img.addEventListener("load", () => {
+    el.replaceChildren(img);
+    el.classList.remove("avatar-none");
+    el.classList.add("avatar-picture");
+  }, { once: true });
+  img.src = url;
 }
 
 export class ChatsPanel {
@@ -143,17 +247,21 @@ export class ChatsPanel {
     const muted = c.muted_until && new Date(c.muted_until).getTime() > Date.now();
     const last = c.last_message;
     const preview = last ? messageText(last) || t("chats.type", { type: last.type }) : "";
+    const name = this.chatName(c);
+    const named = name !== jidLabel(c.chat);
     const btn = h("button", { type: "button", class: "chat-item", "aria-current": this.open === c.chat ? "true" : false, onclick: () => this.openChat(c) },
-      h("span", { class: "chat-top" },
-        h("span", { class: "chat-name" }, this.chatName(c)),
-        c.last_at ? h("span", { class: "small muted" }, timeEl(c.last_at, fmtAgo(c.last_at))) : null),
-      h("span", { class: "chat-bottom" },
-        h("span", { class: "chat-last small muted" }, last && last.direction === "outbound" ? `↑ ${preview}` : preview),
-        h("span", { class: "chat-flags" },
-          c.pinned ? h("span", { class: "chip", title: t("chats.pinned") }, t("chats.pinned_short")) : null,
-          c.archived ? h("span", { class: "chip", title: t("chats.archived") }, t("chats.archived_short")) : null,
-          muted ? h("span", { class: "chip", title: new Date(c.muted_until).getTime() > FOREVER ? t("chats.muted_forever") : t("chats.muted_until", { at: fmtDateTime(c.muted_until) }) }, t("chats.muted_short")) : null,
-          c.unread_count ? h("span", { class: "chip chip-ok unread", "aria-label": t("chats.unread", { count: c.unread_count }) }, String(c.unread_count)) : null)));
+      this.contacts.avatar(c.chat, named ? name : ""),
+      h("span", { class: "chat-body" },
+        h("span", { class: "chat-top" },
+          h("span", { class: "chat-name" }, name),
+          c.last_at ? h("span", { class: "small muted" }, timeEl(c.last_at, fmtAgo(c.last_at))) : null),
+        h("span", { class: "chat-bottom" },
+          h("span", { class: "chat-last small muted" }, last && last.direction === "outbound" ? `↑ ${preview}` : preview),
+          h("span", { class: "chat-flags" },
+            c.pinned ? h("span", { class: "chip", title: t("chats.pinned") }, t("chats.pinned_short")) : null,
+            c.archived ? h("span", { class: "chip", title: t("chats.archived") }, t("chats.archived_short")) : null,
+            muted ? h("span", { class: "chip", title: new Date(c.muted_until).getTime() > FOREVER ? t("chats.muted_forever") : t("chats.muted_until", { at: fmtDateTime(c.muted_until) }) }, t("chats.muted_short")) : null,
+            c.unread_count ? h("span", { class: "chip chip-ok unread", "aria-label": t("chats.unread", { count: c.unread_count }) }, String(c.unread_count)) : null))));
     return h("li", { dataset: { chat: c.chat } }, btn);
   }
 
