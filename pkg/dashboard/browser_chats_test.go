@@ -66,7 +66,8 @@ func TestChatsContactNamesAndNumberCheck(t *testing.T) {
 	require.Equal(t, "Configurações", b.text("#h-settings"))
 	require.Equal(t, "Verificar números", b.text("#h-check"))
 	require.Equal(t, "Enviar uma mensagem de teste", b.text("#h-send"))
-	require.Equal(t, "+ Adicionar webhook", b.text("#hook-add"))
+	// The webhooks panel is drawn when its list has been read.
+	b.waitJS("the webhooks panel in Portuguese", `document.querySelector("#hook-add")?.textContent === "+ Adicionar webhook"`, 15*time.Second)
 	require.Equal(t, "Eventos", b.text("#nav-events"))
 	b.click("#settings-details summary")
 	require.Equal(t, "Salvar configurações", b.text("#settings-save"))
