@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
-	"log/slog"
-	"net"
 	"os"
 	"testing"
 	"time"
@@ -13,8 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wagate/wagate/pkg/app"
+	"github.com/wagate/wagate/pkg/app/apptest"
 	"github.com/wagate/wagate/pkg/client"
-	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/testenv"
 )
 
@@ -22,32 +19,7 @@ import (
 // keys are sent once each; a rerun with the same keys replays them all
 // and sends nothing twice.
 func TestBulkSenderSendsOnceAndResumes(t *testing.T) {
-	_, prefix := testenv.Redis(t)
-	env := map[string]string{
-		"WAGATE_DATABASE_URL":          testenv.DatabaseURL(t),
-		"WAGATE_REDIS_URL":             testenv.RedisURL(),
-		"WAGATE_REDIS_PREFIX":          prefix,
-		"WAGATE_DATA_DIR":              t.TempDir(),
-		"WAGATE_NATS_LISTEN":           "",
-		"WAGATE_DRIVER":                "sim",
-		"WAGATE_SIM_TIME_SCALE":        "0.02",
-		"WAGATE_SIM_QR_TIME_SCALE":     "0.2", // codes that outlast a scan on a loaded machine
-		"WAGATE_SHARDS":                "8",
-		"WAGATE_LEASE_TTL":             "5s",
-		"WAGATE_SEND_RATE":             "0",
-		"WAGATE_ADMIN_TOKEN":           "test-admin-token-0123456789",
-		"WAGATE_WEBHOOK_ALLOW_PRIVATE": "true",
-		"WAGATE_LOG_LEVEL":             "warn",
-		"WAGATE_LOG_FORMAT":            "text",
-	}
-	cfg, err := config.Load(config.RoleGateway, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	g, err := app.Start(context.Background(), cfg, log, app.Options{Listener: ln})
-	require.NoError(t, err)
-	t.Cleanup(g.Stop)
+	g := apptest.Start(t, nil, app.Options{})
 	admin, err := client.New(g.URL(), g.AdminToken())
 	require.NoError(t, err)
 	ctx := t.Context()

@@ -6,11 +6,8 @@ import (
 	"errors"
 	"image"
 	"image/jpeg"
-	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,8 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wagate/wagate/pkg/app"
+	"github.com/wagate/wagate/pkg/app/apptest"
 	"github.com/wagate/wagate/pkg/client"
-	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/testenv"
 	"github.com/wagate/wagate/pkg/worker"
 )
@@ -32,34 +29,9 @@ import (
 // client of its API.
 func gateway(t *testing.T) (*app.Gateway, *client.Client) {
 	t.Helper()
-	_, prefix := testenv.Redis(t)
-	env := map[string]string{
-		"WAGATE_DATABASE_URL":          testenv.DatabaseURL(t),
-		"WAGATE_REDIS_URL":             testenv.RedisURL(),
-		"WAGATE_REDIS_PREFIX":          prefix,
-		"WAGATE_DATA_DIR":              t.TempDir(),
-		"WAGATE_NATS_LISTEN":           "",
-		"WAGATE_DRIVER":                "sim",
-		"WAGATE_SIM_TIME_SCALE":        "0.02",
-		"WAGATE_SIM_QR_TIME_SCALE":     "0.2", // codes that outlast a scan on a loaded machine
-		"WAGATE_SHARDS":                "8",
-		"WAGATE_LEASE_TTL":             "5s",
-		"WAGATE_SEND_RATE":             "0",
-		"WAGATE_ADMIN_TOKEN":           "test-admin-token-0123456789",
-		"WAGATE_WEBHOOK_ALLOW_PRIVATE": "true",
-		"WAGATE_LOG_LEVEL":             "warn",
-		"WAGATE_LOG_FORMAT":            "text",
-	}
-	cfg, err := config.Load(config.RoleGateway, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	g, err := app.Start(context.Background(), cfg, log, app.Options{Listener: ln, Worker: func(c *worker.Config) {
+	g := apptest.Start(t, nil, app.Options{Worker: func(c *worker.Config) {
 		c.ResumeSpread = 20 * time.Millisecond
 	}})
-	require.NoError(t, err)
-	t.Cleanup(g.Stop)
 	c, err := client.New(g.URL(), g.AdminToken())
 	require.NoError(t, err)
 	require.Equal(t, strings.TrimSuffix(g.URL(), "/"), strings.TrimSuffix(c.BaseURL(), "/"))
