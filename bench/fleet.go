@@ -99,6 +99,7 @@ func newFleet(ctx context.Context, r *runner, e *env, shards int, leaseTTL time.
 			"WAGATE_NATS_URL":       emb.ClientURL(),
 			"WAGATE_NATS_CREDS":     workerCreds,
 			"WAGATE_DATA_DIR":       dir,
+			"WAGATE_MEDIA_URL":      filepath.Join(dir, "media"),
 			"WAGATE_DRIVER":         "sim",
 			"WAGATE_SIM_TIME_SCALE": "0.02",
 			"WAGATE_SHARDS":         strconv.Itoa(shards),

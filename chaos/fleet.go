@@ -45,8 +45,10 @@ func startFleet(ctx context.Context, in *infra, o options, binDir string) (*flee
 	f := &fleet{in: in, o: o}
 	logDir := filepath.Join(in.dir, "logs")
 	// One key for every process: the api seals webhook secrets that the
-	// dispatcher opens.
+	// dispatcher opens. One media folder too: the api serves what a worker
+	// stored.
 	common := []string{
+		"WAGATE_MEDIA_URL=" + filepath.Join(in.dir, "media"),
 		"WAGATE_SECRET_KEY=" + in.secretKey,
 		"WAGATE_DATABASE_URL=" + in.databaseURL(),
 		"WAGATE_REDIS_URL=" + in.redisURL(),

@@ -45,7 +45,8 @@ type Deps struct {
 	// Channels caches channel rows for the API's hot paths, dropped on
 	// announcements of changes by any API process.
 	Channels *httpapi.ChannelCache
-	// Media keeps the files of media messages (WAGATE_MEDIA_URL).
+	// Media keeps the files of media messages (WAGATE_MEDIA_URL); nil in
+	// the binaries that never touch them (Role.KeepsMedia).
 	Media   media.Store
 	closers []func()
 }
@@ -131,10 +132,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger) (*Deps, erro
 	if err := d.Bus.EnsureStreams(ctx, bus.StreamOptions{Shards: cfg.Shards, EventMaxAge: cfg.EventMaxAge, Replicas: cfg.NATSReplicas}); err != nil {
 		return nil, err
 	}
-	if d.Media, err = media.Open(ctx, media.Config{URL: cfg.MediaURL, DataDir: cfg.DataDir, S3: media.S3Config{
-		Endpoint: cfg.S3Endpoint, Region: cfg.S3Region, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
-	}}); err != nil {
-		return nil, fmt.Errorf("WAGATE_MEDIA_URL: %w", err)
+	if cfg.Role.KeepsMedia() {
+		if d.Media, err = media.Open(ctx, media.Config{URL: cfg.MediaURL, DataDir: cfg.DataDir, S3: media.S3Config{
+			Endpoint: cfg.S3Endpoint, Region: cfg.S3Region, AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey,
+		}}); err != nil {
+			return nil, fmt.Errorf("WAGATE_MEDIA_URL: %w", err)
+		}
 	}
 	d.Channels = httpapi.NewChannelCache(d.Store, 0)
 	if _, err := d.Channels.Listen(d.Bus.Conn, d.Bus.Names.ChannelsChanged()); err != nil {

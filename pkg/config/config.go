@@ -34,6 +34,15 @@ const (
 	RoleMigrate Role = "migrate"
 )
 
+// KeepsMedia reports whether the binary reads or writes media files: the
+// api serves them, the worker downloads and deletes them, the gateway is
+// both. The dispatcher and `api migrate` never touch them.
+func (r Role) KeepsMedia() bool { return r != RoleDispatcher && r != RoleMigrate }
+
+// sharesMedia reports whether the binary is one of several processes that
+// must see the same media files: a split api or worker.
+func (r Role) sharesMedia() bool { return r == RoleAPI || r == RoleWorker }
+
 // Drivers of WhatsApp sessions.
 const (
 	DriverWhatsmeow = "whatsmeow"
@@ -409,6 +418,13 @@ func Load(role Role, lookupEnv func(string) (string, bool)) (Config, error) {
 		bad("WAGATE_WORKER_ID", c.WorkerID, "expected a name without spaces or ':'")
 	}
 	c.MediaURL = get("WAGATE_MEDIA_URL", "")
+	if c.MediaURL == "" && role.sharesMedia() {
+		// A worker stores what an api serves: a folder of its own (the
+		// gateway's default) would answer 404 for every file.
+		bad("WAGATE_MEDIA_URL", "", "required by the "+string(role)+" binary, which shares its media files with every api and worker: "+
+			"s3://bucket/prefix for an S3-compatible store (with WAGATE_S3_ENDPOINT and its credentials) or a directory that every api and worker mounts; "+
+			"only the gateway keeps them under WAGATE_DATA_DIR by default")
+	}
 	if strings.Contains(c.MediaURL, "://") && !strings.HasPrefix(c.MediaURL, "s3://") && !strings.HasPrefix(c.MediaURL, "file://") {
 		bad("WAGATE_MEDIA_URL", c.MediaURL, "expected s3://bucket/prefix, file:///dir or a directory")
 	}

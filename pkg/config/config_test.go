@@ -26,7 +26,7 @@ func TestDefaultsWorkOnOneMachine(t *testing.T) {
 	require.Equal(t, "wagate:", c.RedisPrefix)
 	require.Len(t, c.WebhookSchedule, 7)
 
-	w, err := config.Load(config.RoleWorker, env(map[string]string{"WAGATE_NATS_URL": "nats://127.0.0.1:4222", "WAGATE_NATS_CREDS": "/etc/wagate/worker.creds"}))
+	w, err := config.Load(config.RoleWorker, env(map[string]string{"WAGATE_NATS_URL": "nats://127.0.0.1:4222", "WAGATE_NATS_CREDS": "/etc/wagate/worker.creds", "WAGATE_MEDIA_URL": "s3://media"}))
 	require.NoError(t, err)
 	require.Equal(t, ":8082", w.HTTPAddr)
 }
@@ -69,7 +69,7 @@ func TestSplitBinariesRequireNATS(t *testing.T) {
 // The api and dispatcher share the key of secrets at rest, so neither may
 // generate its own; keys are checked at start.
 func TestSecretKey(t *testing.T) {
-	split := map[string]string{"WAGATE_NATS_URL": "nats://x", "WAGATE_NATS_CREDS": "d.creds"}
+	split := map[string]string{"WAGATE_NATS_URL": "nats://x", "WAGATE_NATS_CREDS": "d.creds", "WAGATE_MEDIA_URL": "/srv/media"}
 	_, err := config.Load(config.RoleDispatcher, env(split))
 	require.ErrorContains(t, err, "WAGATE_SECRET_KEY")
 	_, err = config.Load(config.RoleWorker, env(split))
@@ -93,9 +93,9 @@ func TestSecretKey(t *testing.T) {
 // NATS is never open: a binary given a NATS URL needs exactly one kind of
 // credential.
 func TestNATSURLRequiresOneCredential(t *testing.T) {
-	url := map[string]string{"WAGATE_NATS_URL": "nats://x"}
+	url := map[string]string{"WAGATE_NATS_URL": "nats://x", "WAGATE_MEDIA_URL": "s3://media"}
 	with := func(kv ...string) map[string]string {
-		m := map[string]string{"WAGATE_NATS_URL": "nats://x"}
+		m := map[string]string{"WAGATE_NATS_URL": "nats://x", "WAGATE_MEDIA_URL": "s3://media"}
 		for i := 0; i < len(kv); i += 2 {
 			m[kv[i]] = kv[i+1]
 		}
@@ -114,6 +114,34 @@ func TestNATSURLRequiresOneCredential(t *testing.T) {
 	c, err := config.Load(config.RoleWorker, env(with("WAGATE_NATS_USER", "w", "WAGATE_NATS_PASSWORD", "p", "WAGATE_NATS_TLS_CA", "ca.pem")))
 	require.NoError(t, err)
 	require.Equal(t, "ca.pem", c.NATSTLSCA)
+}
+
+// A split api and worker must name the media store they share: each one's
+// own folder would leave the api answering 404 for what a worker stored.
+// The dispatcher and `api migrate` never touch media files.
+func TestSplitAPIAndWorkerShareAMediaStore(t *testing.T) {
+	split := map[string]string{"WAGATE_NATS_URL": "nats://x", "WAGATE_NATS_CREDS": "a.creds", "WAGATE_ADMIN_TOKEN": "an-admin-token-of-32-characters", "WAGATE_SECRET_KEY": strings.Repeat("ab", 32)}
+	for _, role := range []config.Role{config.RoleAPI, config.RoleWorker} {
+		_, err := config.Load(role, env(split))
+		require.ErrorContains(t, err, "WAGATE_MEDIA_URL", role)
+		require.ErrorContains(t, err, "s3://bucket/prefix", role)
+		require.True(t, role.KeepsMedia())
+	}
+	for _, role := range []config.Role{config.RoleDispatcher, config.RoleMigrate} {
+		_, err := config.Load(role, env(split))
+		require.NoError(t, err, role)
+		require.False(t, role.KeepsMedia(), role)
+	}
+	c, err := config.Load(config.RoleGateway, env(nil))
+	require.NoError(t, err)
+	require.Empty(t, c.MediaURL, "the gateway keeps media under WAGATE_DATA_DIR")
+	require.True(t, config.RoleGateway.KeepsMedia())
+	for _, url := range []string{"s3://wagate-media/prod", "file:///srv/media", "/srv/media"} {
+		split["WAGATE_MEDIA_URL"] = url
+		c, err := config.Load(config.RoleWorker, env(split))
+		require.NoError(t, err, url)
+		require.Equal(t, url, c.MediaURL)
+	}
 }
 
 func TestParseRate(t *testing.T) {

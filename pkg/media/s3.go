@@ -72,7 +72,9 @@ func NewS3(cfg S3Config) (*S3, error) {
 	}
 	c, err := minio.New(endpoint, &minio.Options{
 		Creds: creds, Secure: !cfg.Insecure, Region: cfg.Region, Transport: cfg.Transport,
-		BucketLookup: minio.BucketLookupPath,
+		// Virtual-host addressing on AWS and Google (AWS is retiring paths),
+		// the path elsewhere: versitygw, Ceph, SeaweedFS, a cluster Service.
+		BucketLookup: minio.BucketLookupAuto,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("media: s3: %w", err)
