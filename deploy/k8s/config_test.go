@@ -54,6 +54,13 @@ var configVariables = []string{
 	"WAGATE_WORKER_ID",
 	"WAGATE_EVENT_MAX_AGE",
 	"WAGATE_WEBHOOK_SCHEDULE",
+	"WAGATE_MEDIA_URL",
+	"WAGATE_S3_ENDPOINT",
+	"WAGATE_S3_REGION",
+	"WAGATE_S3_ACCESS_KEY",
+	"WAGATE_S3_SECRET_KEY",
+	"WAGATE_MEDIA_RETENTION",
+	"WAGATE_MEDIA_DOWNLOADS",
 }
 
 // gatewayOnly are read by cmd/gateway alone (the embedded NATS server); the

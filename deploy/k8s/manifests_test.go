@@ -763,6 +763,11 @@ func checkConfigValues(t *testing.T, _ overlay, m *manifests) {
 			}
 			return err
 		},
+		"WAGATE_MEDIA_URL":       prefixed("s3://", "file:///", "/"),
+		"WAGATE_S3_ENDPOINT":     func(v string) error { return matches(`^(https?://)?[a-z0-9.-]+(:[0-9]+)?$`, v) },
+		"WAGATE_S3_REGION":       func(v string) error { return matches(`^[a-z0-9-]*$`, v) },
+		"WAGATE_MEDIA_RETENTION": duration,
+		"WAGATE_MEDIA_DOWNLOADS": intIn(1, 256),
 		"WAGATE_SEND_RATE": func(v string) error {
 			return matches(`^(0|[0-9]+/[smhd])$`, v)
 		},
