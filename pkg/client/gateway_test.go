@@ -141,6 +141,20 @@ func TestClientAgainstAGateway(t *testing.T) {
 		}, "the message to be read (is %s)", got.Status)
 	})
 
+	t.Run("a failed message says why with a stable code", func(t *testing.T) {
+		ctx := t.Context()
+		a, err := c.SendMessage(ctx, ch.ID, client.SendMessageRequest{To: "+1 555 010 0000", Type: client.TypeText, Text: "to nobody"})
+		require.NoError(t, err)
+		var got *client.Message
+		testenv.Eventually(t, 10*time.Second, func() bool {
+			got, err = c.GetMessage(ctx, ch.ID, a.ID)
+			require.NoError(t, err)
+			return got.Status == client.StatusFailed
+		}, "the message to a number without WhatsApp to fail")
+		require.Equal(t, "not_on_whatsapp", got.Code)
+		require.NotEmpty(t, got.Reason)
+	})
+
 	t.Run("paging walks every message once", func(t *testing.T) {
 		ctx := t.Context()
 		sent := map[string]bool{}

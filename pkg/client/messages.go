@@ -151,15 +151,19 @@ type Message struct {
 	Type           string `json:"type"`
 	// Body is the send request as validated (outbound) or the data of its
 	// message.received event (inbound).
-	Body        json.RawMessage `json:"body"`
-	Status      string          `json:"status"`
-	Reason      string          `json:"reason,omitempty"`
-	WAID        string          `json:"wa_id,omitempty"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
-	SentAt      time.Time       `json:"sent_at,omitzero"`
-	DeliveredAt time.Time       `json:"delivered_at,omitzero"`
-	ReadAt      time.Time       `json:"read_at,omitzero"`
+	Body   json.RawMessage `json:"body"`
+	Status string          `json:"status"`
+	Reason string          `json:"reason,omitempty"`
+	// Code is the stable code of a failure (not_on_whatsapp,
+	// rejected_by_server, invalid_media, send_retries_exhausted,
+	// undeliverable, ...); empty unless Status is failed.
+	Code        string    `json:"code,omitempty"`
+	WAID        string    `json:"wa_id,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+	SentAt      time.Time `json:"sent_at,omitzero"`
+	DeliveredAt time.Time `json:"delivered_at,omitzero"`
+	ReadAt      time.Time `json:"read_at,omitzero"`
 }
 
 // MessageList is one page of the message log, newest first.

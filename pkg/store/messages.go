@@ -57,35 +57,38 @@ type Message struct {
 	// ChatLID and SenderLID are the LIDs (…@lid) of the chat and of the
 	// sender when WhatsApp addressed them so; Chat and Sender are then the
 	// phone-number JIDs when known.
-	ChatLID     string          `json:"chat_lid,omitempty"`
-	SenderLID   string          `json:"from_lid,omitempty"`
-	Type        string          `json:"type"`
-	Body        json.RawMessage `json:"body"`
-	Status      string          `json:"status"`
-	Reason      string          `json:"reason,omitempty"`
-	WAID        string          `json:"wa_id,omitempty"`
-	SendEpoch   int64           `json:"-"`
-	CreatedAt   time.Time       `json:"created_at"`
-	UpdatedAt   time.Time       `json:"updated_at"`
-	SentAt      *time.Time      `json:"sent_at,omitempty"`
-	DeliveredAt *time.Time      `json:"delivered_at,omitempty"`
-	ReadAt      *time.Time      `json:"read_at,omitempty"`
+	ChatLID   string          `json:"chat_lid,omitempty"`
+	SenderLID string          `json:"from_lid,omitempty"`
+	Type      string          `json:"type"`
+	Body      json.RawMessage `json:"body"`
+	Status    string          `json:"status"`
+	Reason    string          `json:"reason,omitempty"`
+	// Code is the stable code of a failure (Failure.Code); empty
+	// otherwise.
+	Code        string     `json:"code,omitempty"`
+	WAID        string     `json:"wa_id,omitempty"`
+	SendEpoch   int64      `json:"-"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	SentAt      *time.Time `json:"sent_at,omitempty"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	ReadAt      *time.Time `json:"read_at,omitempty"`
 	// Media, when set, is written with the message (RecordInbound,
 	// EnqueueMessage); MessageID and ChannelID are taken from the message.
 	Media *Media `json:"-"`
 }
 
 const messageCols = `id, channel_id, direction, coalesce(idempotency_key, ''), request_hash, chat, sender, type, body,
-	status, reason, coalesce(wa_id, ''), coalesce(send_epoch, 0), created_at, updated_at, sent_at, delivered_at, read_at, chat_lid, sender_lid`
+	status, reason, code, coalesce(wa_id, ''), coalesce(send_epoch, 0), created_at, updated_at, sent_at, delivered_at, read_at, chat_lid, sender_lid`
 
 // qualifiedMessageCols are messageCols of the table aliased m.
 const qualifiedMessageCols = `m.id, m.channel_id, m.direction, coalesce(m.idempotency_key, ''), m.request_hash, m.chat, m.sender, m.type, m.body,
-	m.status, m.reason, coalesce(m.wa_id, ''), coalesce(m.send_epoch, 0), m.created_at, m.updated_at, m.sent_at, m.delivered_at, m.read_at, m.chat_lid, m.sender_lid`
+	m.status, m.reason, m.code, coalesce(m.wa_id, ''), coalesce(m.send_epoch, 0), m.created_at, m.updated_at, m.sent_at, m.delivered_at, m.read_at, m.chat_lid, m.sender_lid`
 
 func scanMessage(row pgx.Row) (*Message, error) {
 	var m Message
 	err := row.Scan(&m.ID, &m.ChannelID, &m.Direction, &m.IdempotencyKey, &m.RequestHash, &m.Chat, &m.Sender, &m.Type,
-		&m.Body, &m.Status, &m.Reason, &m.WAID, &m.SendEpoch, &m.CreatedAt, &m.UpdatedAt, &m.SentAt, &m.DeliveredAt, &m.ReadAt, &m.ChatLID, &m.SenderLID)
+		&m.Body, &m.Status, &m.Reason, &m.Code, &m.WAID, &m.SendEpoch, &m.CreatedAt, &m.UpdatedAt, &m.SentAt, &m.DeliveredAt, &m.ReadAt, &m.ChatLID, &m.SenderLID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -181,7 +184,7 @@ func (s *Store) ClaimQueued(ctx context.Context, f Fence, channelID string, limi
 		var c Claimed
 		var m Message
 		err := row.Scan(&c.Previous, &m.ID, &m.ChannelID, &m.Direction, &m.IdempotencyKey, &m.RequestHash, &m.Chat, &m.Sender, &m.Type,
-			&m.Body, &m.Status, &m.Reason, &m.WAID, &m.SendEpoch, &m.CreatedAt, &m.UpdatedAt, &m.SentAt, &m.DeliveredAt, &m.ReadAt, &m.ChatLID, &m.SenderLID)
+			&m.Body, &m.Status, &m.Reason, &m.Code, &m.WAID, &m.SendEpoch, &m.CreatedAt, &m.UpdatedAt, &m.SentAt, &m.DeliveredAt, &m.ReadAt, &m.ChatLID, &m.SenderLID)
 		c.Message = &m
 		return c, err
 	})
@@ -226,14 +229,21 @@ type Step struct {
 	Media *Media
 }
 
+// Failure says why messages failed: Reason in words, Code a stable code
+// (pkg/session's Code… constants). It is stored with a failed status and
+// cleared by any other, so the zero value goes with every other status.
+type Failure struct {
+	Reason, Code string
+}
+
 // Advance moves messages of a channel to status at one time when that is
 // a step forward; it returns what AdvanceEach does.
-func (s *Store) Advance(ctx context.Context, channelID string, msgIDs []string, status, reason, waID string, at time.Time) ([]*Message, error) {
+func (s *Store) Advance(ctx context.Context, channelID string, msgIDs []string, status string, why Failure, waID string, at time.Time) ([]*Message, error) {
 	steps := make([]Step, len(msgIDs))
 	for i, id := range msgIDs {
 		steps[i] = Step{ID: id, WAID: waID, At: at}
 	}
-	return s.AdvanceEach(ctx, channelID, status, reason, steps)
+	return s.AdvanceEach(ctx, channelID, status, why, steps)
 }
 
 // AdvanceEach moves messages of a channel to status, each at its step's
@@ -241,8 +251,8 @@ func (s *Store) Advance(ctx context.Context, channelID string, msgIDs []string, 
 // messages that changed, in the order of their steps, so each change is
 // published once; of each only the id, channel, direction, WhatsApp id,
 // chat, type, status, idempotency key and chat LID are read back.
-func (s *Store) AdvanceEach(ctx context.Context, channelID, status, reason string, steps []Step) ([]*Message, error) {
-	out, err := s.AdvanceMany(ctx, status, reason, []ChannelSteps{{ChannelID: channelID, Steps: steps}})
+func (s *Store) AdvanceEach(ctx context.Context, channelID, status string, why Failure, steps []Step) ([]*Message, error) {
+	out, err := s.AdvanceMany(ctx, status, why, []ChannelSteps{{ChannelID: channelID, Steps: steps}})
 	if err != nil {
 		return nil, err
 	}
@@ -259,14 +269,14 @@ type ChannelSteps struct {
 // statement: a worker records the receipts and sends of all its channels
 // that arrive together with one commit. out[i] holds the messages of
 // groups[i] that changed, in the order of its steps.
-func (s *Store) AdvanceMany(ctx context.Context, status, reason string, groups []ChannelSteps) (out [][]*Message, err error) {
-	return s.AdvanceAnnounced(ctx, status, reason, groups, nil)
+func (s *Store) AdvanceMany(ctx context.Context, status string, why Failure, groups []ChannelSteps) (out [][]*Message, err error) {
+	return s.AdvanceAnnounced(ctx, status, why, groups, nil)
 }
 
 // AdvanceAnnounced is AdvanceMany that also writes, in the same
 // transaction, the events announce builds for the messages that changed
 // (the outbox): the statuses and their events land together or not at all.
-func (s *Store) AdvanceAnnounced(ctx context.Context, status, reason string, groups []ChannelSteps, announce Announce) (out [][]*Message, err error) {
+func (s *Store) AdvanceAnnounced(ctx context.Context, status string, why Failure, groups []ChannelSteps, announce Announce) (out [][]*Message, err error) {
 	stored, rank, below := status, StatusRank[status], StatusRank[status]
 	if status == StatusFailedAfterSent {
 		stored, rank, below = StatusFailed, StatusRank[StatusFailed], StatusRank[StatusDelivered]
@@ -304,7 +314,7 @@ func (s *Store) AdvanceAnnounced(ctx context.Context, status, reason string, gro
 		return nil, fmt.Errorf("store: advance messages: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck
-	rows, err := tx.Query(ctx, `UPDATE messages SET status = $9, status_rank = $10, reason = $11, updated_at = now(),
+	rows, err := tx.Query(ctx, `UPDATE messages SET status = $9, status_rank = $10, reason = $11, code = $17, updated_at = now(),
 		wa_id = coalesce(nullif(s.s_wa, ''), wa_id),
 		wa_payload = coalesce(s.s_payload, wa_payload),
 		chat_lid = CASE WHEN chat_lid = '' THEN s.s_lid ELSE chat_lid END,
@@ -325,7 +335,7 @@ func (s *Store) AdvanceAnnounced(ctx context.Context, status, reason string, gro
 		) s
 		WHERE messages.id = s.s_id AND messages.status_rank < $14 AND messages.status_rank <> $10
 		RETURNING id, channel_id, coalesce(wa_id, ''), chat, type, status, coalesce(idempotency_key, ''), chat_lid`,
-		own, ownCh, ownAt, ownWA, wa, waCh, waAt, waWA, stored, rank, reason, ownPayload, waPayload, below, ownLID, waLID)
+		own, ownCh, ownAt, ownWA, wa, waCh, waAt, waWA, stored, rank, why.Reason, ownPayload, waPayload, below, ownLID, waLID, why.Code)
 	if err != nil {
 		return nil, fmt.Errorf("store: advance messages: %w", err)
 	}

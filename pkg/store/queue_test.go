@@ -91,7 +91,7 @@ func TestClaimQueuedTakesTheOldestInOrder(t *testing.T) {
 	for _, id := range queued {
 		steps = append(steps, store.Step{ID: id, WAID: "WA" + id, At: time.Now()})
 	}
-	_, err = b.st.AdvanceEach(ctx, b.channel, store.StatusSent, "", steps)
+	_, err = b.st.AdvanceEach(ctx, b.channel, store.StatusSent, store.Failure{}, steps)
 	require.NoError(t, err)
 	none, err := b.st.ClaimQueued(ctx, b.fence, b.channel, 64)
 	require.NoError(t, err)
@@ -133,7 +133,7 @@ func TestAdvanceEachMatchesBothIdsAtTheirOwnTimes(t *testing.T) {
 	for i, id := range msgs {
 		sent = append(sent, store.Step{ID: id, WAID: fmt.Sprintf("3EB0%d", i), At: base.Add(time.Duration(i) * time.Second)})
 	}
-	changed, err := b.st.AdvanceEach(ctx, b.channel, store.StatusSent, "", sent)
+	changed, err := b.st.AdvanceEach(ctx, b.channel, store.StatusSent, store.Failure{}, sent)
 	require.NoError(t, err)
 	require.Len(t, changed, 4)
 	for i, m := range changed {
@@ -150,7 +150,7 @@ func TestAdvanceEachMatchesBothIdsAtTheirOwnTimes(t *testing.T) {
 		{ID: "3EB00", At: base.Add(12 * time.Second)},
 		{ID: "3EB0unknown", At: base},
 	}
-	changed, err = b.st.AdvanceEach(ctx, b.channel, store.StatusDelivered, "", delivered)
+	changed, err = b.st.AdvanceEach(ctx, b.channel, store.StatusDelivered, store.Failure{}, delivered)
 	require.NoError(t, err)
 	require.Len(t, changed, 2)
 	require.Equal(t, msgs[2], changed[0].ID)
@@ -159,14 +159,14 @@ func TestAdvanceEachMatchesBothIdsAtTheirOwnTimes(t *testing.T) {
 	require.True(t, base.Add(11*time.Second).Equal(*b.message(t, msgs[0]).DeliveredAt), "the earliest of its receipts")
 
 	// Not a step forward: nothing changes.
-	changed, err = b.st.AdvanceEach(ctx, b.channel, store.StatusDelivered, "", delivered[:2])
+	changed, err = b.st.AdvanceEach(ctx, b.channel, store.StatusDelivered, store.Failure{}, delivered[:2])
 	require.NoError(t, err)
 	require.Empty(t, changed)
 
 	// Another channel's ids are not this channel's messages.
 	other := ids.New(ids.Channel)
 	require.NoError(t, b.st.CreateChannel(ctx, &store.Channel{ID: other, Name: "o", TokenHash: []byte(other), Shard: 0, Driver: "sim"}))
-	changed, err = b.st.AdvanceEach(ctx, other, store.StatusRead, "", []store.Step{{ID: msgs[1], At: base}, {ID: "3EB01", At: base}})
+	changed, err = b.st.AdvanceEach(ctx, other, store.StatusRead, store.Failure{}, []store.Step{{ID: msgs[1], At: base}, {ID: "3EB01", At: base}})
 	require.NoError(t, err)
 	require.Empty(t, changed)
 	require.Equal(t, store.StatusSent, b.message(t, msgs[1]).Status)
@@ -183,7 +183,7 @@ func TestAdvanceManyKeepsChannelsApart(t *testing.T) {
 	mine, theirs := b.enqueue(t, b.channel, 3), b.enqueue(t, other, 2)
 	at := time.Now().UTC().Truncate(time.Millisecond)
 	// Sent with WhatsApp ids, then delivered by WhatsApp id and by own id.
-	sent, err := b.st.AdvanceMany(ctx, store.StatusSent, "", []store.ChannelSteps{
+	sent, err := b.st.AdvanceMany(ctx, store.StatusSent, store.Failure{}, []store.ChannelSteps{
 		{ChannelID: b.channel, Steps: []store.Step{{ID: mine[2], WAID: "WA2", At: at}, {ID: mine[0], WAID: "WA0", At: at}, {ID: mine[1], WAID: "WA1", At: at}}},
 		{ChannelID: other, Steps: []store.Step{{ID: theirs[0], WAID: "WA0", At: at}, {ID: theirs[1], WAID: "WB1", At: at}}},
 	})
@@ -192,7 +192,7 @@ func TestAdvanceManyKeepsChannelsApart(t *testing.T) {
 	require.Equal(t, []string{mine[2], mine[0], mine[1]}, ids3(sent[0]), "in the order of the group's steps")
 	require.Equal(t, []string{theirs[0], theirs[1]}, ids3(sent[1]))
 
-	delivered, err := b.st.AdvanceMany(ctx, store.StatusDelivered, "", []store.ChannelSteps{
+	delivered, err := b.st.AdvanceMany(ctx, store.StatusDelivered, store.Failure{}, []store.ChannelSteps{
 		{ChannelID: other, Steps: []store.Step{{ID: "WA0", At: at}}},                                // the same WhatsApp id as a message of b.channel
 		{ChannelID: b.channel, Steps: []store.Step{{ID: mine[1], At: at}, {ID: theirs[1], At: at}}}, // another channel's message id
 	})

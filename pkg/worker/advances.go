@@ -31,9 +31,10 @@ const (
 )
 
 type advanceReq struct {
-	channelID, status, reason string
-	shard                     int
-	steps                     []store.Step
+	channelID, status string
+	why               store.Failure
+	shard             int
+	steps             []store.Step
 	// announce builds the events of the messages that changed; they are
 	// written in the statement's transaction (the outbox) and returned in
 	// events.
@@ -58,9 +59,9 @@ type advances struct {
 // advance records steps of channelID's messages with the events announce
 // builds for those that changed, in one transaction, and returns the
 // messages that changed and their events.
-func (a *advances) advance(shard int, channelID, status, reason string, steps []store.Step,
+func (a *advances) advance(shard int, channelID, status string, why store.Failure, steps []store.Step,
 	announce func([]*store.Message) ([]event.Envelope, error)) ([]*store.Message, []event.Envelope, error) {
-	r := &advanceReq{shard: shard, channelID: channelID, status: status, reason: reason, steps: steps, announce: announce, done: make(chan struct{})}
+	r := &advanceReq{shard: shard, channelID: channelID, status: status, why: why, steps: steps, announce: announce, done: make(chan struct{})}
 	a.mu.Lock()
 	a.pending = append(a.pending, r)
 	start := a.writers < advanceWriters
@@ -100,7 +101,7 @@ func (a *advances) write() {
 			first := taken[0]
 			var batch, rest []*advanceReq
 			for _, r := range taken {
-				if r.status == first.status && r.reason == first.reason && !sameChannel(batch, r.channelID) {
+				if r.status == first.status && r.why == first.why && !sameChannel(batch, r.channelID) {
 					batch = append(batch, r)
 				} else {
 					rest = append(rest, r)
@@ -131,7 +132,7 @@ func (a *advances) run(batch []*advanceReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), advanceTimeout)
 	defer cancel()
 	events := make([][]event.Envelope, len(batch))
-	out, err := a.st.AdvanceAnnounced(ctx, batch[0].status, batch[0].reason, groups, func(g int, changed []*store.Message) ([]store.OutboxEvent, error) {
+	out, err := a.st.AdvanceAnnounced(ctx, batch[0].status, batch[0].why, groups, func(g int, changed []*store.Message) ([]store.OutboxEvent, error) {
 		r := batch[g]
 		if r.announce == nil {
 			return nil, nil

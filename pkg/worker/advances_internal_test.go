@@ -41,7 +41,7 @@ func TestAdvancesOfManyChannelsShareStatements(t *testing.T) {
 			for k, id := range msgs[i] {
 				steps[k] = store.Step{ID: id, WAID: "WA" + id, At: time.Now()}
 			}
-			changed, _, err := a.advance(0, chans[i], store.StatusSent, "", steps, nil)
+			changed, _, err := a.advance(0, chans[i], store.StatusSent, store.Failure{}, steps, nil)
 			if assert.NoError(t, err) && assert.Len(t, changed, each) {
 				for k, m := range changed {
 					assert.Equal(t, msgs[i][k], m.ID)

@@ -329,7 +329,7 @@ func (t *sendTurn) resolveReferences(ctx context.Context, r *messaging.Request) 
 func (c *channelRun) fail(ctx context.Context, m *store.Message, reason, code string) error {
 	now := time.Now()
 	var evs []event.Envelope
-	changed, err := c.sr.w.cfg.Store.AdvanceAnnounced(ctx, store.StatusFailed, reason,
+	changed, err := c.sr.w.cfg.Store.AdvanceAnnounced(ctx, store.StatusFailed, store.Failure{Reason: reason, Code: code},
 		[]store.ChannelSteps{{ChannelID: c.id, Steps: []store.Step{{ID: m.ID, At: now}}}},
 		func(_ int, changed []*store.Message) ([]store.OutboxEvent, error) {
 			var out []store.OutboxEvent
@@ -443,7 +443,7 @@ func (c *channelRun) advance(ctx context.Context, status, reason string, steps [
 	)
 	err := c.retry(fmt.Sprintf("recording %d messages as %s", len(steps), status), func() error {
 		var err error
-		changed, evs, err = c.sr.w.advances.advance(c.sr.k, c.id, status, reason, steps, announce)
+		changed, evs, err = c.sr.w.advances.advance(c.sr.k, c.id, status, store.Failure{Reason: reason, Code: code}, steps, announce)
 		return err
 	})
 	if err != nil {

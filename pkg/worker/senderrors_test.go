@@ -66,6 +66,7 @@ func TestNoJammedQueueNotOnWhatsApp(t *testing.T) {
 	m := f.message(ch, bad)
 	require.Equal(t, store.StatusFailed, m.Status)
 	require.Contains(t, m.Reason, "not on WhatsApp")
+	require.Equal(t, session.CodeNotOnWhatsApp, m.Code, "the log keeps the event's code")
 	d := f.failedEvent(ch, bad)
 	require.Equal(t, session.CodeNotOnWhatsApp, d.Code)
 	require.Equal(t, "15550100000@s.whatsapp.net", d.Chat)
@@ -87,6 +88,7 @@ func TestNoJammedQueueRejectedByServer(t *testing.T) {
 	d := f.failedEvent(ch, first)
 	require.Equal(t, session.CodeRejectedByServer, d.Code)
 	require.Contains(t, d.Reason, "463")
+	require.Equal(t, session.CodeRejectedByServer, f.message(ch, first).Code)
 }
 
 // Errors worth a retry (5xx) are retried with backoff and succeed when the
@@ -112,4 +114,5 @@ func TestNoJammedQueueTransientErrorsRetryCapped(t *testing.T) {
 	d := f.failedEvent(ch, exhausted)
 	require.Equal(t, session.CodeRetriesExhausted, d.Code)
 	require.Equal(t, store.StatusFailed, f.message(ch, exhausted).Status)
+	require.Equal(t, session.CodeRetriesExhausted, f.message(ch, exhausted).Code)
 }

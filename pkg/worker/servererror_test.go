@@ -37,9 +37,11 @@ func TestServerErrorReceiptMarksTheMessageFailed(t *testing.T) {
 	m := f.message(ch, id)
 	require.Equal(t, store.StatusFailed, m.Status)
 	require.NotNil(t, m.SentAt, "it was sent before it failed")
+	require.Equal(t, session.CodeUndeliverable, m.Code, "the log keeps the event's code")
 
 	f.sim(ch, sim.ActionReceipt, map[string]string{"id": waID, "status": "delivered", "from": "15550109999"})
 	testenv.Eventually(t, 10*time.Second, func() bool { return f.message(ch, id).Status == store.StatusDelivered }, "a delivered receipt to win")
+	require.Empty(t, f.message(ch, id).Code, "delivered after all: no failure code")
 	f.sim(ch, sim.ActionReceipt, map[string]string{"id": waID, "status": "server_error", "from": "15550109999"})
 	f.sim(ch, sim.ActionReceipt, map[string]string{"id": waID, "status": "read", "from": "15550109999"})
 	testenv.Eventually(t, 10*time.Second, func() bool { return f.message(ch, id).Status == store.StatusRead }, "the read receipt")

@@ -83,7 +83,7 @@ func (b *pollBundle) sendPoll(t *testing.T, storeSecret bool, options ...string)
 	waID := MessageID(m.ID)
 	payload, err := proto.Marshal(msg)
 	require.NoError(t, err)
-	changed, err := b.log.st.AdvanceEach(ctx, b.log.channel, wstore.StatusSent, "", []wstore.Step{{ID: m.ID, WAID: waID, At: time.Now(), Payload: payload}})
+	changed, err := b.log.st.AdvanceEach(ctx, b.log.channel, wstore.StatusSent, wstore.Failure{}, []wstore.Step{{ID: m.ID, WAID: waID, At: time.Now(), Payload: payload}})
 	require.NoError(t, err)
 	require.Len(t, changed, 1)
 	if storeSecret {

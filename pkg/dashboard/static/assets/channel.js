@@ -688,7 +688,7 @@ function messageRow(m, api, contacts) {
     h("td", {}, MESSAGE_TYPES[m.type] || m.type),
     h("td", { class: "trunc", title: text, translate: "no" }, text),
     h("td", {}, mediaCell(m, api)),
-    h("td", {}, h("span", { class: `chip ${messageChip(m.status)}`, title: m.reason ? failureText("", m.reason) : "" }, MESSAGE_STATUS[m.status] || m.status)));
+    h("td", {}, h("span", { class: `chip ${messageChip(m.status)}`, title: m.reason ? failureText(m.code, m.reason) : "" }, MESSAGE_STATUS[m.status] || m.status)));
 }
 
 function messageChip(s) {

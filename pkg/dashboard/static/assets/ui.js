@@ -96,10 +96,10 @@ const REASONS = {
 export function stateLabel(s) { return STATES[s] || s || t("state.unknown"); }
 export function reasonLabel(r) { return REASONS[r] || (r || "").replaceAll("_", " "); }
 
-// Why a sent message failed, by the stable code of message.failed
-// (pkg/session FailureCode). A message read from the API has no code,
-// only the driver's error text, whose sentinel is recognised; any other
-// text shows as it came.
+// Why a sent message failed, by its stable code (message.failed and the
+// message log, pkg/session FailureCode). A message that failed before the
+// log kept codes has only the driver's error text, whose sentinel is
+// recognised; any other text shows as it came.
 const FAILURES = {
   not_on_whatsapp: t("failure.not_on_whatsapp"),
   rejected_by_server: t("failure.rejected_by_server"),
