@@ -44,7 +44,7 @@ func TestChatsContactNamesAndNumberCheck(t *testing.T) {
 	b.waitJS("Alice by name in the message log", `[...document.querySelectorAll("#messages .contact-name")].some((e) => e.textContent === "Alice Example")`, 15*time.Second)
 
 	// A click opens the chat's messages.
-	b.click(alice + " .chat-item")
+	b.openChat("15550002222@s.whatsapp.net", "alice again")
 	b.waitJS("Alice's messages", `/hi from alice[^]*alice again/.test(document.querySelector("#chat-messages")?.textContent ?? "")`, 15*time.Second)
 	require.Equal(t, "Alice Example", b.text("#chat-view-title"))
 	require.NotContains(t, b.text("#chat-messages"), "hi from bob")

@@ -197,6 +197,30 @@ func (b *browserEnv) click(sel string) {
 	require.NoError(b.t, err, "click %s", sel)
 }
 
+// openChat clicks a chat of the chats panel and waits until its messages
+// show text. A click whose press and release land on two renderings of
+// the list (it is drawn again after every message event) is no click at
+// all, so an item that does not become the open chat is clicked again; a
+// timeout says what the panel showed.
+func (b *browserEnv) openChat(chat, text string) {
+	b.t.Helper()
+	item := fmt.Sprintf(`#chat-list li[data-chat=%q] .chat-item`, chat)
+	opened := fmt.Sprintf(`document.querySelector(%q)?.getAttribute("aria-current") === "true"`, item)
+	for range 3 {
+		b.click(item)
+		if b.tryJS(opened, 3*time.Second) == nil {
+			break
+		}
+	}
+	shows := fmt.Sprintf(`(document.querySelector("#chat-messages")?.textContent ?? "").includes(%q)`, text)
+	if err := b.tryJS(shows, 20*time.Second); err != nil {
+		state := eval[string](b, fmt.Sprintf(`JSON.stringify({open: %s, viewHidden: document.querySelector("#chat-messages")?.closest("[hidden]") !== null,
+			title: document.querySelector("#chat-view-title")?.textContent ?? null,
+			view: document.querySelector("#chat-messages")?.parentElement?.textContent ?? document.querySelector(".chats-layout")?.textContent ?? ""})`, opened))
+		b.t.Fatalf("chat %s never showed %q: %v; panel %s; console errors %q", chat, text, err, state, b.consoleErrors())
+	}
+}
+
 func (b *browserEnv) typeInto(sel, text string) {
 	b.t.Helper()
 	b.do(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), text))
