@@ -51,8 +51,14 @@ func waitState(t *testing.T, c *client.Client, id, want string) {
 }
 
 // pair creates a channel and pairs it through the client: start, a QR
-// code, a simulated scan.
+// code, a simulated scan by the phone +1 555 765 4321.
 func pair(t *testing.T, c *client.Client, name string) *client.ChannelCreated {
+	t.Helper()
+	return pairAs(t, c, name, "15557654321")
+}
+
+// pairAs is pair with the phone that scans the code.
+func pairAs(t *testing.T, c *client.Client, name, phone string) *client.ChannelCreated {
 	t.Helper()
 	ctx := t.Context()
 	ch, err := c.CreateChannel(ctx, client.CreateChannelRequest{Name: name})
@@ -73,7 +79,7 @@ func pair(t *testing.T, c *client.Client, name string) *client.ChannelCreated {
 	png, err := c.GetQRPNG(ctx, ch.ID)
 	require.NoError(t, err)
 	require.Equal(t, "\x89PNG", string(png[:4]))
-	_, err = c.Simulate(ctx, ch.ID, client.SimScan, map[string]any{"phone": "15557654321"})
+	_, err = c.Simulate(ctx, ch.ID, client.SimScan, map[string]any{"phone": phone})
 	require.NoError(t, err)
 	waitState(t, c, ch.ID, client.StateActive)
 	return ch
@@ -483,6 +489,7 @@ func TestClientAgainstAGateway(t *testing.T) {
 		require.Equal(t, g.ID, inv.Group)
 		require.NotEmpty(t, inv.Code)
 		require.Equal(t, "https://chat.whatsapp.com/"+inv.Code, inv.Invite)
+		before := inv.Invite
 		reset, err := c.ResetGroupInvite(ctx, ch.ID, g.ID)
 		require.NoError(t, err)
 		require.Equal(t, g.ID, reset.Group)
@@ -492,6 +499,29 @@ func TestClientAgainstAGateway(t *testing.T) {
 		require.Equal(t, reset.Code, inv.Code)
 		_, err = c.JoinGroup(ctx, ch.ID, client.JoinGroupRequest{Invite: "https://chat.whatsapp.com/AAAAAAAAAAAAAAAAAAAAAA"})
 		require.True(t, client.IsCode(err, "invite_invalid"), "%v", err)
+
+		// Another number joins by the link: it is a member after, and the
+		// link it had before the reset no longer lets anybody in.
+		joiner := pairAs(t, admin, "joiner", "15557650099")
+		who, err := admin.GetChannel(ctx, joiner.ID)
+		require.NoError(t, err)
+		user := "15557650099@s.whatsapp.net" // the channel's JID names its device: 15557650099:N@…
+		require.True(t, strings.HasPrefix(who.JID, "15557650099:"), who.JID)
+		_, err = admin.JoinGroup(ctx, joiner.ID, client.JoinGroupRequest{Invite: before})
+		require.Error(t, err, "the link from before the reset")
+		require.True(t, client.IsCode(err, "invite_revoked"), "%v", err)
+		joined, err := admin.JoinGroup(ctx, joiner.ID, client.JoinGroupRequest{Invite: inv.Invite})
+		require.NoError(t, err)
+		require.Equal(t, "joined", joined.Status)
+		require.Equal(t, g.ID, joined.ID)
+		require.True(t, slices.ContainsFunc(joined.Participants, func(p client.GroupParticipant) bool { return p.JID == user && p.Role == "member" }),
+			"%s among %+v", user, joined.Participants)
+		members, err := c.GetGroup(ctx, ch.ID, g.ID)
+		require.NoError(t, err)
+		require.Len(t, members.Participants, 5, "the creator's channel sees the new member")
+		again2, err := admin.JoinGroup(ctx, joiner.ID, client.JoinGroupRequest{Invite: inv.Code})
+		require.NoError(t, err, "a bare code works too, and joining twice changes nothing")
+		require.Len(t, again2.Participants, 5)
 		name, topic, locked := "Support desk", "Mon-Fri", true
 		upd, err := c.UpdateGroup(ctx, ch.ID, g.ID, client.GroupUpdate{Name: &name, Description: &topic, Locked: &locked})
 		require.NoError(t, err)
