@@ -90,6 +90,10 @@ func TestReadmeQuickStartRuns(t *testing.T) {
 
 	env := gatewayEnv(t)
 	delete(env, "WAGATE_SIM_TIME_SCALE") // the README runs at the simulator's real pace
+	// The example receiver may still be compiling when the ping is sent;
+	// with the default schedule a second refused attempt waits 5 minutes,
+	// longer than this test waits for the receiver to print it.
+	env["WAGATE_WEBHOOK_SCHEDULE"] = "1s,2s,4s,8s,15s,30s,60s"
 	for k, v := range runEnv {
 		env[k] = v
 	}
