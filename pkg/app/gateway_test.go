@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wagate/wagate/pkg/app"
+	"github.com/wagate/wagate/pkg/app/apptest"
 	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/event"
 	"github.com/wagate/wagate/pkg/testenv"
@@ -24,26 +25,14 @@ import (
 )
 
 // gatewayEnv is the environment of one in-process gateway; restarting
-// with the same env keeps its database, Redis prefix and NATS data.
+// with the same env keeps its database, Redis prefix and NATS data. It is
+// apptest's with the default send rate and webhook address rules, which
+// tests here check.
 func gatewayEnv(t *testing.T) map[string]string {
-	_, prefix := testenv.Redis(t)
-	return map[string]string{
-		"WAGATE_DATABASE_URL":   testenv.DatabaseURL(t),
-		"WAGATE_REDIS_URL":      testenv.RedisURL(),
-		"WAGATE_REDIS_PREFIX":   prefix,
-		"WAGATE_DATA_DIR":       t.TempDir(),
-		"WAGATE_NATS_LISTEN":    "",
-		"WAGATE_DRIVER":         "sim",
-		"WAGATE_SIM_TIME_SCALE": "0.02",
-		// QR codes for 12 s (the first): a scan finds its code showing on a
-		// loaded machine. Leases of 5 s survive a stalled renewal there.
-		"WAGATE_SIM_QR_TIME_SCALE": "0.2",
-		"WAGATE_SHARDS":            "8",
-		"WAGATE_LEASE_TTL":         "5s",
-		"WAGATE_ADMIN_TOKEN":       "test-admin-token-0123456789",
-		"WAGATE_LOG_LEVEL":         "warn",
-		"WAGATE_LOG_FORMAT":        "text",
-	}
+	env := apptest.Env(t)
+	delete(env, "WAGATE_SEND_RATE")
+	delete(env, "WAGATE_WEBHOOK_ALLOW_PRIVATE")
+	return env
 }
 
 func startGateway(t *testing.T, env map[string]string) *app.Gateway {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,7 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/wagate/wagate/pkg/app"
-	"github.com/wagate/wagate/pkg/config"
+	"github.com/wagate/wagate/pkg/app/apptest"
 	"github.com/wagate/wagate/pkg/testenv"
 )
 
@@ -49,37 +47,23 @@ func requireChromium(t *testing.T) {
 
 // startGateway runs a whole gateway in-process on the simulator with QR
 // codes that rotate within seconds: at scale 0.05 the first code lives 3 s,
-// the next five 1 s each.
+// the next five 1 s each. Sends, leases and webhook addresses follow the
+// defaults, as on a user's machine.
 func startGateway(t *testing.T, overrides ...map[string]string) *app.Gateway {
 	t.Helper()
-	_, prefix := testenv.Redis(t)
 	env := map[string]string{
-		"WAGATE_DATABASE_URL":   testenv.DatabaseURL(t),
-		"WAGATE_REDIS_URL":      testenv.RedisURL(),
-		"WAGATE_REDIS_PREFIX":   prefix,
-		"WAGATE_DATA_DIR":       t.TempDir(),
-		"WAGATE_NATS_LISTEN":    "",
-		"WAGATE_DRIVER":         "sim",
-		"WAGATE_SIM_TIME_SCALE": "0.05",
-		"WAGATE_SHARDS":         "4",
-		"WAGATE_ADMIN_TOKEN":    "admin-token-for-browser-tests",
-		"WAGATE_LOG_LEVEL":      "warn",
+		"WAGATE_SIM_TIME_SCALE":        "0.05",
+		"WAGATE_SIM_QR_TIME_SCALE":     "",
+		"WAGATE_SHARDS":                "4",
+		"WAGATE_LEASE_TTL":             "",
+		"WAGATE_SEND_RATE":             "",
+		"WAGATE_WEBHOOK_ALLOW_PRIVATE": "",
+		"WAGATE_ADMIN_TOKEN":           "admin-token-for-browser-tests",
 	}
 	for _, o := range overrides {
 		maps.Copy(env, o)
 	}
-	cfg, err := config.Load(config.RoleGateway, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	require.NoError(t, err)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if testing.Verbose() {
-		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	}
-	g, err := app.Start(context.Background(), cfg, log, app.Options{Listener: ln})
-	require.NoError(t, err)
-	t.Cleanup(g.Stop)
-	return g
+	return apptest.Start(t, env, app.Options{})
 }
 
 func newBrowser(t *testing.T, g *app.Gateway, name string, extra ...chromedp.ExecAllocatorOption) *browserEnv {

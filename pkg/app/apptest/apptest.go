@@ -21,13 +21,14 @@ import (
 // AdminToken is the admin token of a gateway Start runs.
 const AdminToken = "test-admin-token-0123456789"
 
-// Start runs a gateway with the test environment, overrides on top of it,
-// and stops it when the test ends. opts.Listener defaults to a free
-// loopback port.
-func Start(t *testing.T, overrides map[string]string, opts app.Options) *app.Gateway {
+// Env is the test environment of a gateway: its own database, Redis
+// prefix and data folder, an in-process NATS, the simulator at high speed.
+// An override of "" restores a setting's default (every setting but
+// WAGATE_NATS_LISTEN reads "" as unset).
+func Env(t *testing.T) map[string]string {
 	t.Helper()
 	_, prefix := testenv.Redis(t)
-	env := map[string]string{
+	return map[string]string{
 		"WAGATE_DATABASE_URL":          testenv.DatabaseURL(t),
 		"WAGATE_REDIS_URL":             testenv.RedisURL(),
 		"WAGATE_REDIS_PREFIX":          prefix,
@@ -44,6 +45,13 @@ func Start(t *testing.T, overrides map[string]string, opts app.Options) *app.Gat
 		"WAGATE_LOG_LEVEL":             "warn",
 		"WAGATE_LOG_FORMAT":            "text",
 	}
+}
+
+// Start runs a gateway with Env, overrides on top of it, and stops it when
+// the test ends. opts.Listener defaults to a free loopback port.
+func Start(t *testing.T, overrides map[string]string, opts app.Options) *app.Gateway {
+	t.Helper()
+	env := Env(t)
 	maps.Copy(env, overrides)
 	cfg, err := config.Load(config.RoleGateway, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	require.NoError(t, err)
