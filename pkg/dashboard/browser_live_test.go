@@ -1,10 +1,16 @@
 package dashboard_test
 
 import (
+	"context"
 	"fmt"
+	"net/http"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 )
 
@@ -38,4 +44,77 @@ func TestChannelCreatedThroughTheAPIAppearsLive(t *testing.T) {
 	require.True(t, eval[bool](b, `window.__noReload === true`), "the page was not reloaded")
 	b.screenshot("time-ticked")
 	require.Empty(t, b.consoleErrors(), "console errors")
+}
+
+// TestTheListCatchesUpWhenTheStreamComesLate holds the page's stream
+// token request until a channel has changed state after the list was
+// read: its events went to no stream, and the row must still show the
+// new state once the stream is live (the list poll keeps known records).
+func TestTheListCatchesUpWhenTheStreamComesLate(t *testing.T) {
+	requireChromium(t)
+	g := startGateway(t, slowQR)
+	id := createChannelAPI(t, g, "Changed before the stream")
+	b := newBrowser(t, g, "live-late-stream")
+	release := b.holdRequests("*/v1/stream-tokens*")
+
+	b.do(chromedp.Navigate(g.URL() + "/"))
+	b.typeInto("#signin-token", g.AdminToken())
+	b.click("#signin-submit")
+	b.waitJS("the channel listed", fmt.Sprintf(`document.querySelector('tr[data-id=%q] [data-action="connect"]') !== null`, id), 15*time.Second)
+	require.NotEqual(t, "live", eval[string](b, `document.querySelector("#live").dataset.state`), "the stream is held")
+
+	post(t, g, "/v1/channels/"+id+"/start", `{}`)
+	require.Eventually(t, func() bool {
+		return apiJSON(t, g, http.MethodGet, "/v1/channels/"+id, "")["state"] == "qr_pending"
+	}, 15*time.Second, 50*time.Millisecond, "the QR code")
+	require.True(t, eval[bool](b, fmt.Sprintf(`document.querySelector('tr[data-id=%q] [data-action="connect"]') !== null`, id)), "nothing told the page yet")
+
+	release()
+	b.waitJS("the live stream", `document.querySelector("#live")?.dataset.state === "live"`, 15*time.Second)
+	b.waitJS("the row in its new state", fmt.Sprintf(`document.querySelector('tr[data-id=%q] [data-action="qr"]') !== null`, id), 10*time.Second)
+	b.screenshot("caught-up")
+	require.Empty(t, b.consoleErrors(), "console errors")
+}
+
+// holdRequests pauses every request of the page matching pattern until
+// the returned function is called; it lets them go on then, and any
+// made afterwards at once.
+func (b *browserEnv) holdRequests(pattern string) (release func()) {
+	b.t.Helper()
+	var mu sync.Mutex
+	var held []fetch.RequestID
+	released := false
+	var target *chromedp.Target
+	b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		target = tg
+		paused := cdp.Events(b.ctx, tg, fetch.RequestPaused)
+		go func() {
+			for ev, err := range paused {
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				if !released {
+					held = append(held, ev.RequestID)
+					mu.Unlock()
+					continue
+				}
+				mu.Unlock()
+				_, _ = cdp.Call(b.ctx, tg, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
+			}
+		}()
+		_, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: pattern}}})
+		return err
+	}))
+	return func() {
+		mu.Lock()
+		released = true
+		ids := held
+		held = nil
+		mu.Unlock()
+		for _, id := range ids {
+			_, err := cdp.Call(b.ctx, target, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: id})
+			require.NoError(b.t, err)
+		}
+	}
 }

@@ -119,6 +119,7 @@ class App {
       onEvent: (env, id) => this.onEvent(env, id),
       onReset: () => this.resync(),
       onState: (s) => this.setLive(s),
+      onReady: () => this.catchUp(),
     });
     this.stream.start();
     await this.loadChannels();
@@ -192,6 +193,27 @@ class App {
     if (this.view && this.view.refresh) this.view.refresh();
     for (const id of gone) if (this.view && this.view.removed) this.view.removed(id);
     this.refreshHealth(fresh.map((c) => c.id));
+  }
+
+  // catchUp reads the list again once the stream is live: a channel that
+  // changed state between the first read and the relay's subscription
+  // sent its event to no one. A record newer than the one held replaces it.
+  async catchUp() {
+    let list;
+    try {
+      list = await this.api.channels();
+    } catch {
+      return; // the list poll and the stream's next events go on
+    }
+    if (!this.api) return;
+    for (const c of list) {
+      const held = this.channels.get(c.id);
+      if (!held || this.deleted.has(c.id)) continue;
+      if (held.state_changed_at && new Date(c.state_changed_at) <= new Date(held.state_changed_at)) continue;
+      this.channels.set(c.id, c);
+      this.channelChanged(c.id, false);
+    }
+    this.reloadList();
   }
 
   // A gap in the stream: reload what it would have told us.

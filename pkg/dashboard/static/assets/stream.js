@@ -6,16 +6,20 @@
 // valid; once it gives up (the token expired, the server refused), a new
 // token is fetched and the stream reopened with ?last_event_id=, so no
 // event is missed either way. A "reset" event means the relay could not
-// fill the gap: the caller reloads its state from the REST API.
+// fill the gap: the caller reloads its state from the REST API. So does
+// onReady, called when a stream that resumes nothing is ready: anything
+// that changed between the caller's first REST read and the relay's
+// subscription came on no stream.
 
 import { enc } from "./api.js";
 
 export class LiveStream {
-  constructor(api, { onEvent, onReset, onState }) {
+  constructor(api, { onEvent, onReset, onState, onReady }) {
     this.api = api;
     this.onEvent = onEvent;
     this.onReset = onReset;
     this.onState = onState;
+    this.onReady = onReady || (() => {});
     this.lastId = "";
     this.es = null;
     this.retry = 0;
@@ -60,9 +64,13 @@ export class LiveStream {
       this.onEvent(env, e.lastEventId);
     };
     es.addEventListener("ready", (e) => {
+      // The first ready of a fresh stream (nothing to resume from):
+      // what changed before the relay subscribed came on no stream.
+      const fresh = !this.lastId;
       if (e.lastEventId) this.lastId = e.lastEventId;
       this.retry = 0;
       this.onState("live");
+      if (fresh) this.onReady();
     });
     es.addEventListener("reset", (e) => {
       if (e.lastEventId) this.lastId = e.lastEventId;
