@@ -118,3 +118,32 @@ func (b *browserEnv) holdRequests(pattern string) (release func()) {
 		}
 	}
 }
+
+// TestTheLinkDialogLearnsTheCodesRanOut opens the link dialog of a channel
+// the tab still believes shows QR codes while they ran out with no stream
+// to say so: the missing code makes the dialog read the channel again and
+// show why, instead of waiting for a code that never comes.
+func TestTheLinkDialogLearnsTheCodesRanOut(t *testing.T) {
+	requireChromium(t)
+	g := startGateway(t)
+	id := createChannelAPI(t, g, "Codes ran out unseen")
+	post(t, g, "/v1/channels/"+id+"/start", `{}`)
+	require.Eventually(t, func() bool {
+		return apiJSON(t, g, http.MethodGet, "/v1/channels/"+id, "")["state"] == "qr_pending"
+	}, 15*time.Second, 50*time.Millisecond, "the QR code")
+
+	b := newBrowser(t, g, "live-codes-ran-out")
+	b.holdRequests("*/v1/stream-tokens*") // never let go: no event reaches the page
+	b.do(chromedp.Navigate(g.URL() + "/"))
+	b.typeInto("#signin-token", g.AdminToken())
+	b.click("#signin-submit")
+	b.waitJS("the channel listed with its QR", fmt.Sprintf(`document.querySelector('tr[data-id=%q] [data-action="qr"]') !== null`, id), 15*time.Second)
+
+	require.Eventually(t, func() bool {
+		return apiJSON(t, g, http.MethodGet, "/v1/channels/"+id, "")["state"] == "error"
+	}, 30*time.Second, 100*time.Millisecond, "the QR codes run out")
+	b.click(fmt.Sprintf(`tr[data-id=%q] [data-action="qr"]`, id))
+	b.waitJS("the dialog to say the codes ran out", `!document.querySelector("#qr-error").hidden`, 10*time.Second)
+	require.Equal(t, "The QR code was not scanned in time.", b.text("#qr-error-title"))
+	b.screenshot("codes-ran-out")
+}

@@ -95,7 +95,11 @@ export class LinkDialog {
     try {
       const qr = await this.app.api.get(`/v1/channels/${enc(id)}/qr`);
       if (this.id === id && !this.qr) this.showQR(qr);
-    } catch { /* none yet: it comes as an event */ }
+    } catch {
+      // None now: one comes as an event, or the codes ran out and the
+      // channel stopped — its record says which, should this tab's be old.
+      if (this.id === id) this.app.refetchChannel(id);
+    }
     try {
       const pc = await this.app.api.get(`/v1/channels/${enc(id)}/pairing-code`);
       if (this.id === id && !this.pairing) this.showPairing(pc);
