@@ -167,13 +167,16 @@ func (b *browserEnv) tryJS(js string, timeout time.Duration) error {
 
 // click waits for sel to be visible and clicks it. Right after a layout
 // change (a new viewport) the element's box may not be computed yet and
-// Chromium answers "invalid dimensions": the click is retried then.
+// Chromium answers "invalid dimensions"; an element drawn again between
+// the wait and the click (a channel's head is, on each of its events) is
+// a node Chromium "could not find". Neither clicked anything: the click
+// is retried then.
 func (b *browserEnv) click(sel string) {
 	b.t.Helper()
 	var err error
 	for range 20 {
 		err = chromedp.Do(b.ctx, chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.Click(chromedp.CSS(sel)))
-		if err == nil || !strings.Contains(err.Error(), "invalid dimensions") {
+		if err == nil || !(strings.Contains(err.Error(), "invalid dimensions") || strings.Contains(err.Error(), "Could not find node")) {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
