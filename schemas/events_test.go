@@ -13,8 +13,7 @@ import (
 	"github.com/wagate/wagate/pkg/chats"
 	"github.com/wagate/wagate/pkg/event"
 	"github.com/wagate/wagate/pkg/media"
-	"github.com/wagate/wagate/pkg/session/sim"
-	wm "github.com/wagate/wagate/pkg/session/whatsmeow"
+	"github.com/wagate/wagate/pkg/session"
 	"github.com/wagate/wagate/pkg/webhook"
 	"github.com/wagate/wagate/pkg/worker"
 )
@@ -101,22 +100,21 @@ func TestDriverEventsValidate(t *testing.T) {
 			MutedUntil: &chats.Forever, Changed: []string{"archived", "muted_until"}, Timestamp: now}},
 		{"chat marked unread", event.ChatUpdated, chats.Updated{Chat: "1203630252@g.us", UnreadCount: 1, Changed: []string{"read"}, Timestamp: now}},
 
-		{"sim reaction", event.MessageReaction, sim.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Emoji: "👍", Timestamp: now}},
-		{"sim reaction removed", event.MessageReaction, sim.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Timestamp: now}},
-		{"sim poll vote", event.MessagePollVote, sim.PollVoteData{ID: "3EB0B1", MessageID: "3EB0B0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Selected: []string{"Monday"}, Timestamp: now}},
-		{"sim poll vote withdrawn", event.MessagePollVote, sim.PollVoteData{ID: "3EB0B1", MessageID: "3EB0B0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Selected: []string{}, Timestamp: now}},
-		{"whatsmeow poll vote", event.MessagePollVote, wm.PollVoteData{ID: "3EB0B1", MessageID: "3EB0B0", Chat: "1203630252@g.us", From: "15550102030@s.whatsapp.net", FromLID: "98765432101234@lid", Selected: []string{"Yes"}, Unknown: []string{"ab12"}, Timestamp: now}},
-		{"sim presence", event.PresenceUpdated, sim.PresenceData{From: "15550102030@s.whatsapp.net", State: "available", Timestamp: now}},
-		{"sim typing", event.ChatPresence, sim.ChatPresenceData{Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", State: "composing", Timestamp: now}},
-		{"sim call", event.CallReceived, sim.CallData{ID: "C0FFEE", From: "15550102030@s.whatsapp.net", Video: true, Timestamp: now}},
+		{"sim reaction", event.MessageReaction, session.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Emoji: "👍", Timestamp: now}},
+		{"sim reaction removed", event.MessageReaction, session.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Timestamp: now}},
+		{"sim poll vote", event.MessagePollVote, session.PollVoteData{ID: "3EB0B1", MessageID: "3EB0B0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Selected: []string{"Monday"}, Timestamp: now}},
+		{"sim poll vote withdrawn", event.MessagePollVote, session.PollVoteData{ID: "3EB0B1", MessageID: "3EB0B0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Selected: []string{}, Timestamp: now}},
+		{"whatsmeow poll vote", event.MessagePollVote, session.PollVoteData{ID: "3EB0B1", MessageID: "3EB0B0", Chat: "1203630252@g.us", From: "15550102030@s.whatsapp.net", FromLID: "98765432101234@lid", Selected: []string{"Yes"}, Unknown: []string{"ab12"}, Timestamp: now}},
+		{"sim presence", event.PresenceUpdated, session.PresenceData{From: "15550102030@s.whatsapp.net", State: "available", Timestamp: now}},
+		{"sim typing", event.ChatPresence, session.ChatPresenceData{Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", State: "composing", Timestamp: now}},
 
-		{"whatsmeow reaction", event.MessageReaction, wm.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "1203630252@g.us", From: "15550102030@s.whatsapp.net", FromMe: true, Emoji: "❤️", Timestamp: now}},
-		{"whatsmeow edit", event.MessageEdited, wm.EditData{ID: "3EB0A2", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Text: "fixed", Timestamp: now}},
-		{"whatsmeow delete", event.MessageDeleted, wm.DeleteData{ID: "3EB0A3", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", FromMe: true, Timestamp: now}},
-		{"whatsmeow online", event.PresenceUpdated, wm.PresenceData{From: "15550102030@s.whatsapp.net", State: "unavailable", LastSeen: &earlier, Timestamp: now}},
-		{"whatsmeow typing", event.ChatPresence, wm.ChatPresenceData{From: "15550102030@s.whatsapp.net", Chat: "1203630252@g.us", State: "recording", Timestamp: now}},
-		{"whatsmeow call offer", event.CallReceived, wm.CallData{ID: "C0FFEE", From: "15550102030@s.whatsapp.net", Video: true, Status: "offer", Timestamp: now}},
-		{"whatsmeow group call ended", event.CallReceived, wm.CallData{ID: "C0FFEE", From: "15550102030@s.whatsapp.net", Group: "1203630252@g.us", Status: "terminate", Reason: "timeout", Timestamp: now}},
+		{"whatsmeow reaction", event.MessageReaction, session.ReactionData{ID: "3EB0A1", MessageID: "3EB0A0", Chat: "1203630252@g.us", From: "15550102030@s.whatsapp.net", FromMe: true, Emoji: "❤️", Timestamp: now}},
+		{"whatsmeow edit", event.MessageEdited, session.EditData{ID: "3EB0A2", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", Text: "fixed", Timestamp: now}},
+		{"whatsmeow delete", event.MessageDeleted, session.DeleteData{ID: "3EB0A3", MessageID: "3EB0A0", Chat: "15550102030@s.whatsapp.net", From: "15550102030@s.whatsapp.net", FromMe: true, Timestamp: now}},
+		{"whatsmeow online", event.PresenceUpdated, session.PresenceData{From: "15550102030@s.whatsapp.net", State: "unavailable", LastSeen: &earlier, Timestamp: now}},
+		{"whatsmeow typing", event.ChatPresence, session.ChatPresenceData{From: "15550102030@s.whatsapp.net", Chat: "1203630252@g.us", State: "recording", Timestamp: now}},
+		{"whatsmeow call offer", event.CallReceived, session.CallData{ID: "C0FFEE", From: "15550102030@s.whatsapp.net", Video: true, Status: "offer", Timestamp: now}},
+		{"whatsmeow group call ended", event.CallReceived, session.CallData{ID: "C0FFEE", From: "15550102030@s.whatsapp.net", Group: "1203630252@g.us", Status: "terminate", Reason: "timeout", Timestamp: now}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			require.NoError(t, v.ValidateEvent(sampleEvent(t, tc.typ, tc.data)))
@@ -130,7 +128,8 @@ func TestDriverEventsValidate(t *testing.T) {
 	}{
 		{"webhook disabled without endpoint", event.WebhookDisabled, map[string]any{"url": "https://example.com", "reason": "x", "disabled_at": now}},
 		{"reaction without the message reacted to", event.MessageReaction, map[string]any{"id": "A", "chat": "c", "from": "f", "emoji": "", "timestamp": now}},
-		{"unknown presence state", event.PresenceUpdated, sim.PresenceData{From: "15550102030@s.whatsapp.net", State: "asleep", Timestamp: now}},
+		{"call without what happened", event.CallReceived, map[string]any{"id": "C0FFEE", "from": "15550102030@s.whatsapp.net", "video": false, "timestamp": now}},
+		{"unknown presence state", event.PresenceUpdated, session.PresenceData{From: "15550102030@s.whatsapp.net", State: "asleep", Timestamp: now}},
 		{"media with an unknown status", event.MessageMediaStored, worker.MediaStoredData{MessageID: "msg_01jx8m4q7k2v9c3e5f6g7h8j9k", Chat: "c",
 			Media: media.Info{MIME: "image/png", URL: media.Path("ch_x", "msg_01jx8m4q7k2v9c3e5f6g7h8j9k"), Status: "downloading"}}},
 		{"media failed without a code", event.MessageMediaFailed, worker.MediaFailedData{MessageID: "msg_01jx8m4q7k2v9c3e5f6g7h8j9k", Chat: "c", Reason: "x",
@@ -138,9 +137,9 @@ func TestDriverEventsValidate(t *testing.T) {
 		{"sent waveform of 3 values", event.MessageSent, worker.MessageStatus{MessageID: "msg_01jx8m4q7k2v9c3e5f6g7h8j9k", Chat: "c", Type: "audio", Status: "sent", At: now,
 			Media: &media.Info{MIME: "audio/ogg", URL: media.Path("ch_x", "msg_01jx8m4q7k2v9c3e5f6g7h8j9k"), Status: "stored", Waveform: []int{1, 2, 3}}}},
 		{"chat update naming no change", event.ChatUpdated, chats.Updated{Chat: "1203630252@g.us", Changed: []string{}, Timestamp: now}},
-		{"typing as an online status", event.PresenceUpdated, sim.PresenceData{From: "15550102030@s.whatsapp.net", State: "composing", Timestamp: now}},
+		{"typing as an online status", event.PresenceUpdated, session.PresenceData{From: "15550102030@s.whatsapp.net", State: "composing", Timestamp: now}},
 		{"typing without its chat", event.ChatPresence, map[string]any{"from": "15550102030@s.whatsapp.net", "state": "composing", "timestamp": now}},
-		{"unknown call status", event.CallReceived, wm.CallData{ID: "C", From: "f", Status: "ringing", Timestamp: now}},
+		{"unknown call status", event.CallReceived, session.CallData{ID: "C", From: "f", Status: "ringing", Timestamp: now}},
 	} {
 		t.Run("refused: "+tc.name, func(t *testing.T) {
 			require.Error(t, v.ValidateEvent(sampleEvent(t, tc.typ, tc.data)))

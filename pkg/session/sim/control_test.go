@@ -29,7 +29,7 @@ func TestPhoneSideEvents(t *testing.T) {
 			name: "a text message", action: sim.ActionInbound, typ: "message.received",
 			args: `{"from":"+1 555 000 2222","text":"hello","push_name":"Bob"}`,
 			check: func(t *testing.T, ev session.Inbound, res json.RawMessage) {
-				var m sim.MessageData
+				var m session.MessageData
 				require.NoError(t, json.Unmarshal(ev.Data, &m))
 				require.Regexp(t, `^3A[0-9A-F]{18}$`, m.ID)
 				require.JSONEq(t, `{"id":"`+m.ID+`"}`, string(res), "the control returns the message id")
@@ -49,7 +49,7 @@ func TestPhoneSideEvents(t *testing.T) {
 			name: "a group message with its own id", action: sim.ActionInbound, typ: "message.received",
 			args: `{"id":"3AFIXED","from":"15550002222","chat":"120363000000000001@g.us","text":"hi all"}`,
 			check: func(t *testing.T, ev session.Inbound, _ json.RawMessage) {
-				var m sim.MessageData
+				var m session.MessageData
 				require.NoError(t, json.Unmarshal(ev.Data, &m))
 				require.Equal(t, "3AFIXED", m.ID)
 				require.Equal(t, "120363000000000001@g.us", m.Chat)
@@ -75,7 +75,7 @@ func TestPhoneSideEvents(t *testing.T) {
 			name: "a reaction", action: sim.ActionReaction, typ: "message.reaction",
 			args: `{"from":"15550002222","id":"3EB0AAAA","emoji":"👍"}`,
 			check: func(t *testing.T, ev session.Inbound, _ json.RawMessage) {
-				var r sim.ReactionData
+				var r session.ReactionData
 				require.NoError(t, json.Unmarshal(ev.Data, &r))
 				require.Equal(t, "3EB0AAAA", r.MessageID)
 				require.Equal(t, "👍", r.Emoji)
@@ -85,7 +85,7 @@ func TestPhoneSideEvents(t *testing.T) {
 			name: "typing", action: sim.ActionPresence, typ: "chat.presence",
 			args: `{"from":"15550002222","state":"composing"}`,
 			check: func(t *testing.T, ev session.Inbound, res json.RawMessage) {
-				var p sim.ChatPresenceData
+				var p session.ChatPresenceData
 				require.NoError(t, json.Unmarshal(ev.Data, &p))
 				require.Equal(t, "composing", p.State)
 				require.Equal(t, "15550002222@s.whatsapp.net", p.Chat)
@@ -96,18 +96,39 @@ func TestPhoneSideEvents(t *testing.T) {
 			name: "a call", action: sim.ActionCall, typ: "call.received",
 			args: `{"from":"15550002222","video":true}`,
 			check: func(t *testing.T, ev session.Inbound, res json.RawMessage) {
-				var c sim.CallData
+				var c session.CallData
 				require.NoError(t, json.Unmarshal(ev.Data, &c))
 				require.Equal(t, "15550002222@s.whatsapp.net", c.From)
 				require.True(t, c.Video)
+				require.Equal(t, "offer", c.Status, "a call rings first, as the whatsmeow driver reports")
 				require.JSONEq(t, `{"id":"`+c.ID+`"}`, string(res))
+			},
+		},
+		{
+			name: "a group call", action: sim.ActionCall, typ: "call.received",
+			args: `{"id":"C0FFEE","from":"15550002222","group":"120363000000000001@g.us","video":true}`,
+			check: func(t *testing.T, ev session.Inbound, _ json.RawMessage) {
+				var c session.CallData
+				require.NoError(t, json.Unmarshal(ev.Data, &c))
+				require.Equal(t, session.CallData{ID: "C0FFEE", From: "15550002222@s.whatsapp.net", Group: "120363000000000001@g.us",
+					Video: true, Status: "offer_notice", Timestamp: c.Timestamp}, c)
+			},
+		},
+		{
+			name: "a call that ended", action: sim.ActionCall, typ: "call.received",
+			args: `{"id":"C0FFEE","from":"15550002222","status":"terminate","reason":"timeout","video":true}`,
+			check: func(t *testing.T, ev session.Inbound, _ json.RawMessage) {
+				var c session.CallData
+				require.NoError(t, json.Unmarshal(ev.Data, &c))
+				require.Equal(t, session.CallData{ID: "C0FFEE", From: "15550002222@s.whatsapp.net", Status: "terminate", Reason: "timeout",
+					Timestamp: c.Timestamp}, c, "only an offer tells video, as WhatsApp")
 			},
 		},
 		{
 			name: "a group created", action: sim.ActionGroup, typ: "group.created",
 			args: `{"event":"created","name":"Team","participants":["15550002222","15550003333@s.whatsapp.net"],"by":"15550002222"}`,
 			check: func(t *testing.T, ev session.Inbound, _ json.RawMessage) {
-				var g sim.GroupData
+				var g session.GroupData
 				require.NoError(t, json.Unmarshal(ev.Data, &g))
 				require.Regexp(t, `^120363\d{12}@g\.us$`, g.Group)
 				require.Equal(t, "Team", g.Name)
@@ -118,7 +139,7 @@ func TestPhoneSideEvents(t *testing.T) {
 			name: "a member removed", action: sim.ActionGroup, typ: "group.member_removed",
 			args: `{"event":"member_removed","group":"120363000000000001@g.us","participants":["15550002222"]}`,
 			check: func(t *testing.T, ev session.Inbound, _ json.RawMessage) {
-				var g sim.GroupData
+				var g session.GroupData
 				require.NoError(t, json.Unmarshal(ev.Data, &g))
 				require.Equal(t, "120363000000000001@g.us", g.Group)
 			},
@@ -144,6 +165,9 @@ func TestPhoneSideEvents(t *testing.T) {
 			{"a group that is not a group", sim.ActionGroup, `{"event":"updated","group":"15550002222@s.whatsapp.net"}`},
 			{"an unknown presence", sim.ActionPresence, `{"from":"15550002222","state":"asleep"}`},
 			{"a ban without time", sim.ActionBan, `{"seconds":-5}`},
+			{"a call of an unknown status", sim.ActionCall, `{"from":"15550002222","status":"missed"}`},
+			{"a call's reason before it ended", sim.ActionCall, `{"from":"15550002222","status":"accept","reason":"timeout"}`},
+			{"a group call outside a group", sim.ActionCall, `{"from":"15550002222","group":"15550003333@s.whatsapp.net"}`},
 		} {
 			_, err := controlErr(s, tc.action, tc.args)
 			require.ErrorIs(t, err, session.ErrInvalid, tc.name)

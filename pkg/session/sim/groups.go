@@ -35,25 +35,6 @@ import (
 // promoted or demoted participants. Other simulated accounts in the group
 // get no event.
 
-// GroupChangeData is the data of the group events the group capability
-// emits: GroupData with what whatsmeow reports beyond it.
-type GroupChangeData struct {
-	GroupData
-	// Reason: "created" for a group this account created.
-	Reason   string   `json:"reason,omitempty"`
-	Owner    string   `json:"owner,omitempty"`
-	Admins   []string `json:"admins,omitempty"`
-	Promoted []string `json:"promoted,omitempty"`
-	Demoted  []string `json:"demoted,omitempty"`
-	// Settings changed (groupsettings.go).
-	TopicDeleted   bool   `json:"topic_deleted,omitempty"`
-	Announce       *bool  `json:"announce,omitempty"`
-	Locked         *bool  `json:"locked,omitempty"`
-	InviteLink     string `json:"invite_link,omitempty"`
-	PictureID      string `json:"picture_id,omitempty"`
-	PictureRemoved bool   `json:"picture_removed,omitempty"`
-}
-
 // maxGroupSize is WhatsApp's limit of a group's participants.
 const maxGroupSize = 1024
 
@@ -152,7 +133,7 @@ func (s *Session) CreateGroup(ctx context.Context, name string, participants []s
 		return groups.Created{}, fmt.Errorf("sim: create group: %w", err)
 	}
 	g := groupOf(gid, meta, members)
-	d := GroupChangeData{GroupData: GroupData{Group: gid, Name: name, By: self, Timestamp: now}, Reason: "created", Owner: self}
+	d := session.GroupData{Group: gid, Name: name, By: self, Timestamp: now, Reason: "created", Owner: self}
 	for _, p := range g.Participants {
 		d.Participants = append(d.Participants, p.JID)
 		if p.Role != groups.RoleMember {
@@ -243,7 +224,7 @@ func (s *Session) UpdateParticipants(ctx context.Context, group, action string, 
 		}
 	}
 	if len(done) > 0 {
-		d := GroupChangeData{GroupData: GroupData{Group: gid, By: self, Timestamp: s.d.cfg.Now().UTC()}}
+		d := session.GroupData{Group: gid, By: self, Timestamp: s.d.cfg.Now().UTC()}
 		typ := event.GroupUpdated
 		switch action {
 		case groups.ActionAdd:
@@ -292,8 +273,8 @@ func (s *Session) LeaveGroup(ctx context.Context, group string) error {
 	if err != nil {
 		return fmt.Errorf("sim: leave group %s: %w", gid, err)
 	}
-	s.emitGroupEvent(event.GroupMemberRemoved, GroupChangeData{GroupData: GroupData{
-		Group: gid, Participants: []string{self}, By: self, Timestamp: s.d.cfg.Now().UTC()}})
+	s.emitGroupEvent(event.GroupMemberRemoved, session.GroupData{
+		Group: gid, Participants: []string{self}, By: self, Timestamp: s.d.cfg.Now().UTC()})
 	return nil
 }
 
@@ -382,7 +363,7 @@ func (s *Session) groupSelf() (string, error) {
 
 // emitGroupEvent reports a change made. A connection lost since then
 // loses the event, as it would with WhatsApp until the next connection.
-func (s *Session) emitGroupEvent(typ string, d GroupChangeData) {
+func (s *Session) emitGroupEvent(typ string, d session.GroupData) {
 	_ = s.emitConnected(inbound(typ, d.Timestamp, d))
 }
 

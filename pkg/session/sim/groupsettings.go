@@ -151,7 +151,7 @@ func (s *Session) UpdateGroup(ctx context.Context, group string, u groups.Update
 	}
 	var (
 		g       groups.Group
-		changes []GroupChangeData
+		changes []session.GroupData
 	)
 	err = s.groupTx(ctx, gid, func(meta, members map[string]string) (func(redis.Pipeliner), error) {
 		if members[self] == "" {
@@ -277,8 +277,8 @@ func (s *Session) groupTx(ctx context.Context, gid string, change func(meta, mem
 }
 
 // groupChange is the data of a change of gid by (empty: not named).
-func (s *Session) groupChange(gid, by string) GroupChangeData {
-	return GroupChangeData{GroupData: GroupData{Group: gid, By: by, Timestamp: s.d.cfg.Now().UTC()}}
+func (s *Session) groupChange(gid, by string) session.GroupData {
+	return session.GroupData{Group: gid, By: by, Timestamp: s.d.cfg.Now().UTC()}
 }
 
 // inviteCode returns a new invite code: 22 letters and digits, as

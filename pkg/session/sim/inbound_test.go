@@ -71,7 +71,7 @@ func TestInboundAtLeastOnceNotRecordedDisconnects(t *testing.T) {
 	connect(t, s)
 	sessiontest.Expect[session.Connected](t, rec, wait)
 	again := sessiontest.Expect[session.Inbound](t, rec, wait)
-	var m sim.MessageData
+	var m session.MessageData
 	require.NoError(t, json.Unmarshal(again.Data, &m))
 	require.Equal(t, "3AFAIL", m.ID)
 }

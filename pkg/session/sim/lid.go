@@ -48,7 +48,7 @@ func (s *Session) lidOf(ctx context.Context, jid string) (string, error) {
 
 // addressMessage records mode ("", "pn" or "lid") for the sender of d and
 // fills d's LID fields from the sender's mode.
-func (s *Session) addressMessage(ctx context.Context, d *MessageData, mode string) error {
+func (s *Session) addressMessage(ctx context.Context, d *session.MessageData, mode string) error {
 	key := s.d.cfg.Keys.SimAddressing()
 	switch mode {
 	case "":

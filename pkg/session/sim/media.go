@@ -41,18 +41,6 @@ var defaultMediaSize = map[string]int64{"image": 48 << 10, "audio": 32 << 10, "d
 // mediaTypes are the MIME types of generated files.
 var mediaTypes = map[string]string{"image": "image/png", "audio": "audio/wav", "document": "application/pdf", "video": "video/mp4", "sticker": "image/webp"}
 
-// MediaData describes the media of a message, as the whatsmeow driver does.
-type MediaData struct {
-	MIME     string `json:"mime"`
-	Size     uint64 `json:"size"`
-	SHA256   string `json:"sha256,omitempty"`
-	Filename string `json:"filename,omitempty"`
-	Caption  string `json:"caption,omitempty"`
-	Seconds  uint32 `json:"seconds,omitempty"`
-	Width    uint32 `json:"width,omitempty"`
-	Height   uint32 `json:"height,omitempty"`
-}
-
 // simImage is the picture of generated images: a gradient of the seed.
 func simImage(seed string) image.Image {
 	h := sha256.Sum256([]byte(seed))
@@ -128,7 +116,7 @@ func (t *toneReader) Read(p []byte) (int, error) {
 }
 
 // simMedia describes the generated file of a new inbound media message.
-func simMedia(kind, seed string, size int64, fileName, caption string) (*MediaData, *session.MediaRef, error) {
+func simMedia(kind, seed string, size int64, fileName, caption string) (*session.MediaData, *session.MediaRef, error) {
 	mime, ok := mediaTypes[kind]
 	if !ok {
 		return nil, nil, fmt.Errorf("%w: media type %q is not image, audio, document, video or sticker", session.ErrInvalid, kind)
@@ -154,7 +142,7 @@ func simMedia(kind, seed string, size int64, fileName, caption string) (*MediaDa
 	}
 	ref := &session.MediaRef{Kind: kind, DirectPath: "/sim/" + kind + "/" + strconv.FormatInt(size, 10) + "/" + seed,
 		MediaKey: key[:], FileEncSHA256: enc[:], FileSHA256: sum, FileLength: size, MIME: mime, FileName: fileName}
-	d := &MediaData{MIME: mime, Size: uint64(size), SHA256: fmt.Sprintf("%x", sum), Filename: fileName, Caption: caption}
+	d := &session.MediaData{MIME: mime, Size: uint64(size), SHA256: fmt.Sprintf("%x", sum), Filename: fileName, Caption: caption}
 	switch kind {
 	case "image":
 		d.Width, d.Height = 64, 48

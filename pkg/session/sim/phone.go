@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -78,7 +79,7 @@ func (s *Session) inboundMessage(ctx context.Context, a inboundArgs) (any, error
 	if err != nil {
 		return nil, err
 	}
-	d := MessageData{ID: a.ID, Chat: chat, From: from, Type: a.Type, Text: a.Text, PushName: a.PushName, Timestamp: s.d.cfg.Now()}
+	d := session.MessageData{ID: a.ID, Chat: chat, From: from, Type: a.Type, Text: a.Text, PushName: a.PushName, Timestamp: s.d.cfg.Now()}
 	if err := s.addressMessage(ctx, &d, a.Addressing); err != nil {
 		return nil, err
 	}
@@ -103,7 +104,7 @@ func (s *Session) inboundMessage(ctx context.Context, a inboundArgs) (any, error
 		return nil, fmt.Errorf("%w: size, file_name, expired and gone apply to media messages only", session.ErrInvalid)
 	}
 	if a.Undecryptable {
-		u := MessageData{ID: d.ID, Chat: d.Chat, ChatLID: d.ChatLID, From: d.From, FromLID: d.FromLID,
+		u := session.MessageData{ID: d.ID, Chat: d.Chat, ChatLID: d.ChatLID, From: d.From, FromLID: d.FromLID,
 			AddressingMode: d.AddressingMode, Type: "undecryptable", PushName: d.PushName, Timestamp: d.Timestamp}
 		if err := s.emitConnected(inbound(event.MessageUndecryptable, d.Timestamp, u)); err != nil {
 			return nil, err
@@ -156,7 +157,7 @@ func (s *Session) reaction(ctx context.Context, a reactionArgs) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := ReactionData{ID: randomMessageID(), MessageID: a.ID, Chat: chat, From: from, Emoji: a.Emoji, Timestamp: s.d.cfg.Now()}
+	d := session.ReactionData{ID: randomMessageID(), MessageID: a.ID, Chat: chat, From: from, Emoji: a.Emoji, Timestamp: s.d.cfg.Now()}
 	if d.FromLID, err = s.lidOf(ctx, from); err != nil {
 		return nil, err
 	}
@@ -170,14 +171,39 @@ type callArgs struct {
 	ID    string `json:"id"`
 	From  string `json:"from"`
 	Video bool   `json:"video"`
+	// Status is what happens to the call, as the whatsmeow driver reports
+	// it: offer (ringing, the default), offer_notice (a group call),
+	// accept, reject or terminate (with Reason).
+	Status string `json:"status"`
+	Group  string `json:"group"`
+	Reason string `json:"reason"`
 }
+
+// callStatuses are the call events the whatsmeow driver reports.
+var callStatuses = []string{"offer", "offer_notice", "accept", "reject", "terminate"}
 
 func (s *Session) call(ctx context.Context, a callArgs) (any, error) {
 	from, err := toJID(a.From)
 	if err != nil {
 		return nil, err
 	}
-	d := CallData{ID: a.ID, From: from, Video: a.Video, Timestamp: s.d.cfg.Now()}
+	if a.Status == "" {
+		a.Status = "offer"
+		if a.Group != "" {
+			a.Status = "offer_notice"
+		}
+	}
+	switch {
+	case !slices.Contains(callStatuses, a.Status):
+		return nil, fmt.Errorf("%w: call status %q is not one of %s", session.ErrInvalid, a.Status, strings.Join(callStatuses, ", "))
+	case a.Group != "" && !strings.HasSuffix(a.Group, "@g.us"):
+		return nil, fmt.Errorf("%w: group %q is not a group JID (…@g.us)", session.ErrInvalid, a.Group)
+	case a.Reason != "" && a.Status != "terminate":
+		return nil, fmt.Errorf("%w: a reason is told only when a call terminates", session.ErrInvalid)
+	}
+	// As WhatsApp: only an offer says whether the call is a video call.
+	video := a.Video && (a.Status == "offer" || a.Status == "offer_notice")
+	d := session.CallData{ID: a.ID, From: from, Group: a.Group, Video: video, Status: a.Status, Reason: a.Reason, Timestamp: s.d.cfg.Now()}
 	if d.FromLID, err = s.lidOf(ctx, from); err != nil {
 		return nil, err
 	}
@@ -211,7 +237,7 @@ func (s *Session) group(_ context.Context, a groupArgs) (any, error) {
 	if (a.Event == "member_added" || a.Event == "member_removed") && len(a.Participants) == 0 {
 		return nil, fmt.Errorf("%w: %s needs participants", session.ErrInvalid, a.Event)
 	}
-	d := GroupData{Group: a.Group, Name: a.Name, Topic: a.Topic, Timestamp: s.d.cfg.Now()}
+	d := session.GroupData{Group: a.Group, Name: a.Name, Topic: a.Topic, Timestamp: s.d.cfg.Now()}
 	if d.Group == "" {
 		d.Group = fmt.Sprintf("120363%012d@g.us", randomInt(1e12))
 	} else if !strings.HasSuffix(d.Group, "@g.us") {

@@ -52,7 +52,7 @@ func (s *Session) vote(ctx context.Context, a voteArgs) (any, error) {
 			selected = append(selected, o)
 		}
 	}
-	d := PollVoteData{ID: randomMessageID(), MessageID: a.ID, Chat: chat, From: from, Selected: selected, Timestamp: s.d.cfg.Now()}
+	d := session.PollVoteData{ID: randomMessageID(), MessageID: a.ID, Chat: chat, From: from, Selected: selected, Timestamp: s.d.cfg.Now()}
 	if d.FromLID, err = s.lidOf(ctx, from); err != nil {
 		return nil, err
 	}

@@ -114,13 +114,13 @@ func (s *Session) presence(ctx context.Context, a presenceArgs) (any, error) {
 	now := s.d.cfg.Now()
 	var ev session.Inbound
 	if typing {
-		d := ChatPresenceData{Chat: chat, From: from, FromLID: lid, State: a.State, Timestamp: now}
+		d := session.ChatPresenceData{Chat: chat, From: from, FromLID: lid, State: a.State, Timestamp: now}
 		if chat == from {
 			d.ChatLID = lid
 		}
 		ev = inbound(event.ChatPresence, now, d)
 	} else {
-		ev = inbound(event.PresenceUpdated, now, PresenceData{From: from, FromLID: lid, State: a.State, Timestamp: now})
+		ev = inbound(event.PresenceUpdated, now, session.PresenceData{From: from, FromLID: lid, State: a.State, Timestamp: now})
 	}
 	return PresenceResult{Delivered: true}, s.emitConnected(ev)
 }

@@ -32,7 +32,7 @@ func TestPresenceReachesAnAvailableSubscribedAccount(t *testing.T) {
 	require.JSONEq(t, `{"delivered":true}`, string(control(t, s, sim.ActionPresence, `{"from":"`+bob+`","state":"recording"}`)))
 	ev := sessiontest.Expect[session.Inbound](t, rec, wait)
 	require.Equal(t, event.ChatPresence, ev.Type)
-	var cp sim.ChatPresenceData
+	var cp session.ChatPresenceData
 	require.NoError(t, json.Unmarshal(ev.Data, &cp))
 	require.Equal(t, "recording", cp.State)
 
@@ -41,7 +41,7 @@ func TestPresenceReachesAnAvailableSubscribedAccount(t *testing.T) {
 	require.JSONEq(t, `{"delivered":true}`, string(control(t, s, sim.ActionPresence, `{"from":"`+bob+`","state":"unavailable"}`)))
 	ev = sessiontest.Expect[session.Inbound](t, rec, wait)
 	require.Equal(t, event.PresenceUpdated, ev.Type)
-	var p sim.PresenceData
+	var p session.PresenceData
 	require.NoError(t, json.Unmarshal(ev.Data, &p))
 	require.Equal(t, "15550003333@s.whatsapp.net", p.From)
 	require.Equal(t, "unavailable", p.State)

@@ -108,7 +108,7 @@ func requireReceipt(t *testing.T, ev session.Inbound, typ, status, id, chat stri
 	require.Equal(t, status, ev.Status)
 	require.Equal(t, []string{id}, ev.MessageIDs)
 	require.False(t, ev.At.IsZero())
-	var data sim.ReceiptData
+	var data session.ReceiptData
 	require.NoError(t, json.Unmarshal(ev.Data, &data))
 	require.Equal(t, []string{id}, data.IDs)
 	require.Equal(t, chat, data.Chat)

@@ -205,7 +205,7 @@
 // has it), but only warns when storing fails.
 //
 // How the driver answers: a PollUpdateMessage is decrypted with
-// DecryptPollVote and reported as message.poll_vote (PollVoteData) with
+// DecryptPollVote and reported as message.poll_vote (session.PollVoteData) with
 // the selected option names, mapped from their hashes through the poll's
 // options in the message log (session.MessageLog.PollOptions; hashes of
 // options the log does not know are kept in unknown_hashes). When
@@ -229,8 +229,8 @@
 // How the driver answers: Presencer (SendPresence) and PresenceSubscriber
 // (SubscribePresence) are capabilities the worker uses after every
 // connection and as chats get traffic (package presence has the rules and
-// the setting); events.Presence is presence.updated (PresenceData) and
-// events.ChatPresence chat.presence (ChatPresenceData, state composing,
+// the setting); events.Presence is presence.updated (session.PresenceData) and
+// events.ChatPresence chat.presence (session.ChatPresenceData, state composing,
 // recording or paused).
 //
 // # Sending

@@ -58,7 +58,7 @@ func pollVote(ctx context.Context, cli *wa.Client, msgs session.MessageLog, e *e
 		}
 	}
 	base := baseMessage(&e.Info, now, pn)
-	d := PollVoteData{
+	d := session.PollVoteData{
 		ID: base.ID, MessageID: key.GetID(), Chat: base.Chat, ChatLID: base.ChatLID, From: base.From, FromLID: base.FromLID,
 		FromMe: base.FromMe, Selected: []string{}, Timestamp: base.Timestamp,
 	}

@@ -122,10 +122,10 @@ func mustJSON(t *testing.T, v any) json.RawMessage {
 	return b
 }
 
-func pollVoteOf(t *testing.T, in session.Inbound) PollVoteData {
+func pollVoteOf(t *testing.T, in session.Inbound) session.PollVoteData {
 	t.Helper()
 	require.Equal(t, event.MessagePollVote, in.Type)
-	var d PollVoteData
+	var d session.PollVoteData
 	require.NoError(t, json.Unmarshal(in.Data, &d))
 	return d
 }

@@ -126,7 +126,7 @@ func translateWith(evt any, now time.Time, pn pnResolver) []session.Event {
 	case *events.Receipt:
 		return receiptEvents(e, now, pn)
 	case *events.Presence:
-		d := PresenceData{State: string(types.PresenceAvailable), Timestamp: now}
+		d := session.PresenceData{State: string(types.PresenceAvailable), Timestamp: now}
 		d.From, d.FromLID = pn.address(e.From, types.EmptyJID)
 		if e.Unavailable {
 			d.State = string(types.PresenceUnavailable)
@@ -141,7 +141,7 @@ func translateWith(evt any, now time.Time, pn pnResolver) []session.Event {
 		if e.State == types.ChatPresenceComposing && e.Media == types.ChatPresenceMediaAudio {
 			st = "recording"
 		}
-		d := ChatPresenceData{State: st, Timestamp: now}
+		d := session.ChatPresenceData{State: st, Timestamp: now}
 		d.From, d.FromLID = pn.address(e.Sender, e.SenderAlt)
 		d.Chat, d.ChatLID = pn.address(e.Chat, chatAlt(&e.MessageSource))
 		return one(inbound(event.ChatPresence, now, d))
@@ -155,7 +155,7 @@ func translateWith(evt any, now time.Time, pn pnResolver) []session.Event {
 		if e.JID.Server != types.GroupServer {
 			return nil
 		}
-		d := GroupData{Group: jidString(e.JID), Timestamp: orNow(e.Timestamp, now), PictureID: e.PictureID, PictureRemoved: e.Remove}
+		d := session.GroupData{Group: jidString(e.JID), Timestamp: orNow(e.Timestamp, now), PictureID: e.PictureID, PictureRemoved: e.Remove}
 		d.By, d.ByLID = pn.address(e.Author, types.EmptyJID)
 		return one(inbound(event.GroupUpdated, d.Timestamp, d))
 	case *events.CallOffer:
@@ -237,8 +237,8 @@ func orNow(t, now time.Time) time.Time {
 	return t.UTC()
 }
 
-func baseMessage(info *types.MessageInfo, now time.Time, pn pnResolver) MessageData {
-	d := MessageData{
+func baseMessage(info *types.MessageInfo, now time.Time, pn pnResolver) session.MessageData {
+	d := session.MessageData{
 		ID:             info.ID,
 		FromMe:         info.IsFromMe,
 		IsGroup:        info.IsGroup,
@@ -275,16 +275,16 @@ func messageEvents(e *events.Message, now time.Time, pn pnResolver) []session.Ev
 	}
 	base := baseMessage(&e.Info, now, pn)
 	if r := msg.GetReactionMessage(); r != nil {
-		d := ReactionData{ID: base.ID, MessageID: r.GetKey().GetID(), Chat: base.Chat, From: base.From, FromMe: base.FromMe, Emoji: r.GetText(), Timestamp: base.Timestamp, ChatLID: base.ChatLID, FromLID: base.FromLID}
+		d := session.ReactionData{ID: base.ID, MessageID: r.GetKey().GetID(), Chat: base.Chat, From: base.From, FromMe: base.FromMe, Emoji: r.GetText(), Timestamp: base.Timestamp, ChatLID: base.ChatLID, FromLID: base.FromLID}
 		return one(inbound(event.MessageReaction, d.Timestamp, d))
 	}
 	if p := msg.GetProtocolMessage(); p != nil {
 		switch p.GetType() {
 		case waE2E.ProtocolMessage_REVOKE:
-			d := DeleteData{ID: base.ID, MessageID: p.GetKey().GetID(), Chat: base.Chat, From: base.From, FromMe: base.FromMe, Timestamp: base.Timestamp, ChatLID: base.ChatLID, FromLID: base.FromLID}
+			d := session.DeleteData{ID: base.ID, MessageID: p.GetKey().GetID(), Chat: base.Chat, From: base.From, FromMe: base.FromMe, Timestamp: base.Timestamp, ChatLID: base.ChatLID, FromLID: base.FromLID}
 			return one(inbound(event.MessageDeleted, d.Timestamp, d))
 		case waE2E.ProtocolMessage_MESSAGE_EDIT:
-			d := EditData{ID: base.ID, MessageID: p.GetKey().GetID(), Chat: base.Chat, From: base.From, FromMe: base.FromMe, Text: editedText(p.GetEditedMessage()), Timestamp: base.Timestamp, ChatLID: base.ChatLID, FromLID: base.FromLID}
+			d := session.EditData{ID: base.ID, MessageID: p.GetKey().GetID(), Chat: base.Chat, From: base.From, FromMe: base.FromMe, Text: editedText(p.GetEditedMessage()), Timestamp: base.Timestamp, ChatLID: base.ChatLID, FromLID: base.FromLID}
 			return one(inbound(event.MessageEdited, d.Timestamp, d))
 		}
 		return nil
@@ -305,53 +305,53 @@ func messageEvents(e *events.Message, now time.Time, pn pnResolver) []session.Ev
 }
 
 // describe sets the type and content of a message.
-func describe(msg *waE2E.Message, d *MessageData) {
+func describe(msg *waE2E.Message, d *session.MessageData) {
 	switch {
 	case msg.Conversation != nil || msg.ExtendedTextMessage != nil:
 		d.Type, d.Text = "text", textOf(msg)
 	case msg.ImageMessage != nil:
 		m := msg.ImageMessage
 		d.Type = "image"
-		d.Media = &MediaData{MIME: m.GetMimetype(), Size: m.GetFileLength(), SHA256: hexOrEmpty(m.GetFileSHA256()), Caption: m.GetCaption(), Width: m.GetWidth(), Height: m.GetHeight()}
+		d.Media = &session.MediaData{MIME: m.GetMimetype(), Size: m.GetFileLength(), SHA256: hexOrEmpty(m.GetFileSHA256()), Caption: m.GetCaption(), Width: m.GetWidth(), Height: m.GetHeight()}
 	case msg.VideoMessage != nil || msg.PtvMessage != nil:
 		m := msg.VideoMessage
 		if m == nil {
 			m = msg.PtvMessage
 		}
 		d.Type = "video"
-		d.Media = &MediaData{MIME: m.GetMimetype(), Size: m.GetFileLength(), SHA256: hexOrEmpty(m.GetFileSHA256()), Caption: m.GetCaption(), Seconds: m.GetSeconds(), Width: m.GetWidth(), Height: m.GetHeight(), Animated: m.GetGifPlayback()}
+		d.Media = &session.MediaData{MIME: m.GetMimetype(), Size: m.GetFileLength(), SHA256: hexOrEmpty(m.GetFileSHA256()), Caption: m.GetCaption(), Seconds: m.GetSeconds(), Width: m.GetWidth(), Height: m.GetHeight(), Animated: m.GetGifPlayback()}
 	case msg.AudioMessage != nil:
 		m := msg.AudioMessage
 		d.Type = "audio"
-		d.Media = &MediaData{MIME: m.GetMimetype(), Size: m.GetFileLength(), SHA256: hexOrEmpty(m.GetFileSHA256()), Seconds: m.GetSeconds(), Voice: m.GetPTT()}
+		d.Media = &session.MediaData{MIME: m.GetMimetype(), Size: m.GetFileLength(), SHA256: hexOrEmpty(m.GetFileSHA256()), Seconds: m.GetSeconds(), Voice: m.GetPTT()}
 	case msg.DocumentMessage != nil:
 		m := msg.DocumentMessage
 		d.Type = "document"
-		d.Media = &MediaData{MIME: m.GetMimetype(), Size: m.GetFileLength(), SHA256: hexOrEmpty(m.GetFileSHA256()), Filename: m.GetFileName(), Caption: m.GetCaption(), Pages: m.GetPageCount()}
+		d.Media = &session.MediaData{MIME: m.GetMimetype(), Size: m.GetFileLength(), SHA256: hexOrEmpty(m.GetFileSHA256()), Filename: m.GetFileName(), Caption: m.GetCaption(), Pages: m.GetPageCount()}
 	case msg.StickerMessage != nil:
 		m := msg.StickerMessage
 		d.Type = "sticker"
-		d.Media = &MediaData{MIME: m.GetMimetype(), Size: m.GetFileLength(), SHA256: hexOrEmpty(m.GetFileSHA256()), Width: m.GetWidth(), Height: m.GetHeight(), Animated: m.GetIsAnimated()}
+		d.Media = &session.MediaData{MIME: m.GetMimetype(), Size: m.GetFileLength(), SHA256: hexOrEmpty(m.GetFileSHA256()), Width: m.GetWidth(), Height: m.GetHeight(), Animated: m.GetIsAnimated()}
 	case msg.LocationMessage != nil:
 		m := msg.LocationMessage
 		d.Type = "location"
-		d.Location = &LocationData{Latitude: finite(m.GetDegreesLatitude()), Longitude: finite(m.GetDegreesLongitude()), Name: m.GetName(), Address: m.GetAddress(), URL: m.GetURL(), Live: m.GetIsLive()}
+		d.Location = &session.LocationData{Latitude: finite(m.GetDegreesLatitude()), Longitude: finite(m.GetDegreesLongitude()), Name: m.GetName(), Address: m.GetAddress(), URL: m.GetURL(), Live: m.GetIsLive()}
 	case msg.LiveLocationMessage != nil:
 		m := msg.LiveLocationMessage
 		d.Type, d.Text = "location", m.GetCaption()
-		d.Location = &LocationData{Latitude: finite(m.GetDegreesLatitude()), Longitude: finite(m.GetDegreesLongitude()), Live: true}
+		d.Location = &session.LocationData{Latitude: finite(m.GetDegreesLatitude()), Longitude: finite(m.GetDegreesLongitude()), Live: true}
 	case msg.ContactMessage != nil:
 		d.Type = "contact"
-		d.Contacts = []ContactData{{Name: msg.ContactMessage.GetDisplayName(), VCard: msg.ContactMessage.GetVcard()}}
+		d.Contacts = []session.ContactData{{Name: msg.ContactMessage.GetDisplayName(), VCard: msg.ContactMessage.GetVcard()}}
 	case msg.ContactsArrayMessage != nil:
 		d.Type = "contact"
 		for _, c := range msg.ContactsArrayMessage.GetContacts() {
-			d.Contacts = append(d.Contacts, ContactData{Name: c.GetDisplayName(), VCard: c.GetVcard()})
+			d.Contacts = append(d.Contacts, session.ContactData{Name: c.GetDisplayName(), VCard: c.GetVcard()})
 		}
 	case pollOf(msg) != nil:
 		p := pollOf(msg)
 		d.Type = "poll"
-		d.Poll = &PollData{Name: p.GetName(), Selectable: int(p.GetSelectableOptionsCount()), Options: []string{}}
+		d.Poll = &session.PollData{Name: p.GetName(), Selectable: int(p.GetSelectableOptionsCount()), Options: []string{}}
 		for _, o := range p.GetOptions() {
 			d.Poll.Options = append(d.Poll.Options, o.GetOptionName())
 		}
@@ -463,7 +463,7 @@ func receiptEvents(e *events.Receipt, now time.Time, pn pnResolver) []session.Ev
 	}
 	ids := make([]string, len(e.MessageIDs))
 	copy(ids, e.MessageIDs)
-	d := ReceiptData{IDs: ids, Status: rs.status, Timestamp: orNow(e.Timestamp, now)}
+	d := session.ReceiptData{IDs: ids, Status: rs.status, Timestamp: orNow(e.Timestamp, now)}
 	d.Chat, d.ChatLID = pn.address(e.Chat, chatAlt(&e.MessageSource))
 	d.From, d.FromLID = pn.address(e.Sender, e.SenderAlt)
 	ev := inbound(rs.typ, d.Timestamp, d)
@@ -473,7 +473,7 @@ func receiptEvents(e *events.Receipt, now time.Time, pn pnResolver) []session.Ev
 
 // groupEvents splits one group change into member events and an update.
 func groupEvents(e *events.GroupInfo, now time.Time, pn pnResolver) []session.Event {
-	base := GroupData{Group: jidString(e.JID), Timestamp: orNow(e.Timestamp, now)}
+	base := session.GroupData{Group: jidString(e.JID), Timestamp: orNow(e.Timestamp, now)}
 	base.By, base.ByLID = pn.address(jidOrEmpty(e.Sender), jidOrEmpty(e.SenderPN))
 	var out []session.Event
 	if len(e.Join) > 0 {
@@ -533,7 +533,7 @@ func groupEvents(e *events.GroupInfo, now time.Time, pn pnResolver) []session.Ev
 // joinedGroup reports a group this account was added to or created as
 // group.created with what is known of it.
 func joinedGroup(e *events.JoinedGroup, now time.Time, pn pnResolver) session.Inbound {
-	d := GroupData{
+	d := session.GroupData{
 		Group:     jidString(e.JID),
 		Name:      e.Name,
 		Topic:     e.Topic,
@@ -575,7 +575,7 @@ func callEvent(m types.BasicCallMeta, status string, video bool, reason string, 
 	if from.IsEmpty() {
 		from, alt = m.From, types.EmptyJID
 	}
-	d := CallData{ID: m.CallID, Group: jidString(m.GroupJID), Video: video, Status: status, Reason: reason, Timestamp: orNow(m.Timestamp, now)}
+	d := session.CallData{ID: m.CallID, Group: jidString(m.GroupJID), Video: video, Status: status, Reason: reason, Timestamp: orNow(m.Timestamp, now)}
 	d.From, d.FromLID = pn.address(from, alt)
 	return inbound(event.CallReceived, d.Timestamp, d)
 }

@@ -1,12 +1,12 @@
-package whatsmeow
+package session
 
 import "time"
 
-// Data of the session.Inbound events this driver emits: the "data" of the
-// wagate event the worker publishes. Field names match the simulator's
-// (pkg/session/sim) where both drivers report the same thing; this driver
-// adds what WhatsApp tells beyond it. JIDs are strings such as
-// "15551234567@s.whatsapp.net" or "1203630…@g.us".
+// Data of the Inbound events the drivers emit: the "data" of the wagate
+// event the worker publishes. Both drivers encode the same types, so the
+// simulator's events have the whatsmeow driver's shape; a field the
+// simulator has nothing for is left out (omitempty) or zero. JIDs are
+// strings such as "15551234567@s.whatsapp.net" or "1203630…@g.us".
 type (
 	// MessageData is the data of message.received. Type is one of text,
 	// image, video, audio, document, sticker, location, contact, poll,
