@@ -5,8 +5,9 @@
 // # Flow
 //
 // Drivers report incoming calls as call.received (status offer for a 1:1
-// call, offer_notice for a group call; the simulator's calls have no
-// status and are offers). On every offer the channel's worker remembers
+// call, offer_notice for a group call, then accept, reject or terminate;
+// an event without a status, from before drivers told it, is an offer).
+// On every offer the channel's worker remembers
 // the call's caller for RememberFor (Remember) so that
 // POST /v1/channels/{id}/calls/{call_id}/reject can name the call by its
 // id alone, and, when the channel's settings ask for it

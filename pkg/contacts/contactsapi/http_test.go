@@ -315,6 +315,24 @@ func TestCallsRejectedAutomatically(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "15554440003@s.whatsapp.net", m.Chat)
 	require.Contains(t, string(m.Body), "Please write instead.")
+
+	// The caller's side ends the call: reported, not rejected again. The
+	// next call, behind it in the channel's mailbox, shows the worker has
+	// passed it.
+	b.Sim(ch, sim.ActionCall, map[string]any{"id": "CALLAUTO", "from": "15554440003", "status": "terminate", "reason": "timeout"})
+	b.Sim(ch, sim.ActionCall, map[string]any{"id": "CALLAUTO2", "from": "15554440003", "group": "120363025246125486@g.us"})
+	evs = b.AwaitEvents(ch, "call.", 5)
+	var seen []string
+	for _, ev := range evs {
+		d := ownertest.DataOf(t, ev)
+		status, _ := d["status"].(string)
+		seen = append(seen, ev.Type+" "+d["id"].(string)+" "+status)
+	}
+	require.Equal(t, []string{
+		"call.received CALLAUTO offer", "call.rejected CALLAUTO ",
+		"call.received CALLAUTO terminate",
+		"call.received CALLAUTO2 offer_notice", "call.rejected CALLAUTO2 ",
+	}, seen)
 }
 
 // Every route needs an active channel: a stopped one answers 409 at once.
