@@ -679,13 +679,17 @@ func TestClientAgainstAGateway(t *testing.T) {
 		s := c.ChannelEvents(ctx, ch.ID, client.StreamOptions{})
 		defer s.Close()
 		require.Equal(t, client.KindReady, next(t, s).Kind)
-		_, err := c.Simulate(ctx, ch.ID, client.SimCall, map[string]any{"from": "15550102030"})
+		_, err := c.Simulate(ctx, ch.ID, client.SimCall, client.SimCallArgs{From: "15550102030", Video: true})
 		require.NoError(t, err)
 		ev := nextOfType(t, s, "call.received")
 		var call struct {
-			ID string `json:"id"`
+			ID     string `json:"id"`
+			Status string `json:"status"`
+			Video  bool   `json:"video"`
 		}
 		require.NoError(t, ev.Event.DataInto(&call))
+		require.Equal(t, "offer", call.Status)
+		require.True(t, call.Video)
 		rej, err := c.RejectCall(ctx, ch.ID, call.ID, client.CallRejectRequest{})
 		require.NoError(t, err)
 		require.Equal(t, call.ID, rej.ID)

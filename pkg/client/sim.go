@@ -71,11 +71,19 @@ type SimPresenceArgs struct {
 	State string `json:"state,omitempty"`
 }
 
-// SimCallArgs: a contact calls the channel.
+// SimCallArgs: a contact calls the channel, or a call changes (send the
+// same ID again with a later Status).
 type SimCallArgs struct {
 	From  string `json:"from,omitempty"`
 	ID    string `json:"id,omitempty"`
 	Video bool   `json:"video,omitempty"`
+	// Status is offer (ringing; the default), offer_notice (a group call;
+	// the default with Group), accept, reject or terminate.
+	Status string `json:"status,omitempty"`
+	// Group is the group of a group call (…@g.us).
+	Group string `json:"group,omitempty"`
+	// Reason is why the call terminated (terminate only), e.g. timeout.
+	Reason string `json:"reason,omitempty"`
 }
 
 // SimGroupArgs: something happens in a group.
