@@ -19,6 +19,10 @@ func TestErrorStatesExplained(t *testing.T) {
 	id := linkChannelAPI(t, b, "Banned line")
 	b.click(fmt.Sprintf(`tr[data-id=%q] a.ch-name`, id))
 	b.waitJS("the channel page", `document.querySelector("#state-help") !== null`, 10*time.Second)
+	// The page of an active channel reads its contacts; a ban landing
+	// while that read is under way answers it 409, which Chromium logs.
+	// The ban comes after the read.
+	b.waitJS("the contacts read", `performance.getEntriesByType("resource").some((e) => /\/contacts$/.test(e.name) && e.responseEnd > 0)`, 10*time.Second)
 
 	// A temporary ban: what it means, when it ends, and no Start button.
 	post(t, g, "/v1/sim/channels/"+id+"/ban", `{"seconds":7200}`)
