@@ -76,6 +76,48 @@ func TestTheListCatchesUpWhenTheStreamComesLate(t *testing.T) {
 	require.Empty(t, b.consoleErrors(), "console errors")
 }
 
+// TestTheChannelPageCatchesUpWhenTheStreamComesLate opens a channel's
+// page while the stream token is held; a message that arrives after the
+// page read its messages goes to no stream, and the page must show it in
+// the message log and the chat list once the stream is live.
+func TestTheChannelPageCatchesUpWhenTheStreamComesLate(t *testing.T) {
+	requireChromium(t)
+	g := startGateway(t)
+	id := createChannelAPI(t, g, "Message before the stream")
+	post(t, g, "/v1/channels/"+id+"/start", `{}`)
+	require.Eventually(t, func() bool {
+		return apiJSON(t, g, http.MethodGet, "/v1/channels/"+id, "")["state"] == "qr_pending"
+	}, 15*time.Second, 50*time.Millisecond, "the QR code")
+	post(t, g, "/v1/sim/channels/"+id+"/scan", `{}`)
+	require.Eventually(t, func() bool {
+		return apiJSON(t, g, http.MethodGet, "/v1/channels/"+id, "")["state"] == "active"
+	}, 15*time.Second, 50*time.Millisecond, "the channel active")
+
+	b := newBrowser(t, g, "live-late-stream-channel")
+	release := b.holdRequests("*/v1/stream-tokens*")
+	b.do(chromedp.Navigate(g.URL() + "/"))
+	b.typeInto("#signin-token", g.AdminToken())
+	b.click("#signin-submit")
+	b.waitJS("the channel listed", fmt.Sprintf(`document.querySelector('tr[data-id=%q]') !== null`, id), 15*time.Second)
+	b.do(evalVoid(fmt.Sprintf(`location.hash = "#/channels/%s"`, id)))
+	b.waitJS("the empty message log", `document.querySelector("#h-messages") !== null && document.querySelector("#messages") === null && performance.getEntriesByType("resource").some((e) => /\/messages\?limit=/.test(e.name) && e.responseEnd > 0)`, 15*time.Second)
+
+	post(t, g, "/v1/sim/channels/"+id+"/inbound", `{"from":"+15550004444","text":"sent while no stream listened"}`)
+	require.Eventually(t, func() bool {
+		data, _ := apiJSON(t, g, http.MethodGet, "/v1/channels/"+id+"/messages", "")["data"].([]any)
+		return len(data) == 1
+	}, 15*time.Second, 50*time.Millisecond, "the message stored")
+	require.False(t, eval[bool](b, `document.querySelector("#messages") !== null`), "nothing told the page yet")
+	require.NotEqual(t, "live", eval[string](b, `document.querySelector("#live").dataset.state`), "the stream is held")
+
+	release()
+	b.waitJS("the live stream", `document.querySelector("#live")?.dataset.state === "live"`, 15*time.Second)
+	b.waitJS("the message in the log", `[...document.querySelectorAll("#messages tbody tr")].some((r) => r.textContent.includes("sent while no stream listened"))`, 10*time.Second)
+	b.waitJS("the chat in the list", `document.querySelector('#chat-list li[data-chat="15550004444@s.whatsapp.net"]') !== null`, 10*time.Second)
+	b.screenshot("channel-caught-up")
+	require.Empty(t, b.consoleErrors(), "console errors")
+}
+
 // holdRequests pauses every request of the page matching pattern until
 // the returned function is called; it lets them go on then, and any
 // made afterwards at once.

@@ -198,22 +198,26 @@ class App {
   // catchUp reads the list again once the stream is live: a channel that
   // changed state between the first read and the relay's subscription
   // sent its event to no one. A record newer than the one held replaces it.
+  // The open view reads its own parts again too (a channel's messages).
   async catchUp() {
-    let list;
+    let list = null;
     try {
       list = await this.api.channels();
     } catch {
-      return; // the list poll and the stream's next events go on
+      // the list poll and the stream's next events go on
     }
     if (!this.api) return;
-    for (const c of list) {
-      const held = this.channels.get(c.id);
-      if (!held || this.deleted.has(c.id)) continue;
-      if (held.state_changed_at && new Date(c.state_changed_at) <= new Date(held.state_changed_at)) continue;
-      this.channels.set(c.id, c);
-      this.channelChanged(c.id, false);
+    if (list) {
+      for (const c of list) {
+        const held = this.channels.get(c.id);
+        if (!held || this.deleted.has(c.id)) continue;
+        if (held.state_changed_at && new Date(c.state_changed_at) <= new Date(held.state_changed_at)) continue;
+        this.channels.set(c.id, c);
+        this.channelChanged(c.id, false);
+      }
+      this.reloadList();
     }
-    this.reloadList();
+    if (this.view && this.view.catchUp) this.view.catchUp();
   }
 
   // A gap in the stream: reload what it would have told us.

@@ -254,6 +254,19 @@ export class ChannelPage {
     this.loadAll();
   }
 
+  // catchUp reads again, once the stream is first live, what an event
+  // between the page's first reads and the relay's subscription would
+  // have changed; an open chat stays open.
+  catchUp() {
+    if (!this.ch || this.gone) return;
+    this.loadHistory();
+    if (this.healthPanel) this.loadHealth();
+    if (this.usagePanel) this.loadUsage();
+    if (this.msgPanel) this.loadMessages();
+    if (this.chats) this.chats.reload();
+    this.loadContacts();
+  }
+
   refresh() { if (this.ch) this.renderHead(); }
 
   removed(id) {
