@@ -134,7 +134,9 @@ func (b *Box) Open(s string) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%w (key id %s)", ErrUnknownKey, id)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(data)
+	// Strict: Seal writes the last character's unused bits as zero, and
+	// one that differs there is tampered with like any other.
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(data)
 	if err != nil || len(raw) < k.aead.NonceSize()+k.aead.Overhead() {
 		return "", ErrCorrupt
 	}
