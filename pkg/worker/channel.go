@@ -50,6 +50,7 @@ type channelRun struct {
 	held       heldReceipts
 
 	row          *store.Channel
+	loadedAt     time.Time // when row was read
 	state        string
 	sess         session.Session
 	sessCancel   context.CancelFunc
@@ -136,6 +137,8 @@ func (c *channelRun) handle(j job) {
 		} else if err != nil {
 			c.log.Warn("outbound queue", "err", err)
 		}
+	case j.internal == jobReload:
+		c.reload(ctx)
 	case j.internal == jobReconnect:
 		if c.sess == nil && c.row != nil && c.row.DesiredState == store.DesiredRunning {
 			c.start(ctx, state.ReasonReconnecting, true)
@@ -245,7 +248,7 @@ func (c *channelRun) load(ctx context.Context) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	c.row = row
+	c.row, c.loadedAt = row, time.Now()
 	if c.state == "" {
 		c.state = row.State
 	}

@@ -13,6 +13,9 @@ const (
 	jobReconnect = "reconnect"
 	jobShutdown  = "shutdown"
 	jobPump      = "pump"
+	// jobReload reads the channel's row again: the API changed it
+	// (settings.go).
+	jobReload = "reload"
 )
 
 // job is one unit of a channel's mailbox: a command, a session event, a

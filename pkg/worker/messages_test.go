@@ -14,6 +14,7 @@ import (
 	"github.com/wagate/wagate/pkg/command"
 	"github.com/wagate/wagate/pkg/config"
 	"github.com/wagate/wagate/pkg/event"
+	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/ids"
 	"github.com/wagate/wagate/pkg/messaging"
 	"github.com/wagate/wagate/pkg/names"
@@ -214,6 +215,28 @@ func TestWarmupLowersTheRateOfANewNumber(t *testing.T) {
 	testenv.Eventually(t, 10*time.Second, func() bool { return f.message(ch, msgs[3]).SentAt != nil }, "all sent")
 	first, last := f.message(ch, msgs[0]).SentAt, f.message(ch, msgs[3]).SentAt
 	require.GreaterOrEqual(t, last.Sub(*first), 3*95*time.Millisecond, "warming spreads 4 sends over at least 3 intervals of 100 ms")
+}
+
+// A send rate changed through the API applies to the running channel at
+// once, to the message already waiting for its slot: under the old limit
+// (one an hour) it would wait an hour.
+func TestChangedSendRateAppliesToTheWaitingMessages(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 1, time.Second)
+	f.startWorkerWith("w", func(c *worker.Config) { c.SendRate = config.Rate{N: 1, Per: time.Hour} })
+	ch := f.pairedChannel("slow")
+	first := f.send(ch, "s1", "goes at once")
+	testenv.Eventually(t, 10*time.Second, func() bool { return f.message(ch, first).SentAt != nil }, "the first message sent")
+	waiting := f.send(ch, "s2", "waits for its slot")
+	time.Sleep(300 * time.Millisecond)
+	require.Nil(t, f.message(ch, waiting).SentAt, "the next slot is an hour away")
+
+	_, err := f.store.PatchChannel(context.Background(), ch, nil, json.RawMessage(`{"send_rate":"0"}`), nil, nil)
+	require.NoError(t, err)
+	httpapi.Announce(f.bus.Conn, f.bus.Names.ChannelsChanged(), ch, nil)
+	testenv.Eventually(t, 10*time.Second, func() bool { return f.message(ch, waiting).SentAt != nil }, "the waiting message sent under the new rate")
+	third := f.send(ch, "s3", "and the next one")
+	testenv.Eventually(t, 10*time.Second, func() bool { return f.message(ch, third).SentAt != nil }, "the next message sent at once")
 }
 
 // A burst to one channel without a send rate goes out in batches: in

@@ -625,9 +625,11 @@ func (c *channelRun) presence(ctx context.Context, env command.Envelope) error {
 	return p.SendPresence(ctx, env.State, env.Chat)
 }
 
-// acceptSendLoaded loads the channel, then accepts the send.
+// acceptSendLoaded loads the channel, then accepts the send. A row older
+// than rowMaxAge is read again: the API's announcement of a change may
+// have been lost (settings.go).
 func (c *channelRun) acceptSendLoaded(ctx context.Context, j job, env command.Envelope) error {
-	if c.row == nil {
+	if c.row == nil || time.Since(c.loadedAt) > rowMaxAge {
 		exists, err := c.load(ctx)
 		if err != nil {
 			return err

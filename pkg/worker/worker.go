@@ -285,6 +285,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	if w.cfg.Media != nil {
 		go w.retainMedia(ctx)
 	}
+	defer w.listenChannelChanges()()
 	w.balance(ctx)
 	for {
 		select {
