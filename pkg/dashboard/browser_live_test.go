@@ -118,10 +118,60 @@ func TestTheChannelPageCatchesUpWhenTheStreamComesLate(t *testing.T) {
 	require.Empty(t, b.consoleErrors(), "console errors")
 }
 
+// TestANewChannelsListReadOlderThanItsEvents: a channel created elsewhere
+// is added to the list by a read the page makes on its first event; when
+// that read's answer is older than the events that came meanwhile (they
+// found no row to update), the row still shows the newest state.
+func TestANewChannelsListReadOlderThanItsEvents(t *testing.T) {
+	requireChromium(t)
+	g := startGateway(t)
+	b := newBrowser(t, g, "live-list-read-older")
+	b.signIn(g.AdminToken(), "")
+	b.waitJS("the live stream", `document.querySelector("#live")?.dataset.state === "live"`, 15*time.Second)
+	b.do(evalVoid(`window.__noReload = true`))
+	// The list's answers reach the page only when let go.
+	release := b.holdResponses("*/v1/channels?limit=*")
+
+	id := createChannelAPI(t, g, "Read older than its events")
+	post(t, g, "/v1/channels/"+id+"/start", `{}`)
+	require.Eventually(t, func() bool {
+		return apiJSON(t, g, http.MethodGet, "/v1/channels/"+id, "")["state"] == "qr_pending"
+	}, 15*time.Second, 50*time.Millisecond, "the QR code")
+	// Let the page's list read (debounced after the first event) answer
+	// with the channel waiting for its scan, and hold that answer.
+	time.Sleep(time.Second)
+	post(t, g, "/v1/sim/channels/"+id+"/scan", `{}`)
+	require.Eventually(t, func() bool {
+		return apiJSON(t, g, http.MethodGet, "/v1/channels/"+id, "")["state"] == "active"
+	}, 15*time.Second, 50*time.Millisecond, "the channel active")
+	time.Sleep(700 * time.Millisecond) // the events of the scan reach the page
+	require.False(t, eval[bool](b, fmt.Sprintf(`document.querySelector('tr[data-id=%q]') !== null`, id)), "the list's answer is held")
+
+	release()
+	b.waitJS("the row", fmt.Sprintf(`document.querySelector('tr[data-id=%q]') !== null`, id), 15*time.Second)
+	b.waitJS("the row active", badgeState(id)+` === "active"`, 10*time.Second)
+	b.waitJS("the phone number of the paired channel", fmt.Sprintf(`/\+1555/.test(document.querySelector('tr[data-id=%q]').textContent)`, id), 10*time.Second)
+	require.True(t, eval[bool](b, `window.__noReload === true`), "the page was not reloaded")
+	b.screenshot("row-newest")
+	require.Empty(t, b.consoleErrors(), "console errors")
+}
+
 // holdRequests pauses every request of the page matching pattern until
 // the returned function is called; it lets them go on then, and any
 // made afterwards at once.
 func (b *browserEnv) holdRequests(pattern string) (release func()) {
+	b.t.Helper()
+	return b.hold(&fetch.RequestPattern{URLPattern: pattern})
+}
+
+// holdResponses is holdRequests after the server answered: the page gets
+// an answer as old as the moment the request was made.
+func (b *browserEnv) holdResponses(pattern string) (release func()) {
+	b.t.Helper()
+	return b.hold(&fetch.RequestPattern{URLPattern: pattern, RequestStage: fetch.RequestStageResponse})
+}
+
+func (b *browserEnv) hold(pattern *fetch.RequestPattern) (release func()) {
 	b.t.Helper()
 	var mu sync.Mutex
 	var held []fetch.RequestID
@@ -145,7 +195,7 @@ func (b *browserEnv) holdRequests(pattern string) (release func()) {
 				_, _ = cdp.Call(b.ctx, tg, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
 			}
 		}()
-		_, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: pattern}}})
+		_, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{pattern}})
 		return err
 	}))
 	return func() {

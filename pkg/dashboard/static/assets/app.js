@@ -31,6 +31,9 @@ class App {
     this.selected = new Set();
     // Channels deleted from this tab: their last events are no news.
     this.deleted = new Set();
+    // The newest state event of each channel not on the list yet (created
+    // elsewhere): a list read under way may be older than it.
+    this.unseen = new Map();
     this.debounce = debouncer(600);
     this.link = new LinkDialog(this);
     wireDialogs();
@@ -149,6 +152,7 @@ class App {
     if (this.view && this.view.destroy) this.view.destroy();
     this.view = null;
     this.channels.clear();
+    this.unseen.clear();
     this.health.clear();
     this.selected.clear();
   }
@@ -165,7 +169,8 @@ class App {
   async loadChannels() {
     try {
       const list = await this.api.channels();
-      this.channels = new Map(list.map((c) => [c.id, c]));
+      // Events that came during the read may be newer than it.
+      this.channels = new Map(list.map((c) => [c.id, this.newest(c, this.channels.get(c.id))]));
       for (const id of this.selected) if (!this.channels.has(id)) this.selected.delete(id);
     } catch (e) {
       if (e.status !== 401) toast(errorText(e), "error");
@@ -187,12 +192,27 @@ class App {
     const fresh = list.filter((c) => !this.channels.has(c.id) && !this.deleted.has(c.id));
     const gone = [...this.channels.keys()].filter((id) => !seen.has(id));
     // Known channels keep their record: events may be newer than this read.
-    for (const c of fresh) this.channels.set(c.id, c);
+    for (const c of fresh) this.channels.set(c.id, this.newest(c));
     for (const id of gone) { this.channels.delete(id); this.selected.delete(id); }
     if (!fresh.length && !gone.length) return;
     if (this.view && this.view.refresh) this.view.refresh();
     for (const id of gone) if (this.view && this.view.removed) this.view.removed(id);
     this.refreshHealth(fresh.map((c) => c.id));
+  }
+
+  // newest is the record c of a list read, with the state of held or of an
+  // event of the channel while it was not on the list, if either is newer.
+  newest(c, held) {
+    const event = this.unseen.get(c.id);
+    this.unseen.delete(c.id);
+    for (const o of [held, event]) {
+      if (o && o.state_changed_at && (!c.state_changed_at || new Date(o.state_changed_at) > new Date(c.state_changed_at))) {
+        c = { ...c, state: o.state, state_reason: o.state_reason, state_changed_at: o.state_changed_at };
+        // The rest of the record (phone, jid) follows the state.
+        this.debounce("ch:" + c.id, () => this.refetchChannel(c.id));
+      }
+    }
+    return c;
   }
 
   // catchUp reads the list again once the stream is live: a channel that
@@ -268,6 +288,14 @@ class App {
       // The last events of a channel deleted from here.
     } else if (!ch) {
       // A channel this tab has not seen yet (created elsewhere).
+      if (env.type === "connection.status_changed") {
+        const d = env.data || {};
+        const at = d.at || env.created_at;
+        const seen = this.unseen.get(id);
+        if (!seen || new Date(at) >= new Date(seen.state_changed_at)) {
+          this.unseen.set(id, { state: d.to, state_reason: d.reason || "", state_changed_at: at });
+        }
+      }
       this.debounce("reload", () => this.reloadList());
     } else if (env.type === "connection.status_changed") {
       const d = env.data || {};
