@@ -10,6 +10,7 @@ import (
 
 	"github.com/wagate/wagate/pkg/command"
 	"github.com/wagate/wagate/pkg/event"
+	"github.com/wagate/wagate/pkg/httpapi"
 	"github.com/wagate/wagate/pkg/session/sim"
 	"github.com/wagate/wagate/pkg/state"
 	"github.com/wagate/wagate/pkg/testenv"
@@ -93,4 +94,29 @@ func TestPresenceOfflineSetting(t *testing.T) {
 	f.sim(ch, sim.ActionInbound, map[string]string{"from": "15550104445", "text": "marker"})
 	testenv.Eventually(t, 10*time.Second, func() bool { return countType(f.events(ch), event.MessageReceived) == 2 }, "both messages")
 	require.Zero(t, countType(f.events(ch), event.ChatPresence), "no typing reaches an unavailable channel")
+}
+
+// Going offline through the settings takes effect on the running channel:
+// it tells WhatsApp unavailable at once, and available again when turned
+// back on.
+func TestPresenceSettingChangedWhileConnected(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 1, time.Second)
+	f.startWorker("w1")
+	ch := f.pairedChannel("presence-setting")
+	testenv.Eventually(t, 10*time.Second, func() bool { return f.phonePresence(ch) == "available " }, "the channel to go online")
+
+	setOnline := func(on bool) {
+		t.Helper()
+		body, err := json.Marshal(map[string]any{"presence": map[string]bool{"online": on}})
+		require.NoError(t, err)
+		_, err = f.store.PatchChannel(context.Background(), ch, nil, body, nil, nil)
+		require.NoError(t, err)
+		httpapi.Announce(f.bus.Conn, f.bus.Names.ChannelsChanged(), ch, nil)
+	}
+	setOnline(false)
+	testenv.Eventually(t, 10*time.Second, func() bool { return f.phonePresence(ch) == "unavailable " }, "the channel to go offline")
+	setOnline(true)
+	testenv.Eventually(t, 10*time.Second, func() bool { return f.phonePresence(ch) == "available " }, "the channel back online")
+	require.Equal(t, state.Active, f.state(ch), "no reconnection for it")
 }

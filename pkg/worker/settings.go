@@ -6,11 +6,12 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"github.com/wagate/wagate/pkg/presence"
 	"github.com/wagate/wagate/pkg/shard"
 	"github.com/wagate/wagate/pkg/state"
 )
 
-// A channel's settings (send rate, warm-up, typing, media, calls) live in
+// A channel's settings (send rate, warm-up, typing, media, calls, presence) live in
 // its row, which the mailbox reads when the channel starts. The API
 // announces every change of a channel on names.ChannelsChanged (core
 // NATS, as it does for its own caches); the worker running the channel
@@ -65,17 +66,23 @@ func (sr *shardRun) running(id string) []*channelRun {
 	return out
 }
 
-// reload reads the channel's row again after the API changed it, and
-// plans the waiting sends again under the new settings.
+// reload reads the channel's row again after the API changed it, plans
+// the waiting sends again under the new settings, and tells WhatsApp the
+// channel's presence if settings.presence.online changed.
 func (c *channelRun) reload(ctx context.Context) {
 	if c.row == nil {
 		return // never read: its first use reads it
 	}
+	wasOnline := presence.SettingsOf(c.row.Settings).IsOnline()
 	if _, err := c.load(ctx); err != nil {
 		c.log.Warn("cannot read the changed channel; its new settings apply from its next send", "err", err)
 		return
 	}
-	if c.sess != nil && c.state == state.Active {
-		c.pumpSoon()
+	if c.sess == nil || c.state != state.Active {
+		return
+	}
+	c.pumpSoon()
+	if presence.SettingsOf(c.row.Settings).IsOnline() != wasOnline {
+		c.announcePresence(ctx)
 	}
 }
