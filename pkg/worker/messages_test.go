@@ -239,6 +239,32 @@ func TestChangedSendRateAppliesToTheWaitingMessages(t *testing.T) {
 	testenv.Eventually(t, 10*time.Second, func() bool { return f.message(ch, third).SentAt != nil }, "the next message sent at once")
 }
 
+// A change whose announcement was lost (a NATS disconnection) reaches the
+// channel with its next send once the row it holds is older than
+// RowMaxAge.
+func TestChangedSendRateWithoutAnnouncementAppliesAtTheNextSend(t *testing.T) {
+	t.Parallel()
+	f := newFleet(t, 1, time.Second)
+	f.startWorkerWith("w", func(c *worker.Config) {
+		c.SendRate = config.Rate{N: 1, Per: time.Hour}
+		c.RowMaxAge = 200 * time.Millisecond
+	})
+	ch := f.pairedChannel("unannounced")
+	first := f.send(ch, "u1", "goes at once")
+	testenv.Eventually(t, 10*time.Second, func() bool { return f.message(ch, first).SentAt != nil }, "the first message sent")
+	waiting := f.send(ch, "u2", "waits for its slot")
+	testenv.Eventually(t, 10*time.Second, func() bool { return f.message(ch, waiting).Status == store.StatusSending }, "the second message claimed, waiting for its slot")
+	_, err := f.store.PatchChannel(context.Background(), ch, nil, json.RawMessage(`{"send_rate":"0"}`), nil, nil)
+	require.NoError(t, err)
+	time.Sleep(500 * time.Millisecond)
+	require.Nil(t, f.message(ch, waiting).SentAt, "nothing told the worker yet")
+
+	next := f.send(ch, "u3", "brings the change")
+	testenv.Eventually(t, 10*time.Second, func() bool {
+		return f.message(ch, waiting).SentAt != nil && f.message(ch, next).SentAt != nil
+	}, "both sent under the new rate")
+}
+
 // A burst to one channel without a send rate goes out in batches: in
 // order, each message to the phone once, and each status event once.
 func TestABurstIsSentInOrderOnce(t *testing.T) {

@@ -626,10 +626,10 @@ func (c *channelRun) presence(ctx context.Context, env command.Envelope) error {
 }
 
 // acceptSendLoaded loads the channel, then accepts the send. A row older
-// than rowMaxAge is read again: the API's announcement of a change may
-// have been lost (settings.go).
+// than Config.RowMaxAge is read again: the API's announcement of a change
+// may have been lost (settings.go).
 func (c *channelRun) acceptSendLoaded(ctx context.Context, j job, env command.Envelope) error {
-	if c.row == nil || time.Since(c.loadedAt) > rowMaxAge {
+	if c.row == nil || time.Since(c.loadedAt) > c.sr.w.cfg.RowMaxAge {
 		exists, err := c.load(ctx)
 		if err != nil {
 			return err

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"time"
 
 	"github.com/nats-io/nats.go"
 
@@ -18,17 +17,14 @@ import (
 // reads the row again in the channel's mailbox, so a new send rate applies
 // to the messages already waiting for their slot. An announcement lost to
 // a NATS disconnection is caught up by the next send once the row is
-// older than rowMaxAge, or by the next start.
-
-// rowMaxAge bounds how old the row a send is planned with may be.
-const rowMaxAge = 30 * time.Second
+// older than Config.RowMaxAge, or by the next start.
 
 // listenChannelChanges subscribes to the API's announcements; the returned
 // function unsubscribes.
 func (w *Worker) listenChannelChanges() func() {
 	sub, err := w.cfg.Bus.Conn.Subscribe(w.cfg.Bus.Names.ChannelsChanged(), w.onChannelChanged)
 	if err != nil {
-		w.log.Warn("cannot follow channel changes; changed settings apply at the next start or within "+rowMaxAge.String()+" of the next send", "err", err)
+		w.log.Warn("cannot follow channel changes; changed settings apply at the next start or within "+w.cfg.RowMaxAge.String()+" of the next send", "err", err)
 		return func() {}
 	}
 	return func() { _ = sub.Unsubscribe() }

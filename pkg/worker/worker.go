@@ -94,7 +94,11 @@ type Config struct {
 	// StaleQueued is how long a message may stay queued before the sweep
 	// wakes its channel (default 5 s).
 	SweepEvery, StaleQueued time.Duration
-	Logger                  *slog.Logger
+	// RowMaxAge bounds how old the channel row (its settings) a send is
+	// planned with may be, should an announcement of a change be lost
+	// (default 30 s; settings.go).
+	RowMaxAge time.Duration
+	Logger    *slog.Logger
 
 	// Media keeps the files of media messages; nil: none are downloaded
 	// (they stay pending). See media.go.
@@ -174,6 +178,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.StaleQueued <= 0 {
 		c.StaleQueued = 5 * time.Second
+	}
+	if c.RowMaxAge <= 0 {
+		c.RowMaxAge = 30 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
