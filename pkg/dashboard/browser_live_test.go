@@ -83,16 +83,7 @@ func TestTheListCatchesUpWhenTheStreamComesLate(t *testing.T) {
 func TestTheChannelPageCatchesUpWhenTheStreamComesLate(t *testing.T) {
 	requireChromium(t)
 	g := startGateway(t)
-	id := createChannelAPI(t, g, "Message before the stream")
-	post(t, g, "/v1/channels/"+id+"/start", `{}`)
-	require.Eventually(t, func() bool {
-		return apiJSON(t, g, http.MethodGet, "/v1/channels/"+id, "")["state"] == "qr_pending"
-	}, 15*time.Second, 50*time.Millisecond, "the QR code")
-	post(t, g, "/v1/sim/channels/"+id+"/scan", `{}`)
-	require.Eventually(t, func() bool {
-		return apiJSON(t, g, http.MethodGet, "/v1/channels/"+id, "")["state"] == "active"
-	}, 15*time.Second, 50*time.Millisecond, "the channel active")
-
+	id := activeChannelAPI(t, g, "Message before the stream")
 	b := newBrowser(t, g, "live-late-stream-channel")
 	release := b.holdRequests("*/v1/stream-tokens*")
 	b.do(chromedp.Navigate(g.URL() + "/"))
