@@ -157,7 +157,8 @@ func (n NATS) WebhooksChanged() string { return n.prefix + "wa.ctl.webhooks" }
 
 // ChannelsChanged is the core NATS subject (not stored) on which a change
 // of a channel's row (settings, deletion) is announced with the channel id
-// as payload, so the API's channel caches drop it at once.
+// as payload, so the API's channel caches drop it at once and the worker
+// running the channel reads its settings again.
 func (n NATS) ChannelsChanged() string { return n.prefix + "wa.ctl.channels" }
 
 // WebhookFanoutConsumer is the durable consumer of WA_EVT, shared by every
