@@ -155,7 +155,30 @@ func eval[T any](b *browserEnv, js string) T {
 func (b *browserEnv) waitJS(what, js string, timeout time.Duration) {
 	b.t.Helper()
 	_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](js, chromedp.WithPollingTimeout(timeout), chromedp.WithPollingInterval(50*time.Millisecond)))
+	if err != nil {
+		b.t.Logf("waiting for %s timed out; the page: %s", what, b.pageState())
+	}
 	require.NoError(b.t, err, "waiting for %s (console errors: %q)", what, b.consoleErrors())
+}
+
+// pageState is what a failed wait tells besides its timeout: the page's
+// address, its live stream's state and a screenshot's path, so a failure
+// in CI says whether the page missed an event or never got one.
+func (b *browserEnv) pageState() string {
+	state, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.hash + " · stream " + (document.querySelector("#live")?.dataset.state || "none")`))
+	if err != nil {
+		return "unreadable: " + err.Error()
+	}
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		return state
+	}
+	b.nshot++
+	path := filepath.Join(b.shots, fmt.Sprintf("%02d-failed.png", b.nshot))
+	if os.WriteFile(path, png, 0o644) != nil {
+		return state
+	}
+	return state + " · screenshot " + path
 }
 
 // tryJS waits until a JavaScript expression is truthy and says whether
