@@ -117,11 +117,13 @@ func TestANewChannelsListReadOlderThanItsEvents(t *testing.T) {
 	requireChromium(t)
 	g := startGateway(t)
 	b := newBrowser(t, g, "live-list-read-older")
+	// The list's answers, intercepted from the start so that a read under
+	// way when the gate closes is held too.
+	lists := b.newGate(&fetch.RequestPattern{URLPattern: "*/v1/channels?limit=*", RequestStage: fetch.RequestStageResponse})
 	b.signIn(g.AdminToken(), "")
 	b.waitJS("the live stream", `document.querySelector("#live")?.dataset.state === "live"`, 15*time.Second)
 	b.do(evalVoid(`window.__noReload = true`))
-	// The list's answers reach the page only when let go.
-	release := b.holdResponses("*/v1/channels?limit=*")
+	lists.close()
 
 	id := createChannelAPI(t, g, "Read older than its events")
 	post(t, g, "/v1/channels/"+id+"/start", `{}`)
@@ -138,7 +140,7 @@ func TestANewChannelsListReadOlderThanItsEvents(t *testing.T) {
 	time.Sleep(700 * time.Millisecond) // the events of the scan reach the page
 	require.False(t, eval[bool](b, fmt.Sprintf(`document.querySelector('tr[data-id=%q]') !== null`, id)), "the list's answer is held")
 
-	release()
+	lists.open()
 	b.waitJS("the row", fmt.Sprintf(`document.querySelector('tr[data-id=%q]') !== null`, id), 15*time.Second)
 	b.waitJS("the row active", badgeState(id)+` === "active"`, 10*time.Second)
 	b.waitJS("the phone number of the paired channel", fmt.Sprintf(`/\+1555/.test(document.querySelector('tr[data-id=%q]').textContent)`, id), 10*time.Second)
@@ -152,53 +154,66 @@ func TestANewChannelsListReadOlderThanItsEvents(t *testing.T) {
 // made afterwards at once.
 func (b *browserEnv) holdRequests(pattern string) (release func()) {
 	b.t.Helper()
-	return b.hold(&fetch.RequestPattern{URLPattern: pattern})
+	g := b.newGate(&fetch.RequestPattern{URLPattern: pattern})
+	g.close()
+	return g.open
 }
 
-// holdResponses is holdRequests after the server answered: the page gets
-// an answer as old as the moment the request was made.
-func (b *browserEnv) holdResponses(pattern string) (release func()) {
-	b.t.Helper()
-	return b.hold(&fetch.RequestPattern{URLPattern: pattern, RequestStage: fetch.RequestStageResponse})
+// gate pauses the page's requests matching a pattern (at the request or
+// the response stage) while closed; open lets those held go on and the
+// next ones pass at once. A response paused while closed is as old as the
+// moment its request was made.
+type gate struct {
+	b      *browserEnv
+	target *chromedp.Target
+	mu     sync.Mutex
+	closed bool
+	held   []fetch.RequestID
 }
 
-func (b *browserEnv) hold(pattern *fetch.RequestPattern) (release func()) {
+// newGate starts intercepting pattern, open.
+func (b *browserEnv) newGate(pattern *fetch.RequestPattern) *gate {
 	b.t.Helper()
-	var mu sync.Mutex
-	var held []fetch.RequestID
-	released := false
-	var target *chromedp.Target
+	g := &gate{b: b}
 	b.do(chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		target = tg
+		g.target = tg
 		paused := cdp.Events(b.ctx, tg, fetch.RequestPaused)
 		go func() {
 			for ev, err := range paused {
 				if err != nil {
 					return
 				}
-				mu.Lock()
-				if !released {
-					held = append(held, ev.RequestID)
-					mu.Unlock()
+				g.mu.Lock()
+				if g.closed {
+					g.held = append(g.held, ev.RequestID)
+					g.mu.Unlock()
 					continue
 				}
-				mu.Unlock()
+				g.mu.Unlock()
 				_, _ = cdp.Call(b.ctx, tg, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: ev.RequestID})
 			}
 		}()
 		_, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{pattern}})
 		return err
 	}))
-	return func() {
-		mu.Lock()
-		released = true
-		ids := held
-		held = nil
-		mu.Unlock()
-		for _, id := range ids {
-			_, err := cdp.Call(b.ctx, target, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: id})
-			require.NoError(b.t, err)
-		}
+	return g
+}
+
+func (g *gate) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+}
+
+func (g *gate) open() {
+	g.mu.Lock()
+	g.closed = false
+	ids := g.held
+	g.held = nil
+	g.mu.Unlock()
+	for _, id := range ids {
+		_, err := cdp.Call(g.b.ctx, g.target, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: id})
+		require.NoError(g.b.t, err)
 	}
 }
 
@@ -208,7 +223,9 @@ func (b *browserEnv) hold(pattern *fetch.RequestPattern) (release func()) {
 // show why, instead of waiting for a code that never comes.
 func TestTheLinkDialogLearnsTheCodesRanOut(t *testing.T) {
 	requireChromium(t)
-	g := startGateway(t)
+	// Codes for 24 s: a loaded machine starts Chromium and signs in before
+	// they run out (8 s at the tests' default scale was not always enough).
+	g := startGateway(t, slowQR)
 	id := createChannelAPI(t, g, "Codes ran out unseen")
 	post(t, g, "/v1/channels/"+id+"/start", `{}`)
 	require.Eventually(t, func() bool {
@@ -224,7 +241,7 @@ func TestTheLinkDialogLearnsTheCodesRanOut(t *testing.T) {
 
 	require.Eventually(t, func() bool {
 		return apiJSON(t, g, http.MethodGet, "/v1/channels/"+id, "")["state"] == "error"
-	}, 30*time.Second, 100*time.Millisecond, "the QR codes run out")
+	}, 45*time.Second, 100*time.Millisecond, "the QR codes run out")
 	b.click(fmt.Sprintf(`tr[data-id=%q] [data-action="qr"]`, id))
 	b.waitJS("the dialog to say the codes ran out", `!document.querySelector("#qr-error").hidden`, 10*time.Second)
 	require.Equal(t, "The QR code was not scanned in time.", b.text("#qr-error-title"))
