@@ -26,6 +26,9 @@ func TestErrorStatesExplained(t *testing.T) {
 
 	// A temporary ban: what it means, when it ends, and no Start button.
 	post(t, g, "/v1/sim/channels/"+id+"/ban", `{"seconds":7200}`)
+	require.Eventually(t, func() bool {
+		return apiJSON(t, g, http.MethodGet, "/v1/channels/"+id, "")["state"] == "banned"
+	}, 20*time.Second, 50*time.Millisecond, "the channel banned (GET /v1/channels/{id})")
 	b.waitJS("the explanation of the ban", `!document.querySelector("#state-help").hidden && /banned/.test(document.querySelector("#state-help").textContent)`, 20*time.Second)
 	require.Contains(t, b.text("#state-help"), "The ban ends")
 	require.Contains(t, b.text("#state-help"), "in 2 hours")
