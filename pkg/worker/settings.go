@@ -10,14 +10,15 @@ import (
 	"github.com/wagate/wagate/pkg/state"
 )
 
-// A channel's settings (send rate, warm-up, typing, media, calls, presence) live in
-// its row, which the mailbox reads when the channel starts. The API
-// announces every change of a channel on names.ChannelsChanged (core
-// NATS, as it does for its own caches); the worker running the channel
-// reads the row again in the channel's mailbox, so a new send rate applies
-// to the messages already waiting for their slot. An announcement lost to
-// a NATS disconnection is caught up by the next send once the row is
-// older than Config.RowMaxAge, or by the next start.
+// A channel's settings (send rate, warm-up, typing, media, calls,
+// presence) live in its row, which the mailbox reads when the channel
+// starts. The API announces every change of a channel on
+// names.ChannelsChanged (core NATS, as it does for its own caches); the
+// worker running the channel reads the row again in the channel's
+// mailbox, so a new send rate applies to the messages already waiting for
+// their slot. An announcement lost to a NATS disconnection is caught up by
+// the next send once the row is older than Config.RowMaxAge, or by the
+// next start.
 
 // listenChannelChanges subscribes to the API's announcements; the returned
 // function unsubscribes.
