@@ -152,11 +152,14 @@ func (p *Proxy) socks(c net.Conn) {
 		if user != p.user || pass != p.pass {
 			status = 1
 		}
-		_, _ = c.Write([]byte{1, status})
 		if status != 0 {
+			// Recorded before the answer: the client may look as soon as
+			// it has it.
 			p.record(Connect{User: user, Password: pass})
+			_, _ = c.Write([]byte{1, status})
 			return
 		}
+		_, _ = c.Write([]byte{1, status})
 	}
 	// Request: ver, cmd, rsv, atyp, addr, port.
 	var req [4]byte
